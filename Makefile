@@ -1,0 +1,45 @@
+# Two commands: `make course` (run and render every notebook) and `make test` (everything CI checks).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# The first Python >= 3.12 found: python3.12 on PATH, or a pyenv install of it (jax >= 0.11 needs 3.12).
+PYTHON ?= $(shell for p in python3.12 python3.13 python3 $$HOME/.pyenv/versions/3.12*/bin/python3.12 /root/.pyenv/versions/3.12*/bin/python3.12; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
+# JAX keeps compiled programs here between runs (see course_lib/__init__.py).
+export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.cache/jax
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+NOTEBOOKS := $(sort $(wildcard notebooks/week*.ipynb))
+
+.PHONY: course test lint unit nbval clean setup
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found (tried python3.12, python3.13, python3, ~/.pyenv/versions/3.12*)"; exit 2; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[notebooks,dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
+	touch $@
+
+## make course: execute every notebook in place and render it to HTML in build/
+course: setup
+	mkdir -p build
+	$(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1200 $(NOTEBOOKS)
+	$(PY) -m jupyter nbconvert --to html --output-dir build $(NOTEBOOKS)
+	@echo "rendered: $$(ls build/*.html | tr '\n' ' ')"
+
+## make test: linter, unit tests, then nbval re-running every notebook against its stored outputs
+test: setup lint unit nbval
+
+lint: setup
+	$(PY) -m ruff check course_lib tests
+
+unit: setup
+	$(PY) -m pytest -q tests -n 2
+
+nbval: setup
+	$(PY) -m pytest -q --nbval-lax --nbval-current-env -n 2 --dist loadfile $(NOTEBOOKS)
+
+clean:
+	rm -rf build .cache

@@ -1,0 +1,284 @@
+"""One training loop for every model of the course.
+
+You write the training step the way you would say it, with NNX objects that change in
+place::
+
+    def train_step(model, optimizer, batch, key):
+        loss, grads = nnx.value_and_grad(loss_fn)(model, batch)
+        optimizer.update(model, grads)
+        return {"loss": loss}
+
+    history = train(train_step, (model, optimizer), data.sample, TrainConfig(steps=10_000))
+
+and :func:`train` turns it into fast code: the objects are split into a pure state, many
+steps run inside one compiled ``jax.lax.scan`` (no Python between steps), a progress bar
+moves between calls, the metrics of every step are kept, a non-finite metric stops the run
+at the step it happened, checkpoints are written atomically, and a resumed run continues
+bit for bit where the stopped one left off. With several devices each batch is split
+across them (data parallel, parameters replicated).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+
+CHECKPOINT = "checkpoint.npz"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How long and how to train; the model's own settings live with the model.
+
+    steps:          number of training steps (batches).
+    batch_size:     examples per step (the global batch, split across devices).
+    seed:           step i draws its data and noise from ``fold_in(key(seed), i)``, so a
+                    run is the same whatever the chunking, the resumption or the device count.
+    steps_per_call: steps compiled into one ``lax.scan``; the progress bar, the NaN check
+                    and the checkpoint happen between calls.
+    progress:       show a tqdm progress bar.
+    """
+
+    steps: int = 1000
+    batch_size: int = 128
+    seed: int = 0
+    steps_per_call: int = 500
+    progress: bool = True
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size", "steps_per_call"):
+            v = getattr(self, name)
+            if not isinstance(v, int | np.integer) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if not isinstance(self.seed, int | np.integer) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+
+
+class TrainingDiverged(RuntimeError):
+    """A metric became NaN or infinite; the objects keep the state before that step."""
+
+    def __init__(self, message: str, step: int, history: dict[str, np.ndarray]):
+        super().__init__(message)
+        self.step, self.history = step, history
+
+
+def data_mesh() -> jax.sharding.Mesh | None:
+    """A 1D mesh over all devices on the axis 'data', or None on a single device."""
+    n = jax.device_count()
+    if n == 1:
+        return None
+    return jax.make_mesh((n,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
+
+
+def step_key(seed: int, step: int | jax.Array) -> jax.Array:
+    """The key of step ``step``: independent of how the steps are grouped into calls."""
+    return jax.random.fold_in(jax.random.key(seed), step)
+
+
+def _make_chunk(train_step, graphdef, sample_batch, batch_size, seed, mesh):
+    """A jitted function running ``n`` steps from ``start`` in one lax.scan."""
+    batch_sharding = NamedSharding(mesh, P("data")) if mesh is not None else None
+
+    def one_step(state, i):
+        data_key, noise_key = jax.random.split(step_key(seed, i))
+        batch = sample_batch(data_key, batch_size)
+        if batch_sharding is not None:  # split the batch across devices, not the parameters
+            batch = jax.tree.map(lambda b: jax.lax.with_sharding_constraint(b, batch_sharding),
+                                 batch)
+        objects = nnx.merge(graphdef, state)
+        metrics = train_step(*objects, batch, noise_key)
+        return nnx.state(objects), {k: jnp.asarray(v, jnp.float32) for k, v in metrics.items()}
+
+    def chunk(state, start, n):
+        return jax.lax.scan(one_step, state, start + jnp.arange(n))
+
+    return jax.jit(chunk, static_argnums=2)
+
+
+def _state_leaves(state) -> list[np.ndarray]:
+    """State leaves as numpy arrays; PRNG keys as their raw key data."""
+    out = []
+    for x in jax.tree.leaves(state):
+        if jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
+            x = jax.random.key_data(x)
+        out.append(np.asarray(x))
+    return out
+
+
+def save_checkpoint(path: str | Path, state, step: int, history: dict[str, np.ndarray],
+                    meta: dict[str, Any]) -> None:
+    """Write atomically: a temporary file in the same folder, fsync, then rename over."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {f"state/{i}": x for i, x in enumerate(_state_leaves(state))}
+    arrays |= {f"history/{k}": v for k, v in history.items()}
+    arrays["step"] = np.asarray(step)
+    arrays["meta"] = np.asarray(json.dumps(meta, sort_keys=True))
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: str | Path, state_template):
+    """(state, step, history, meta) from ``path``; the template gives the pytree structure."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no checkpoint at '{path}'")
+    with np.load(path, allow_pickle=False) as f:
+        template = jax.tree.leaves(state_template)
+        n = sum(k.startswith("state/") for k in f.files)
+        if n != len(template):
+            raise ValueError(f"checkpoint '{path}' holds {n} arrays but the model has "
+                             f"{len(template)}: it was written for a different model")
+        leaves = []
+        for i, t in enumerate(template):
+            x = f[f"state/{i}"]
+            if jnp.issubdtype(t.dtype, jax.dtypes.prng_key):
+                leaves.append(jax.random.wrap_key_data(x, impl=jax.random.key_impl(t)))
+            else:
+                if x.shape != t.shape:
+                    raise ValueError(f"checkpoint '{path}': array {i} has shape {x.shape}, "
+                                     f"the model expects {t.shape}")
+                leaves.append(jnp.asarray(x, t.dtype))
+        history = {k[len("history/"):]: f[k] for k in f.files if k.startswith("history/")}
+        step, meta = int(f["step"]), json.loads(str(f["meta"]))
+    return jax.tree.unflatten(jax.tree.structure(state_template), leaves), step, history, meta
+
+
+def train(train_step: Callable[..., dict], objects, sample_batch: Callable,
+          config: TrainConfig = TrainConfig(), *, checkpoint_dir: str | Path | None = None,
+          resume: bool = False, callback: Callable[[int], None] | None = None
+          ) -> dict[str, np.ndarray]:
+    """Run ``config.steps`` steps of ``train_step`` on ``objects``; return the metric history.
+
+    train_step:   ``train_step(*objects, batch, key) -> dict of scalar metrics``; it updates
+                  the NNX objects in place (models, optimizers) and must be traceable by JAX.
+    objects:      a tuple of NNX objects, e.g. ``(model, optimizer)`` or ``(G, D, opt_G, opt_D)``;
+                  on return they hold the trained state.
+    sample_batch: ``sample_batch(key, batch_size) -> batch`` (any pytree), pure, e.g.
+                  ``Dataset.sample``.
+    checkpoint_dir: if given, ``checkpoint.npz`` there is rewritten after every call.
+    resume:       continue from the checkpoint in ``checkpoint_dir`` (same config needed).
+    callback:     called as ``callback(step)`` between calls, the objects up to date (for
+                  sample grids across training); it may not change the objects.
+
+    Returns a dict ``{metric name: np.ndarray of one value per step}``.
+    Raises :class:`TrainingDiverged` if a metric becomes NaN or inf; the objects then hold
+    the state before that step.
+    """
+    if not isinstance(objects, tuple):
+        objects = (objects,)
+    meta = {k: v for k, v in asdict(config).items() if k not in ("progress", "steps")}
+    graphdef, state = nnx.split(objects)
+    mesh = data_mesh()
+    if mesh is not None:
+        n_dev = mesh.devices.size
+        if config.batch_size % n_dev:
+            raise ValueError(f"batch_size {config.batch_size} does not divide across "
+                             f"{n_dev} devices; use a multiple of {n_dev}")
+        state = jax.device_put(state, NamedSharding(mesh, P()))  # replicate the parameters
+
+    start, history = 0, {}
+    ckpt = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir is not None else None
+    if resume:
+        if ckpt is None or not ckpt.is_file():
+            raise ValueError(f"cannot resume: no checkpoint in '{checkpoint_dir}'")
+        state, start, history, saved = load_checkpoint(ckpt, state)
+        if saved != meta:
+            raise ValueError(f"cannot resume: the checkpoint was written with {saved}, "
+                             f"this run asks for {meta}")
+        if start > config.steps:
+            raise ValueError(f"cannot resume: the checkpoint is at step {start}, past the "
+                             f"requested steps={config.steps}")
+        if mesh is not None:
+            state = jax.device_put(state, NamedSharding(mesh, P()))
+    history = {k: [v] for k, v in history.items()}  # one array per call, joined at the end
+
+    chunk = _make_chunk(train_step, graphdef, sample_batch, config.batch_size, config.seed, mesh)
+    bar = None
+    if config.progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=config.steps, initial=start, unit="step", dynamic_ncols=True)
+    step = start
+    try:
+        while step < config.steps:
+            # Calls end on multiples of steps_per_call, so a resumed run compiles and runs
+            # exactly the programs of an uninterrupted one.
+            n = min(config.steps, (step // config.steps_per_call + 1) * config.steps_per_call)
+            n -= step
+            new_state, metrics = chunk(state, step, n)
+            metrics = jax.device_get(metrics)
+            finite = np.all([np.isfinite(v) for v in metrics.values()], axis=0)
+            if not finite.all():
+                bad = int(np.argmin(finite))
+                if bad:  # re-run the finite steps of this call to recover their state
+                    state, _ = chunk(state, step, bad)
+                for k, v in metrics.items():
+                    history.setdefault(k, []).append(v[:bad + 1])
+                nnx.update(objects, state)
+                which = [k for k, v in metrics.items() if not np.isfinite(v[bad])]
+                hist = {k: np.concatenate(v) for k, v in history.items()}
+                if ckpt is not None:
+                    save_checkpoint(ckpt, state, step + bad, {k: v[:-1] for k, v in hist.items()},
+                                    meta)
+                raise TrainingDiverged(
+                    f"training stopped: {', '.join(which)} became "
+                    f"{'nan' if np.isnan(metrics[which[0]][bad]) else 'inf'} at step "
+                    f"{step + bad + 1} of {config.steps}; the model keeps its state after step "
+                    f"{step + bad} (lower the learning rate or check the data)",
+                    step + bad, hist)
+            state, step = new_state, step + n
+            for k, v in metrics.items():
+                history.setdefault(k, []).append(v)
+            if ckpt is not None:
+                save_checkpoint(ckpt, state, step,
+                                {k: np.concatenate(v) for k, v in history.items()}, meta)
+            if bar is not None:
+                bar.update(n)
+                bar.set_postfix({k: f"{v[-1]:.4g}" for k, v in list(metrics.items())[:3]})
+            if callback is not None:
+                nnx.update(objects, state)
+                callback(step)
+    finally:
+        if bar is not None:
+            bar.close()
+    nnx.update(objects, state)
+    return {k: np.concatenate(v) for k, v in history.items()}
+
+
+def step_from_loss(loss_fn: Callable) -> Callable:
+    """The standard step for one model and one optimizer, from ``loss_fn(model, batch, key)``.
+
+    ``loss_fn`` returns a scalar loss, or ``(loss, dict of extra metrics)``.
+    """
+
+    def train_step(model, optimizer, batch, key):
+        def objective(model):
+            out = loss_fn(model, batch, key)
+            return out if isinstance(out, tuple) else (out, {})
+
+        (loss, extra), grads = nnx.value_and_grad(objective, has_aux=True)(model)
+        optimizer.update(model, grads)
+        return {"loss": loss, **extra}
+
+    return train_step
