@@ -11,7 +11,7 @@ export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 NOTEBOOKS := $(sort $(wildcard notebooks/week*.ipynb))
 
-.PHONY: course test lint unit nbval clean setup
+.PHONY: course test lint unit nbval clean setup notebook
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -43,3 +43,10 @@ nbval: setup
 
 clean:
 	rm -rf build .cache
+
+## make notebook NB=notebooks/week16_gans.py: sync the pair, execute in place, sync again
+notebook: setup
+	@test -n "$(NB)" || { echo "error: give NB=notebooks/NAME.py (or .ipynb)"; exit 2; }
+	$(VENV)/bin/jupytext --sync $(basename $(NB)).py
+	$(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1200 $(basename $(NB)).ipynb
+	$(VENV)/bin/jupytext --sync $(basename $(NB)).ipynb
