@@ -1,0 +1,159 @@
+"""The training loop: determinism, resume, the NaN guard, checkpoints, the callback."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from flax import nnx
+
+from course_lib import data, nets
+from course_lib.train import (
+    CHECKPOINT,
+    TrainConfig,
+    TrainingDiverged,
+    load_checkpoint,
+    step_from_loss,
+    step_key,
+    train,
+)
+
+MOONS = data.get("moons")
+
+
+def denoise_loss(model, x, key):
+    """Predict x from a noisy copy: a real regression with noise drawn from the step's key."""
+    noisy = x + 0.3 * jax.random.normal(key, x.shape)
+    return jnp.mean((model(noisy) - x) ** 2)
+
+
+def make(seed=0, lr=1e-3, dropout=0.0):
+    model = nets.MLP(2, [32, 32], 2, dropout=dropout, rngs=nnx.Rngs(seed))
+    return model, nnx.Optimizer(model, optax.adam(lr), wrt=nnx.Param)
+
+
+def params(model):
+    return [np.asarray(x) for x in jax.tree.leaves(nnx.state(model, nnx.Param))]
+
+
+def cfg(**kw):
+    return TrainConfig(**{"steps": 300, "batch_size": 64, "steps_per_call": 100,
+                          "progress": False, **kw})
+
+
+def test_training_reduces_the_loss():
+    model, opt = make()
+    h = train(step_from_loss(denoise_loss), (model, opt), MOONS.sample, cfg(steps=1000))
+    assert h["loss"].shape == (1000,)
+    # The loss of a 2-layer denoiser on moons falls well below the noise variance 0.09 of
+    # the identity map: compare the first and last 100 steps' means.
+    assert h["loss"][-100:].mean() < 0.5 * h["loss"][:100].mean()
+
+
+def test_same_seed_same_numbers_and_chunking_does_not_matter():
+    runs = []
+    for spc in (100, 300, 7):
+        model, opt = make()
+        h = train(step_from_loss(denoise_loss), (model, opt), MOONS.sample, cfg(steps_per_call=spc))
+        runs.append((h["loss"], params(model)))
+    for loss, p in runs[1:]:
+        np.testing.assert_array_equal(loss, runs[0][0])
+        for a, b in zip(p, runs[0][1]):
+            np.testing.assert_array_equal(a, b)
+    model, opt = make()
+    h = train(step_from_loss(denoise_loss), (model, opt), MOONS.sample, cfg(seed=1))
+    assert not np.array_equal(h["loss"], runs[0][0])  # the seed matters
+
+
+def test_resume_is_bit_identical(tmp_path):
+    """Stop at step 200 of 300 (a crash), resume: the same parameters as one uninterrupted run.
+
+    Dropout makes the model's own RNG state part of what must be restored.
+    """
+    model, opt = make(dropout=0.1)
+    full = train(step_from_loss(denoise_loss), (model, opt), MOONS.sample, cfg())
+    reference = params(model)
+
+    model, opt = make(dropout=0.1)
+    train(step_from_loss(denoise_loss), (model, opt), MOONS.sample, cfg(steps=200),
+          checkpoint_dir=tmp_path)
+    model, opt = make(dropout=0.1)  # a fresh process would start from a fresh model
+    resumed = train(step_from_loss(denoise_loss), (model, opt), MOONS.sample, cfg(),
+                    checkpoint_dir=tmp_path, resume=True)
+    for a, b in zip(params(model), reference):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(resumed["loss"], full["loss"])
+    _, step, history, _ = load_checkpoint(tmp_path / CHECKPOINT, nnx.state((model, opt)))
+    assert step == 300 and history["loss"].shape == (300,)
+
+
+def test_resume_refuses_a_different_config(tmp_path):
+    model, opt = make()
+    train(step_from_loss(denoise_loss), (model, opt), MOONS.sample, cfg(steps=100),
+          checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match="cannot resume"):
+        train(step_from_loss(denoise_loss), make(), MOONS.sample, cfg(batch_size=32),
+              checkpoint_dir=tmp_path, resume=True)
+    with pytest.raises(ValueError, match="no checkpoint"):
+        train(step_from_loss(denoise_loss), make(), MOONS.sample, cfg(),
+              checkpoint_dir=tmp_path / "empty", resume=True)
+
+
+def test_nan_guard_names_the_step_and_keeps_the_last_finite_state():
+    """Data that turns to NaN at step 137: the run stops there, the state is that after 136."""
+
+    bad_step = 137  # 1-based: the step whose batch is NaN
+    bad_key = jax.random.split(step_key(0, bad_step - 1))[0]  # that step's data key
+
+    def sample(key, n):
+        is_bad = jnp.all(jax.random.key_data(key) == jax.random.key_data(bad_key))
+        return jnp.where(is_bad, jnp.nan, MOONS.sample(key, n))
+
+    step = step_from_loss(denoise_loss)
+    model, opt = make()
+    with pytest.raises(TrainingDiverged, match=f"at step {bad_step} of 300") as err:
+        train(step, (model, opt), sample, cfg())
+    assert err.value.step == bad_step - 1
+    assert np.isnan(err.value.history["loss"][-1]) and len(err.value.history["loss"]) == bad_step
+    assert all(np.isfinite(p).all() for p in params(model))
+
+    clean, clean_opt = make()
+    train(step, (clean, clean_opt), MOONS.sample, cfg(steps=bad_step - 1))
+    for a, b in zip(params(model), params(clean)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_checkpoint_is_written_atomically(tmp_path, monkeypatch):
+    """A crash while writing leaves the previous checkpoint intact and no temporary file."""
+    model, opt = make()
+    train(step_from_loss(denoise_loss), (model, opt), MOONS.sample, cfg(steps=100),
+          checkpoint_dir=tmp_path)
+    before = (tmp_path / CHECKPOINT).read_bytes()
+
+    def broken_savez(f, **arrays):
+        f.write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(OSError, match="disk full"):
+        train(step_from_loss(denoise_loss), (model, opt), MOONS.sample, cfg(steps=200),
+              checkpoint_dir=tmp_path, resume=True)
+    assert (tmp_path / CHECKPOINT).read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [CHECKPOINT]
+
+
+def test_callback_sees_the_current_state():
+    seen = []
+    model, opt = make()
+    train(step_from_loss(denoise_loss), (model, opt), MOONS.sample, cfg(),
+          callback=lambda step: seen.append((step, params(model)[0].copy())))
+    assert [s for s, _ in seen] == [100, 200, 300]
+    assert not np.array_equal(seen[0][1], seen[1][1])
+    np.testing.assert_array_equal(seen[-1][1], params(model)[0])
+
+
+@pytest.mark.parametrize("bad", [{"steps": 0}, {"batch_size": -1}, {"steps_per_call": 1.5},
+                                 {"seed": -3}, {"steps": True}])
+def test_config_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match="must be"):
+        TrainConfig(**bad)
