@@ -1,0 +1,120 @@
+"""The command line contract: verbs, outputs, one-line errors, no half-written runs, resume."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from course_lib import cli
+
+
+def run(*args, cwd=None):
+    """The CLI in a fresh process, as a user runs it."""
+    p = subprocess.run([sys.executable, "-m", "course_lib", *map(str, args)], cwd=cwd,
+                       capture_output=True, text=True, timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_data_list_and_sample(tmp_path):
+    rc, out, _ = run("data", "list")
+    assert rc == 0
+    for name in ("ring", "grid", "swiss_roll", "moons", "heartbeat", "digits", "ising"):
+        assert name in out
+    assert cli.main(["data", "sample", "grid", "--n", "50", "--seed", "3",
+                     "--out", str(tmp_path / "g.npy")]) == 0
+    x = np.load(tmp_path / "g.npy")
+    assert x.shape == (50, 2)
+    assert cli.main(["data", "sample", "grid", "--n", "50", "--seed", "3",
+                     "--out", str(tmp_path / "g2.npy")]) == 0
+    np.testing.assert_array_equal(x, np.load(tmp_path / "g2.npy"))
+
+
+def test_train_sample_evaluate_and_resume(tmp_path):
+    out = tmp_path / "run"
+    assert cli.main(["train", "gaussian", "--data", "ring", "--out", str(out), "--steps", "300",
+                     "--seed", "1", "--no-progress"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(metrics["loss"]) == 300 and "bits_per_dim" in metrics["final"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"] == "gaussian" and config["shape"] == [2]
+
+    assert cli.main(["sample", str(out), "--n", "7", "--out", str(tmp_path / "s.npy")]) == 0
+    assert np.load(tmp_path / "s.npy").shape == (7, 2)
+
+    np.save(tmp_path / "held_out.npy", np.random.default_rng(0).normal(size=(100, 2)))
+    rc, stdout, _ = run("evaluate", out, "--data", tmp_path / "held_out.npy")
+    assert rc == 0
+    result = json.loads(stdout)
+    assert result["n"] == 100 and result["bits_per_dim"] > 0
+
+    # a run stopped after 200 steps and resumed ends where the uninterrupted one did
+    part = tmp_path / "part"
+    assert cli.main(["train", "gaussian", "--data", "ring", "--out", str(part), "--steps", "200",
+                     "--seed", "1", "--no-progress"]) == 0
+    assert cli.main(["train", "gaussian", "--data", "ring", "--out", str(part), "--steps", "300",
+                     "--seed", "1", "--no-progress", "--resume"]) == 0
+    resumed = json.loads((part / "metrics.json").read_text())
+    assert resumed["loss"] == metrics["loss"]
+    assert resumed["final"] == metrics["final"]
+
+
+BAD = [
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["data", "sample", "rings", "--n", "3", "--out", "x.npy"], "accepted: gaussian_1d"),
+    (["data", "sample", "ring", "--n", "0", "--out", "x.npy"], "positive integer"),
+    (["data", "sample", "ring", "--n", "3", "--out", "x.txt"], "must name a .npy"),
+    (["train", "nomodel", "--data", "ring", "--out", "r"], "unknown model 'nomodel'; accepted:"),
+    (["train", "gaussian", "--data", "ring", "--out", "r", "--steps", "0"], "positive integer"),
+    (["train", "gaussian", "--data", "ring", "--out", "r", "--steps", "-5"], "positive integer"),
+    (["train", "gaussian", "--data", "nan.npy", "--out", "r"], "NaN"),
+    (["train", "gaussian", "--data", "flat.npy", "--out", "r"], "shape (n, ...)"),
+    (["train", "gaussian", "--data", "missing.npy", "--out", "r"], "does not exist"),
+    (["train", "gaussian", "--data", "ring", "--out", "r", "--lr", "fast"], "must be a float"),
+    (["train", "gaussian", "--data", "ring", "--out", "r", "--depth", "3"], "its options: --lr"),
+    (["train", "gaussian", "--data", "ring", "--out", "r", "--resume"], "cannot resume"),
+    (["sample", "nowhere", "--n", "3", "--out", "s.npy"], "not a run folder"),
+    (["evaluate", "nowhere", "--data", "ring"], "not a run folder"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD, ids=[" ".join(a[:2]) + f" #{i}"
+                                                  for i, (a, _) in enumerate(BAD)])
+def test_bad_arguments_give_one_error_line_and_exit_2(tmp_path, args, message, capsys):
+    x = np.zeros((5, 2))
+    x[1, 1] = np.nan
+    np.save(tmp_path / "nan.npy", x)
+    np.save(tmp_path / "flat.npy", np.zeros(5))
+    args = [str(tmp_path / a) if a.endswith((".npy", ".txt")) or a == "r" else a for a in args]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert message in err, err
+    assert "Traceback" not in err
+    assert not (tmp_path / "r").exists()  # nothing half-written
+    assert not (tmp_path / "x.txt").exists()
+
+
+def test_errors_in_a_fresh_process_have_no_traceback(tmp_path):
+    rc, out, err = run("train", "gaussian", "--data", "ring", "--out", tmp_path / "r",
+                       "--batch-size", "abc")
+    assert rc == 2 and err.startswith("error: ") and err.count("\n") == 1 and out == ""
+
+
+def test_a_trained_run_folder_is_not_overwritten(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "gaussian", "--data", "moons", "--out", str(out), "--steps", "10",
+            "--no-progress"]
+    assert cli.main(args) == 0
+    before = (out / "checkpoint.npz").read_bytes()
+    assert cli.main(args) == 2
+    assert (out / "checkpoint.npz").read_bytes() == before
+
+
+def test_python_api_raises_value_error_with_the_same_message(tmp_path):
+    with pytest.raises(ValueError, match="unknown model 'nope'; accepted:"):
+        cli.train_model("nope", "ring", tmp_path / "r")
+    with pytest.raises(ValueError, match="has no option --depth; accepted: --lr"):
+        cli.train_model("gaussian", "ring", tmp_path / "r", depth=3)
+    assert not (tmp_path / "r").exists()
