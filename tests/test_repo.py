@@ -1,0 +1,75 @@
+"""The repository's promises: pinned environments agree, the two commands are documented,
+CI runs them, and nbval really compares the numbers of marked cells."""
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pins(requirements):
+    return dict(re.fullmatch(r"([A-Za-z0-9_.\-\[\]]+)==(\S+)", r).groups() for r in requirements)
+
+
+def test_environment_yml_and_pyproject_pin_the_same_packages():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = pins(project["dependencies"])
+    for extra in ("notebooks", "dev"):
+        wanted |= pins(project["optional-dependencies"][extra])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "-e ." in pip
+    assert pins([p for p in pip if p != "-e ."]) == wanted
+    assert "python=3.12" in env["dependencies"]
+    assert project["requires-python"] == ">=3.12"
+
+
+def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
+    readme = (ROOT / "README.md").read_text()
+    first_block = re.search(r"```(?:bash|sh)?\n(.*?)```", readme, re.S).group(1)
+    assert [line.strip() for line in first_block.strip().splitlines()] == ["make course",
+                                                                         "make test"]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^\s*(time\s+)?make test\s*$", ci, re.M)
+
+
+def _notebook(path, stored: str):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(f'{sum(range(10)) / 7:.3f}')")
+    cell.execution_count = 1
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=stored + "\n")]
+    nb.cells = [cell]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+
+
+def test_nbval_fails_when_a_compared_number_changes(tmp_path):
+    """The flags of `make nbval`, on a notebook whose checked cell prints 6.429."""
+    _notebook(tmp_path / "right.ipynb", "6.429")
+    _notebook(tmp_path / "wrong.ipynb", "6.428")
+    results = {}
+    for name in ("right", "wrong"):
+        p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                            "--nbval-lax", "--nbval-current-env", f"{name}.ipynb"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        results[name] = p
+    assert results["right"].returncode == 0, results["right"].stdout
+    assert results["wrong"].returncode == 1, results["wrong"].stdout
+    assert "6.428" in results["wrong"].stdout and "6.429" in results["wrong"].stdout
+
+
+def test_gpu_environment_differs_from_the_cpu_one_only_in_jax_cuda():
+    cpu = yaml.safe_load((ROOT / "environment.yml").read_text())
+    gpu = yaml.safe_load((ROOT / "environment-gpu.yml").read_text())
+    cpu_pip = next(d["pip"] for d in cpu["dependencies"] if isinstance(d, dict))
+    gpu_pip = next(d["pip"] for d in gpu["dependencies"] if isinstance(d, dict))
+    assert [p.replace("jax[cuda12]==", "jax==") for p in gpu_pip] == cpu_pip
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "jax[cuda12]==0.12.0.1" in project["optional-dependencies"]["cuda"]
