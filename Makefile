@@ -7,7 +7,6 @@ PYTHON ?= $(shell for p in python3.12 python3.13 python3 $$HOME/.pyenv/versions/
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
 # JAX keeps compiled programs here between runs (see course_lib/__init__.py).
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.cache/jax
-export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 NOTEBOOKS := $(sort $(wildcard notebooks/week*.ipynb))
 
