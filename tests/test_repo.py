@@ -1,6 +1,7 @@
 """The repository's promises: pinned environments agree, the two commands are documented,
 CI runs them, and nbval really compares the numbers of marked cells."""
 
+import os
 import re
 import subprocess
 import sys
@@ -73,3 +74,21 @@ def test_gpu_environment_differs_from_the_cpu_one_only_in_jax_cuda():
     assert [p.replace("jax[cuda12]==", "jax==") for p in gpu_pip] == cpu_pip
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert "jax[cuda12]==0.12.0.1" in project["optional-dependencies"]["cuda"]
+
+
+def test_compiled_programs_are_cached_on_disk(tmp_path):
+    """The first process compiles and fills JAX's persistent cache; a second one only hits it."""
+    code = ("import jax, jax.numpy as jnp, course_lib\n"
+            "jax.monitoring.register_event_listener("
+            "lambda e, **kw: print(e.rsplit('/', 1)[-1]) if 'compilation_cache/cache_' in e "
+            "else None)\n"
+            "print(float(jax.jit(lambda x: jnp.sin(x) ** 2 + 1.0)(jnp.arange(3.0)).sum()))")
+    env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("COURSE_LIB_NO_CACHE", None)
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, timeout=120) for _ in range(2)]
+    first, second = (r.stdout.split() for r in runs)
+    assert "cache_misses" in first and "cache_hits" not in first, runs[0].stderr
+    assert "cache_hits" in second and "cache_misses" not in second
+    assert first[-1] == second[-1]  # the same result
+    assert any((tmp_path / "cache").iterdir())
