@@ -231,6 +231,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=_seed, default=0)
     t.add_argument("--resume", action="store_true")
     t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--distributed", action="store_true",
+                   help="several hosts: call jax.distributed.initialize() first (it reads "
+                        "JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, JAX_PROCESS_ID, or finds "
+                        "them itself on Cloud TPU and SLURM)")
 
     s = verbs.add_parser("sample", help="draw samples from a trained model")
     s.add_argument("run_dir")
@@ -274,6 +278,8 @@ def run(argv: list[str]) -> int:
         save_array(args.out, np.asarray(x))
         print(f"wrote {args.out}: {args.n} examples of shape {tuple(x.shape[1:])}")
     elif args.verb == "train":
+        if args.distributed:
+            jax.distributed.initialize()
         spec = models.get(args.model)
         options = _model_options(spec, rest)
         metrics = train_model(args.model, args.data, args.out, steps=args.steps,
