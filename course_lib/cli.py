@@ -15,6 +15,7 @@ functions raise ``ValueError`` with the same message. A run folder holds ``confi
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -159,9 +160,25 @@ def sample_run(run_dir: str | Path, n: int, seed: int = 0) -> np.ndarray:
     return spec.sample(objects, jax.random.key(seed), n, info)
 
 
-def evaluate_run(run_dir: str | Path, data: str, seed: int = 0) -> dict[str, Any]:
+def evaluate_run(run_dir: str | Path, data: str, seed: int = 0, means: str | None = None,
+                 std: float | None = None) -> dict[str, Any]:
+    """The model's metrics on ``data``; ``means`` (a .npy of mode centres) and ``std`` give a
+    user's mixture the mode metrics that the built-in ring and grid have."""
     spec, objects, info = load_run(run_dir)
     dataset = data_lib.load(data)
+    if (means is None) != (std is None):
+        raise ValueError("--means and --std go together: the mode centres (.npy of shape "
+                         "(modes, dim)) and their common standard deviation")
+    if means is not None:
+        if not Path(means).is_file():
+            raise ValueError(f"--means file '{means}' does not exist")
+        centres = np.load(means, allow_pickle=False)
+        if centres.ndim != 2 or centres.shape[1] != int(np.prod(dataset.shape)):
+            raise ValueError(f"--means must have shape (modes, {int(np.prod(dataset.shape))}), "
+                             f"got {centres.shape}")
+        if not std > 0:
+            raise ValueError(f"--std must be > 0, got {std}")
+        dataset = dataclasses.replace(dataset, means=centres.astype(np.float32), std=float(std))
     if tuple(dataset.shape) != tuple(info.shape):
         raise ValueError(f"data '{data}' has examples of shape {dataset.shape}, the model was "
                          f"trained on shape {tuple(info.shape)}")
@@ -246,6 +263,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("run_dir")
     e.add_argument("--data", required=True)
     e.add_argument("--seed", type=_seed, default=0)
+    e.add_argument("--means", help="a .npy of mode centres, for the mode metrics on user data")
+    e.add_argument("--std", type=float, help="the modes' standard deviation, with --means")
     return p
 
 
@@ -293,7 +312,8 @@ def run(argv: list[str]) -> int:
         save_array(args.out, x)
         print(f"wrote {args.out}: {x.shape[0]} samples of shape {tuple(x.shape[1:])}")
     elif args.verb == "evaluate":
-        print(json.dumps(evaluate_run(args.run_dir, args.data, args.seed)))
+        print(json.dumps(evaluate_run(args.run_dir, args.data, args.seed, args.means,
+                                      args.std)))
     return 0
 
 
