@@ -104,7 +104,7 @@ def train_model(model: str, data: str, out: str | Path, *, steps: int = 2000,
                          "arrays 'x' and 'y'")
     info = models.RunInfo(shape=dataset.shape, options=options, seed=seed,
                           num_classes=dataset.num_classes,
-                          data_stats=spec.data_stats(dataset) if spec.data_stats else {})
+                          data_stats=spec.data_stats(dataset, options) if spec.data_stats else {})
     run_config = {"model": model, "data": _data_spec(data), "shape": list(dataset.shape),
                   "num_classes": dataset.num_classes, "options": options,
                   "data_stats": info.data_stats, "train": {"steps": steps,

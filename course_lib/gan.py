@@ -205,7 +205,7 @@ def train_step(G, D, opt_G, opt_D, batch, key):
     y = None if labels is None else labels[-1]
     z = sample_latent(config, k_steps[-1], reals.shape[1])
 
-    def g_objective(G):
+    def g_objective(G, D):  # D is an argument, not a closure: NNX may update its RNG state
         fake_out = D(G(z, y), y)
         if wasserstein:
             return -jnp.mean(fake_out)
@@ -213,7 +213,7 @@ def train_step(G, D, opt_G, opt_D, batch, key):
             return generator_loss_minimax(fake_out)
         return generator_loss_non_saturating(fake_out)
 
-    g_loss, g_grads = nnx.value_and_grad(g_objective)(G)
+    g_loss, g_grads = nnx.value_and_grad(g_objective)(G, D)
     opt_G.update(G, g_grads)
     out = {"d_loss": d_loss, "g_loss": g_loss,
            "g_grad_norm": optax.tree.norm(g_grads)}
@@ -273,11 +273,11 @@ def semi_supervised_step(G, D, opt_G, opt_D, batch, key, *, unsup_weight=1.0):
     (d_loss, sup), grads = nnx.value_and_grad(d_objective, has_aux=True)(D)
     opt_D.update(D, grads)
 
-    def g_objective(G):
-        return jnp.mean(jax.nn.softplus(-jax.nn.logsumexp(D(G(sample_latent(config, kz2, n))),
-                                                          -1)))
+    def g_objective(G, D):
+        logits = D(G(sample_latent(config, kz2, n)))
+        return jnp.mean(jax.nn.softplus(-jax.nn.logsumexp(logits, -1)))
 
-    g_loss, g_grads = nnx.value_and_grad(g_objective)(G)
+    g_loss, g_grads = nnx.value_and_grad(g_objective)(G, D)
     opt_G.update(G, g_grads)
     return {"d_loss": d_loss, "supervised": sup, "g_loss": g_loss}
 
@@ -339,7 +339,7 @@ def _cli_spec(name, description, loss_of, extra=None, conditional=False):
             out |= {"modes": modes, "modes_total": len(dataset.means), "high_quality": hq}
         return out
 
-    def stats(dataset):
+    def stats(dataset, options):
         lo, hi = dataset.value_range or (None, None)
         return {"bounded": lo == -1.0 and hi == 1.0}
 

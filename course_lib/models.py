@@ -55,6 +55,8 @@ class ModelSpec:
     sample(objects, key, n, info) -> np.ndarray (n, *shape).
     evaluate(objects, dataset, key, info) -> dict of JSON numbers.
     needs_labels: the data must carry class labels (an .npz with 'y', or digits).
+    data_stats(dataset, options) -> dict: what the model must remember of the training data
+        (stored in the run's config); it raises ValueError for data the model cannot take.
     """
 
     name: str
@@ -66,7 +68,7 @@ class ModelSpec:
     options: dict[str, Option] = field(default_factory=dict)
     batches: Callable[[Dataset, RunInfo], Callable] | None = None
     needs_labels: bool = False
-    data_stats: Callable[[Dataset], dict] | None = None
+    data_stats: Callable[[Dataset, dict], dict] | None = None
 
 
 MODELS: dict[str, ModelSpec] = {}

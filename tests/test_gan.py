@@ -88,7 +88,7 @@ def test_gradient_penalty_of_linear_critics():
     real, fake = jax.random.normal(key, (64, 3)), jax.random.normal(jax.random.key(1), (64, 3))
     for w_norm, expected in [(1.0, 0.0), (2.0, 1.0), (0.5, 0.25)]:
         w = w_norm * jnp.array([0.6, 0.8, 0.0])
-        gp = gan.gradient_penalty(lambda x: x @ w, real, fake, key)
+        gp = gan.gradient_penalty(lambda x, w=w: x @ w, real, fake, key)
         assert abs(float(gp) - expected) < 1e-5
 
 
@@ -180,7 +180,8 @@ def test_cli_trains_samples_and_evaluates_every_gan(tmp_path, capsys):
     y = np.asarray(data.digits().labels[:300])
     np.savez(tmp_path / "labeled.npz", x=data.digits().data[:300], y=y)
     runs = [("gan", "ring", []), ("gan", str(tmp_path / "mine.npy"), ["--loss", "minimax"]),
-            ("wgan-gp", "grid", ["--gp-weight", "0.1"]), ("cgan", str(tmp_path / "labeled.npz"), [])]
+            ("wgan-gp", "grid", ["--gp-weight", "0.1"]),
+            ("cgan", str(tmp_path / "labeled.npz"), [])]
     for i, (model, dataset, extra) in enumerate(runs):
         out = tmp_path / f"run{i}"
         assert cli.main(["train", model, "--data", dataset, "--out", str(out), "--steps", "20",
@@ -209,3 +210,20 @@ def test_cli_gan_errors(tmp_path, capsys):
                      "--loss", "hinge"]) == 2
     assert "--loss must be one of non_saturating, minimax" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_dropout_in_the_discriminator_trains_inside_the_scan():
+    """The generator's loss calls D; with dropout D's RNG state changes under that trace."""
+    cfg = gan.GANConfig(data_dim=2, hidden=(16,), d_dropout=0.5)
+    h = train(gan.train_step, gan.init(cfg, 0), gan.batches(data.get("moons"), cfg),
+              TrainConfig(steps=20, batch_size=32, progress=False))
+    assert np.isfinite(h["g_loss"]).all()
+    sg = gan.init_semi_supervised(cfg, num_classes=3, seed=0)
+    x = data.get("moons")
+
+    def batch(key, n):
+        return (x.sample(key, n), jnp.zeros(n, jnp.int32)), x.sample(key, n)
+
+    h = train(gan.semi_supervised_step, sg, batch, TrainConfig(steps=20, batch_size=32,
+                                                              progress=False))
+    assert np.isfinite(h["d_loss"]).all()
