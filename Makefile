@@ -10,7 +10,7 @@ export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.cache/jax
 export PYTHONHASHSEED := 0
 NOTEBOOKS := $(sort $(wildcard notebooks/week*.ipynb))
 
-.PHONY: course test lint unit nbval clean setup notebook
+.PHONY: course test lint unit nbval clean setup notebook student
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -27,6 +27,11 @@ course: setup
 	$(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1200 $(NOTEBOOKS)
 	$(PY) -m jupyter nbconvert --to html --output-dir build $(NOTEBOOKS)
 	@echo "rendered: $$(ls build/*.html | tr '\n' ' ')"
+
+## make student: the notebooks without the worked solutions (cells tagged "solution")
+student: setup
+	$(PY) -m jupyter nbconvert --to notebook --TagRemovePreprocessor.enabled=True \
+		--TagRemovePreprocessor.remove_cell_tags solution --output-dir build/student $(NOTEBOOKS)
 
 ## make test: linter, unit tests, then nbval re-running every notebook against its stored outputs
 test: setup lint unit nbval
