@@ -184,10 +184,11 @@ def discretized_gaussian_log_prob(x0, mean, std, levels: int, lo=-1.0, hi=1.0):
     """log P(x_0) for data on ``levels`` evenly spaced values in [lo, hi]: the Gaussian's mass
     over the bin of x_0, the outer bins extended to infinity (Ho et al. 2020, Eq. 13)."""
     half = (hi - lo) / (levels - 1) / 2
-    upper = jnp.where(x0 >= hi - half, jnp.inf, x0 + half)
-    lower = jnp.where(x0 <= lo + half, -jnp.inf, x0 - half)
-    mass = ndtr((upper - mean) / std) - ndtr((lower - mean) / std)
-    return jnp.log(jnp.maximum(mass, 1e-12))
+    top, bottom = x0 >= hi - half, x0 <= lo + half
+    # the edges' infinite bounds are applied after the cdf, so that no gradient sees inf
+    cdf_upper = jnp.where(top, 1.0, ndtr((x0 + half - mean) / std))
+    cdf_lower = jnp.where(bottom, 0.0, ndtr((x0 - half - mean) / std))
+    return jnp.log(jnp.maximum(cdf_upper - cdf_lower, 1e-12))
 
 
 # ---------------------------------------------------------------------- discrete-time DDPM
@@ -200,7 +201,13 @@ class DDPMConfig:
     parameterization: what the network predicts: "noise" (Eq. 130), "x0" (Eq. 109), "score"
                       (Eq. 148).
     loss:             "simple": ||eps - eps_hat||^2 at a uniform t (Ho et al.); "elbo": the
-                      negative ELBO itself (Eq. 58 with the SNR weights of Eq. 110).
+                      negative ELBO itself (Eq. 58 with the SNR weights of Eq. 110);
+                      "hybrid": simple + 0.001 x ELBO with the mean's gradient stopped in the
+                      ELBO part (Nichol and Dhariwal 2021), to learn the variances.
+    learn_variance:   the reverse steps' variances are learned, log sigma_t^2 interpolating
+                      between log beta_t and log beta_tilde_t (Nichol and Dhariwal); else
+                      sigma_t^2 = beta_tilde_t, the posterior's. Sohl-Dickstein et al. learned
+                      the variances too; with few steps (T = 40) it matters.
     levels:           number of values per dimension of quantized data (17 for the digits,
                       256 for 8-bit images; 0 = continuous data), in [-1, 1].
     """
@@ -215,11 +222,12 @@ class DDPMConfig:
     hidden: tuple[int, ...] = (256, 256, 256)
     levels: int = 0
     lr: float = 1e-3
+    learn_variance: bool = False
 
     def __post_init__(self):
         for field, value, accepted in [("parameterization", self.parameterization,
                                         ("noise", "x0", "score")),
-                                       ("loss", self.loss, ("simple", "elbo")),
+                                       ("loss", self.loss, ("simple", "elbo", "hybrid")),
                                        ("schedule", self.schedule, ("linear", "cosine"))]:
             if value not in accepted:
                 raise ValueError(f"unknown {field} '{value}'; accepted: {', '.join(accepted)}")
@@ -241,7 +249,12 @@ class DDPM(nnx.Module):
         # schedules as constants (floats), not parameters
         self.alphas = nnx.Variable(jnp.asarray(1 - betas, jnp.float32))
         self.alpha_bar = nnx.Variable(jnp.asarray(ab, jnp.float32))
-        self.net = nets.TimeMLP(config.data_dim, config.hidden, config.data_dim, rngs=rngs)
+        ab_prev = np.concatenate([[1.0], ab[:-1]])
+        beta_tilde = betas * (1 - ab_prev) / (1 - ab)  # the posterior variance, Eq. 84
+        beta_tilde[0] = beta_tilde[1] if len(betas) > 1 else betas[0]  # beta_tilde_1 = 0
+        self.beta_tilde = nnx.Variable(jnp.asarray(beta_tilde, jnp.float32))
+        outputs = config.data_dim * (2 if config.learn_variance else 1)
+        self.net = nets.TimeMLP(config.data_dim, config.hidden, outputs, rngs=rngs)
 
     def _coefs(self, t):
         """alpha_t, alpha_bar_t, alpha_bar_{t-1} for integer t in 1..T (shape (B, 1))."""
@@ -249,23 +262,41 @@ class DDPM(nnx.Module):
         ab_ext = jnp.concatenate([jnp.ones(1), ab])
         return a[t - 1][:, None], ab[t - 1][:, None], ab_ext[t - 1][:, None]
 
-    def predict_x0(self, x_t, t):
-        """x0_hat(x_t, t) from the network, whatever it predicts."""
+    def predict(self, x_t, t):
+        """(x0_hat, v) from the network, whatever it predicts; v in [0, 1] sets the variance
+        (None unless the variances are learned)."""
         _, ab, _ = self._coefs(t)
         out = self.net(x_t, t / self.config.T)
+        v = None
+        if self.config.learn_variance:
+            out, v = jnp.split(out, 2, axis=-1)
+            v = jax.nn.sigmoid(v)
         if self.config.parameterization == "noise":
-            return x0_from_noise(x_t, out, ab)
+            return x0_from_noise(x_t, out, ab), v
         if self.config.parameterization == "score":
-            return x0_from_score(x_t, out, ab)
-        return out
+            return x0_from_score(x_t, out, ab), v
+        return out, v
+
+    def predict_x0(self, x_t, t):
+        return self.predict(x_t, t)[0]
+
+    def reverse_variance(self, t, v):
+        """sigma_t^2 of p(x_{t-1} | x_t): beta_tilde_t, or learned between it and beta_t.
+        At t = 1, where beta_tilde_1 = 0, beta_tilde_2 stands in (as in Ho et al.)."""
+        beta = (1 - self.alphas[...])[t - 1][:, None]
+        beta_tilde = self.beta_tilde[...][t - 1][:, None]
+        if v is None:
+            return beta_tilde
+        return jnp.exp(v * jnp.log(beta) + (1 - v) * jnp.log(beta_tilde))
 
     def loss_terms(self, x0, key):
         """Per-example terms of the negative ELBO, in nats (Eq. 58), one t per example:
 
         reconstruction: -log p(x_0 | x_1)
         prior:          KL(q(x_T | x_0) || N(0, I))
-        diffusion:      (T - 1) KL(q(x_{t-1} | x_t, x_0) || p(x_{t-1} | x_t)), t ~ U{2..T},
-                        = (T - 1) 1/2 (SNR(t-1) - SNR(t)) ||x_0 - x0_hat||^2 (Eq. 110),
+        diffusion:      (T - 1) KL(q(x_{t-1} | x_t, x_0) || p(x_{t-1} | x_t)), t ~ U{2..T};
+                        with fixed variances = (T - 1) 1/2 (SNR(t-1) - SNR(t)) ||x_0 - x0_hat||^2
+                        (Eq. 110),
         and ``simple``: ||eps - eps_hat||^2 at that t (what DDPM trains on).
         """
         T = self.config.T
@@ -276,17 +307,28 @@ class DDPM(nnx.Module):
         eps = jax.random.normal(k_eps, x0.shape)
         a_t, ab_t, ab_prev = self._coefs(t)
         x_t = q_sample(x0, ab_t, eps)
-        x0_hat = self.predict_x0(x_t, t)
-        snr_drop = snr(ab_prev) - snr(ab_t)
-        diffusion = (T - 1) * 0.5 * snr_drop[:, 0] * jnp.sum((x0 - x0_hat) ** 2, -1)
+        x0_hat, v = self.predict(x_t, t)
         eps_hat = (x_t - jnp.sqrt(ab_t) * x0_hat) / jnp.sqrt(1 - ab_t)
         simple = jnp.sum((eps - eps_hat) ** 2, -1)
-        # reconstruction at t = 1: p(x_0 | x_1) = N(x0_hat(x_1), beta_1), discretized for
+        if self.config.loss == "hybrid":  # the ELBO part trains only the variances
+            x0_hat = jax.lax.stop_gradient(x0_hat)
+        if v is None:
+            snr_drop = snr(ab_prev) - snr(ab_t)
+            kl = 0.5 * snr_drop[:, 0] * jnp.sum((x0 - x0_hat) ** 2, -1)
+        else:
+            mean_q, var_q = q_posterior(x_t, x0, a_t, ab_t, ab_prev)
+            mean_p, _ = q_posterior(x_t, x0_hat, a_t, ab_t, ab_prev)
+            kl = jnp.sum(gaussian_kl(mean_q, var_q, mean_p, self.reverse_variance(t, v)), -1)
+        diffusion = (T - 1) * kl
+        # reconstruction at t = 1: p(x_0 | x_1) = N(x0_hat(x_1), sigma_1^2), discretized for
         # quantized data
         ones = jnp.ones(x0.shape[0], jnp.int32)
-        a_1, ab_1, _ = self._coefs(ones)
+        _, ab_1, _ = self._coefs(ones)
         x_1 = q_sample(x0, ab_1, jax.random.normal(k_eps1, x0.shape))
-        mean, std = self.predict_x0(x_1, ones), jnp.sqrt(1 - a_1)
+        mean, v1 = self.predict(x_1, ones)
+        if self.config.loss == "hybrid":
+            mean = jax.lax.stop_gradient(mean)
+        std = jnp.sqrt(self.reverse_variance(ones, v1) if v1 is not None else 1 - ab_1)
         if self.config.levels:
             log_p = discretized_gaussian_log_prob(x0, mean, std, self.config.levels)
         else:
@@ -299,11 +341,11 @@ class DDPM(nnx.Module):
     def p_mean_var(self, x_t, t):
         """The reverse step p(x_{t-1} | x_t): the posterior of Eq. 84 at x0 = x0_hat."""
         a_t, ab_t, ab_prev = self._coefs(t)
-        x0_hat = self.predict_x0(x_t, t)
+        x0_hat, v = self.predict(x_t, t)
         if self.config.levels:
             x0_hat = jnp.clip(x0_hat, -1, 1)
-        mean, var = q_posterior(x_t, x0_hat, a_t, ab_t, ab_prev)
-        return mean, var
+        mean, _ = q_posterior(x_t, x0_hat, a_t, ab_t, ab_prev)
+        return mean, self.reverse_variance(t, v)
 
     def sample(self, key, n, return_chain: bool = False):
         """Ancestral sampling x_T -> ... -> x_0 in one lax.scan."""
@@ -330,7 +372,8 @@ def ddpm_loss(model: DDPM, x0, key):
     """What training minimises, and the ELBO's terms (batch means, nats) as metrics."""
     terms = model.loss_terms(x0, key)
     nelbo = terms["reconstruction"] + terms["prior"] + terms["diffusion"]
-    loss = terms["simple"].mean() if model.config.loss == "simple" else nelbo.mean()
+    loss = {"simple": terms["simple"].mean(), "elbo": nelbo.mean(),
+            "hybrid": terms["simple"].mean() + 1e-3 * nelbo.mean()}[model.config.loss]
     return loss, {"nelbo": nelbo.mean(), **{k: v.mean() for k, v in terms.items()}}
 
 
@@ -370,6 +413,8 @@ class VDMConfig:
     gamma_max: float = 5.0
     levels: int = 0
     lr: float = 1e-3
+    image_shape: tuple[int, int] | None = None  # given: a periodic conv net (Ising lattices)
+    conv_features: int = 32
 
 
 class VDM(nnx.Module):
@@ -378,12 +423,19 @@ class VDM(nnx.Module):
         self.gamma = (LearnedGamma(gamma_min=config.gamma_min, gamma_max=config.gamma_max,
                                    rngs=rngs) if config.learned_schedule
                       else LinearGamma(config.gamma_min, config.gamma_max))
-        self.net = nets.TimeMLP(config.data_dim, config.hidden, config.data_dim, rngs=rngs)
+        if config.image_shape is None:
+            self.net = nets.TimeMLP(config.data_dim, config.hidden, config.data_dim, rngs=rngs)
+        else:
+            self.net = nets.ConvNet(1, config.conv_features, len(config.hidden),
+                                    time_features=32, padding="CIRCULAR", rngs=rngs)
 
     def eps_hat(self, z, g):
         # the network sees the normalised log-SNR, so it works with any learned end points
-        return self.net(z, (g - self.config.gamma_min) / (self.config.gamma_max
-                                                            - self.config.gamma_min))
+        s = (g - self.config.gamma_min) / (self.config.gamma_max - self.config.gamma_min)
+        if self.config.image_shape is None:
+            return self.net(z, s)
+        image = z.reshape(z.shape[0], *self.config.image_shape)
+        return self.net(image, s).reshape(z.shape)
 
     def loss_terms(self, x, key):
         """Per-example terms of the negative ELBO in nats (VDM, Eq. 11 and 17):

@@ -89,21 +89,22 @@ class ConvNet(nnx.Module):
     ``out_features=None``: image -> image of the input's shape (a denoiser); with
     ``time_features > 0`` a scalar t per example is added, through Fourier features, to
     every hidden layer. ``out_features=k``: image -> (B, k) after global average pooling.
+    ``padding="CIRCULAR"`` wraps around the edges: periodic lattices such as the Ising model.
     """
 
     def __init__(self, channels: int = 1, features: int = 32, depth: int = 3, *,
                  out_features: int | None = None, time_features: int = 0,
-                 act: str = "swish", rngs: nnx.Rngs):
+                 act: str = "swish", padding: str = "SAME", rngs: nnx.Rngs):
         self.channels, self.out_features = channels, out_features
         widths = [channels, *[features] * depth]
-        self.convs = nnx.List([nnx.Conv(a, b, (3, 3), rngs=rngs)
+        self.convs = nnx.List([nnx.Conv(a, b, (3, 3), padding=padding, rngs=rngs)
                                for a, b in zip(widths, widths[1:])])
         self.act = activation(act)
         self.embed = FourierFeatures(time_features, rngs=rngs) if time_features else None
         self.time_proj = (nnx.List([nnx.Linear(time_features, features, rngs=rngs)
                                     for _ in range(depth)]) if time_features else None)
         self.head = (nnx.Linear(features, out_features, rngs=rngs) if out_features
-                     else nnx.Conv(features, channels, (3, 3), rngs=rngs))
+                     else nnx.Conv(features, channels, (3, 3), padding=padding, rngs=rngs))
 
     def __call__(self, x: jax.Array, t: jax.Array | None = None) -> jax.Array:
         squeeze = x.ndim == 3

@@ -168,3 +168,15 @@ def test_user_files(tmp_path):
             data.load(tmp_path / path)
     with pytest.raises(ValueError, match="unknown data set 'rings'; accepted: gaussian_1d"):
         data.load("rings")
+
+
+def test_swiss_roll_exact_density_integrates_to_one_and_scores_its_own_samples_best():
+    xs = np.linspace(-3.5, 3.5, 281)
+    grid = np.stack(np.meshgrid(xs, xs, indexing="ij"), -1).reshape(-1, 2)
+    p = np.exp(data.swiss_roll_log_prob(grid, points=5000))
+    mass = p.sum() * (xs[1] - xs[0]) ** 2
+    assert abs(mass - 1) < 0.01  # the roll's tails beyond +-3.5 hold almost nothing
+    x = np.asarray(data.get("swiss_roll").sample(KEY, 2000))
+    own = data.swiss_roll_log_prob(x).mean()
+    shifted = data.swiss_roll_log_prob(x + 0.1).mean()
+    assert own > shifted

@@ -230,3 +230,34 @@ def test_cli_diffusion_models(tmp_path, capsys):
                      "--quantized", "8"]) == 2
     assert "scaled to [-1, 1]" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("loss", ["elbo", "hybrid"])
+def test_learned_variances_train_and_stay_between_their_bounds(loss):
+    cfg = dm.DDPMConfig(data_dim=2, T=40, beta_1=1e-3, beta_T=0.3, hidden=(64, 64),
+                        learn_variance=True, loss=loss)
+    model = dm.DDPM(cfg, rngs=nnx.Rngs(0))
+    h = small_train(model, dm.ddpm_train_step, data.get("moons").sample)
+    assert np.isfinite(h["nelbo"]).all() and h["nelbo"][-50:].mean() < h["nelbo"][:50].mean()
+    t = jnp.arange(2, 41)
+    _, var = model.p_mean_var(jnp.zeros((39, 2)), t)
+    betas = cfg.betas()[1:, None]
+    assert np.all(np.asarray(var) <= betas * (1 + 1e-5))
+    assert np.all(np.asarray(var) >= np.asarray(model.beta_tilde[...])[1:, None] * (1 - 1e-5))
+
+
+def test_vdm_with_a_periodic_conv_net_on_lattices():
+    cfg = dm.VDMConfig(data_dim=64, levels=2, hidden=(0, 0), image_shape=(8, 8),
+                       conv_features=8)
+    model = dm.VDM(cfg, rngs=nnx.Rngs(0))
+    lattice = data.ising(L=8, T=2.269, n=64, sweeps=50)
+    h = small_train(model, dm.vdm_train_step, lattice.sample, steps=30)
+    assert np.isfinite(h["loss"]).all()
+    # circular padding: shifting the lattice shifts the prediction (translation equivariance)
+    z = jax.random.normal(KEY, (2, 64))
+    g = jnp.full((2,), -2.0)
+    shifted = jnp.roll(z.reshape(2, 8, 8), 3, axis=2).reshape(2, 64)
+    np.testing.assert_allclose(jnp.roll(model.eps_hat(z, g).reshape(2, 8, 8), 3, axis=2),
+                               model.eps_hat(shifted, g).reshape(2, 8, 8), atol=1e-5)
+    s = np.asarray(model.sample(KEY, 4, steps=10))
+    assert set(np.unique(s)) <= {-1.0, 1.0}
