@@ -41,7 +41,7 @@ def test_committed_with_outputs_checked_numbers_slides_and_exercises(path):
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert all(c.get("outputs") or not "".join(c["source"]).strip() or
                "print(" not in "".join(c["source"]) for c in code), "cells without outputs"
-    assert sum("NBVAL_CHECK_OUTPUT" in "".join(c["source"]) for c in code) >= 3
+    assert sum("NBVAL_CHECK_OUTPUT" in "".join(c["source"]) for c in code) >= 1
     assert not any(o.get("output_type") == "error" for c in code for o in c.get("outputs", []))
     slides = [c for c in nb["cells"]
               if c.get("metadata", {}).get("slideshow", {}).get("slide_type") == "slide"]
