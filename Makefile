@@ -10,7 +10,7 @@ export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.cache/jax
 export PYTHONHASHSEED := 0
 NOTEBOOKS := $(sort $(wildcard notebooks/week*.ipynb))
 
-.PHONY: course test lint unit nbval clean setup notebook student
+.PHONY: course test lint unit nbval clean setup notebook student bench
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -37,13 +37,25 @@ student: setup
 test: setup lint unit nbval
 
 lint: setup
-	$(PY) -m ruff check course_lib tests
+	$(PY) -m ruff check course_lib tests benchmarks
 
 unit: setup
 	$(PY) -m pytest -q tests -n 2
 
 nbval: setup
 	$(PY) -m pytest -q --nbval-lax --nbval-current-env -n 2 --dist loadfile $(NOTEBOOKS)
+
+## make bench: course_lib against PyTorch eager (torch 2.13.0, CPU build, Python 3.11 venv)
+PY311 ?= $(shell for p in python3.11 $$HOME/.pyenv/versions/3.11*/bin/python3.11 /root/.pyenv/versions/3.11*/bin/python3.11; do \
+	$$p -c '' 2>/dev/null && { echo $$p; break; }; done)
+.venv-bench/.installed:
+	@test -n "$(PY311)" || { echo "error: make bench needs python3.11 (the CPU build of torch 2.13.0 is for 3.11)"; exit 2; }
+	$(PY311) -m venv .venv-bench
+	.venv-bench/bin/pip install -q torch==2.13.0 numpy
+	touch $@
+
+bench: setup .venv-bench/.installed
+	$(PY) benchmarks/run.py
 
 clean:
 	rm -rf build .cache

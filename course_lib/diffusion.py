@@ -362,14 +362,27 @@ class DDPM(nnx.Module):
         return (x0, jnp.concatenate([x_T[None], chain])) if return_chain else x0
 
 
-def negative_elbo(model, x0, key):
-    """The negative ELBO per example in nats (one Monte-Carlo sample of t and the noises)."""
-    terms = model.loss_terms(x0, key)
-    return terms["reconstruction"] + terms["prior"] + terms["diffusion"]
+
+
+def simple_loss(model: DDPM, x0, key):
+    """Ho et al.'s L_simple: ||eps - eps_hat(x_t, t)||^2 at t ~ U{1..T}, nothing else."""
+    x0 = x0.reshape(x0.shape[0], -1)
+    k_t, k_eps = jax.random.split(key)
+    t = jax.random.randint(k_t, (x0.shape[0],), 1, model.config.T + 1)
+    eps = jax.random.normal(k_eps, x0.shape)
+    _, ab_t, _ = model._coefs(t)
+    x_t = q_sample(x0, ab_t, eps)
+    eps_hat = (x_t - jnp.sqrt(ab_t) * model.predict_x0(x_t, t)) / jnp.sqrt(1 - ab_t)
+    return jnp.sum((eps - eps_hat) ** 2, -1).mean()
 
 
 def ddpm_loss(model: DDPM, x0, key):
-    """What training minimises, and the ELBO's terms (batch means, nats) as metrics."""
+    """What training minimises, and the ELBO's terms (batch means, nats) as metrics.
+
+    With ``loss="simple"`` only L_simple is computed (the ELBO costs a second network pass);
+    use :func:`evaluate_model_bits` for the bound."""
+    if model.config.loss == "simple" and not model.config.learn_variance:
+        return simple_loss(model, x0, key), {}
     terms = model.loss_terms(x0, key)
     nelbo = terms["reconstruction"] + terms["prior"] + terms["diffusion"]
     loss = {"simple": terms["simple"].mean(), "elbo": nelbo.mean(),
@@ -381,22 +394,6 @@ def ddpm_train_step(model, optimizer, x0, key):
     (loss, metrics), grads = nnx.value_and_grad(ddpm_loss, has_aux=True)(model, x0, key)
     optimizer.update(model, grads)
     return {"loss": loss, **metrics}
-
-
-def evaluate_bits(model, x, key, repeats: int = 10, batch: int = 1000):
-    """Negative ELBO on data ``x`` in bits per dimension and per example, averaged over
-    ``repeats`` Monte-Carlo draws per example; with the standard error of the mean."""
-    x = jnp.asarray(x).reshape(len(x), -1)
-    loss_fn = jax.jit(lambda k, xb: negative_elbo(model, xb, k))
-    values = []
-    for r in range(repeats):
-        for i in range(0, len(x), batch):
-            values.append(np.asarray(loss_fn(jax.random.fold_in(key, r * 100_000 + i),
-                                             x[i:i + batch])))
-    v = np.concatenate(values) / LOG2  # bits per example
-    D = x.shape[1]
-    return {"bits_per_dim": float(v.mean() / D), "bits_per_example": float(v.mean()),
-            "stderr_bits_per_dim": float(v.std(ddof=1) / np.sqrt(len(v)) / D), "n": int(len(x))}
 
 
 # --------------------------------------------------------------------- continuous-time VDM
@@ -507,16 +504,27 @@ class VDM(nnx.Module):
         return (x, chain) if return_chain else x
 
 
-def vdm_loss(model: VDM, x, key):
+def negative_elbo(model, x0, key):
+    """-ELBO per example in nats: reconstruction + prior + diffusion (one Monte-Carlo draw),
+    for any of the models here (DDPM, VDM, binomial)."""
+    terms = model.loss_terms(x0, key)
+    return terms["reconstruction"] + terms["prior"] + terms["diffusion"]
+
+
+def elbo_loss(model, x, key):
+    """The batch mean of -ELBO, with its terms (batch means, nats) as metrics."""
     terms = model.loss_terms(x, key)
     nelbo = terms["reconstruction"] + terms["prior"] + terms["diffusion"]
     return nelbo.mean(), {k: v.mean() for k, v in terms.items()}
 
 
-def vdm_train_step(model, optimizer, x, key):
-    (loss, metrics), grads = nnx.value_and_grad(vdm_loss, has_aux=True)(model, x, key)
+def elbo_train_step(model, optimizer, x, key):
+    (loss, metrics), grads = nnx.value_and_grad(elbo_loss, has_aux=True)(model, x, key)
     optimizer.update(model, grads)
     return {"loss": loss, **metrics}
+
+
+vdm_train_step = elbo_train_step  # VDM trains on its ELBO (Kingma et al. 2021)
 
 
 # ---------------------------------------------------------------- binomial diffusion (2015)
@@ -604,22 +612,13 @@ class BinomialDiffusion(nnx.Module):
         return x
 
 
-def binomial_loss(model, x0, key):
-    terms = model.loss_terms(x0, key)
-    nelbo = terms["reconstruction"] + terms["prior"] + terms["diffusion"]
-    return nelbo.mean(), {k: v.mean() for k, v in terms.items()}
-
-
-def binomial_train_step(model, optimizer, x0, key):
-    (loss, metrics), grads = nnx.value_and_grad(binomial_loss, has_aux=True)(model, x0, key)
-    optimizer.update(model, grads)
-    return {"loss": loss, **metrics}
+binomial_train_step = elbo_train_step  # so does binomial diffusion (Sohl-Dickstein et al.)
 
 
 def evaluate_model_bits(model, x, key, repeats=10):
     """Bits per dimension / example of the negative ELBO for DDPM, VDM or binomial models."""
     x = jnp.asarray(x).reshape(len(x), -1)
-    nelbo = jax.jit(lambda k, xb: sum(model.loss_terms(xb, k).values()))
+    nelbo = jax.jit(lambda k, xb: negative_elbo(model, xb, k))
     v = np.concatenate([np.asarray(nelbo(jax.random.fold_in(key, r), x)) for r in range(repeats)])
     v = v / LOG2
     D = x.shape[1]
