@@ -195,8 +195,8 @@ def train_D_against_G(D, opt_D, x, key):
     return {"loss": loss}
 
 
-train(train_D_against_G, (D_fresh, opt_fresh), target.sample,
-      TrainConfig(steps=2000, batch_size=512, progress=False))
+_ = train(train_D_against_G, (D_fresh, opt_fresh), target.sample,
+          TrainConfig(steps=2000, batch_size=512, progress=False))
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -530,8 +530,8 @@ def sgan_batch(key, n):
 sgan_config = gan.GANConfig(data_dim=64, latent_dim=16, hidden=(256, 256), out_act="tanh",
                             d_dropout=0.3, lr_g=2e-4, lr_d=2e-4)
 sgan_objects = gan.init_semi_supervised(sgan_config, num_classes=10, seed=0)
-train(gan.semi_supervised_step, sgan_objects, sgan_batch,
-      TrainConfig(steps=4000, batch_size=128, progress=False))
+_ = train(gan.semi_supervised_step, sgan_objects, sgan_batch,
+          TrainConfig(steps=4000, batch_size=128, progress=False))
 
 baseline = gan.Discriminator(sgan_config, rngs=nnx.Rngs(0), outputs=10)
 opt_base = nnx.Optimizer(baseline, optax.adam(2e-4), wrt=nnx.Param)
