@@ -21,7 +21,7 @@ TORCH_PY = ROOT / ".venv-bench" / "bin" / "python"
 MODELS = {"raschka_gan": "Raschka MLP GAN, 784 pixels, batch 64 (target 8x)",
           "ddpm": "DDPM, MLP noise predictor, 2D, T = 1000, batch 256 (target 5x)",
           "wgan_gp": "WGAN-GP on the ring, 3x512 MLPs, 5 critic steps, batch 256 (target 5x)"}
-REPEATS, SECONDS = 5, 3.0
+REPEATS, SECONDS = 3, 2.0
 
 
 def run(python, script, *args):
