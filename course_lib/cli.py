@@ -17,10 +17,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,28 +27,20 @@ import numpy as np
 
 from course_lib import data as data_lib
 from course_lib import models
-from course_lib.train import CHECKPOINT, TrainConfig, TrainingDiverged, load_checkpoint, train
+from course_lib.train import (
+    CHECKPOINT,
+    TrainConfig,
+    TrainingDiverged,
+    load_checkpoint,
+    train,
+    write_atomic,
+)
 
 CONFIG, METRICS = "config.json", "metrics.json"
 
 
-def _write_atomic(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_json(path: Path, obj) -> None:
-    _write_atomic(path, lambda f: f.write((json.dumps(obj, indent=2) + "\n").encode()))
+    write_atomic(path, lambda f: f.write((json.dumps(obj, indent=2) + "\n").encode()))
 
 
 def _data_spec(data: str) -> str:
@@ -189,7 +179,7 @@ def save_array(path: str | Path, x: np.ndarray) -> None:
     path = Path(path)
     if path.suffix != ".npy":
         raise ValueError(f"--out must name a .npy file, got '{path}'")
-    _write_atomic(path, lambda f: np.save(f, np.asarray(x)))
+    write_atomic(path, lambda f: np.save(f, np.asarray(x)))
 
 
 # ------------------------------------------------------------------------- argument parsing

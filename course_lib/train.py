@@ -119,17 +119,23 @@ def _state_leaves(state) -> list[np.ndarray]:
 
 def save_checkpoint(path: str | Path, state, step: int, history: dict[str, np.ndarray],
                     meta: dict[str, Any]) -> None:
-    """Write atomically: a temporary file in the same folder, fsync, then rename over."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Save the state, the step and the history with :func:`write_atomic`."""
     arrays = {f"state/{i}": x for i, x in enumerate(_state_leaves(state))}
     arrays |= {f"history/{k}": v for k, v in history.items()}
     arrays["step"] = np.asarray(step)
     arrays["meta"] = np.asarray(json.dumps(meta, sort_keys=True))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+    write_atomic(path, lambda f: np.savez(f, **arrays))
+
+
+def write_atomic(path: str | Path, write) -> None:
+    """Call ``write(file)`` on a temporary file in the same folder, fsync it, then rename it
+    over ``path``: a crash leaves the old file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
