@@ -1,0 +1,152 @@
+"""Pre-trained weights: notebooks load them in class and retrain with one flag.
+
+Every model a lecture shows has its trained state in ``data/pretrained/<name>.npz`` (the
+checkpoint format of :mod:`course_lib.train`, with the training history beside the weights)
+and a sidecar ``<name>.json`` holding the file's sha256, its size, how it was trained and the
+command that regenerates it. Names are ``"<notebook>/<model>"``::
+
+    model = dm.DDPM(config, rngs=nnx.Rngs(0))
+
+    def fit():  # trains `model` in place, returns train()'s history
+        optimizer = nnx.Optimizer(model, optax.adam(config.lr), wrt=nnx.Param)
+        return train(dm.ddpm_train_step, (model, optimizer), roll.sample, TrainConfig(8000))
+
+    history = train_or_load("week17_diffusion/roll_ddpm", (model,), fit, config=config)
+
+In class this loads the file in a fraction of a second; with ``COURSE_RETRAIN=1`` in the
+environment it calls ``fit()`` and rewrites both files. JAX on a CPU is bit-reproducible, so
+the loaded model and a retrained one give the same numbers to the last bit.
+
+Only the objects passed are stored: pass the models, not their optimizers (Adam keeps two
+moments per parameter, which would triple the file), unless the notebook trains on after
+loading.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+from flax import nnx
+
+from course_lib.data import DATA_DIR
+from course_lib.train import load_checkpoint, save_checkpoint, write_atomic
+
+RETRAIN = os.environ.get("COURSE_RETRAIN", "") == "1"  # the one flag: retrain instead of load
+PRETRAINED_DIR = DATA_DIR / "pretrained"
+_NAME = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+
+
+def regenerate_command(name: str) -> str:
+    """The command that retrains ``name`` = "<notebook>/<model>": re-run its notebook."""
+    return f"COURSE_RETRAIN=1 make notebook NB=notebooks/{name.split('/')[0]}.py"
+
+
+def sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _plain(config: Any) -> Any:
+    """A JSON-comparable summary of ``config``: dataclasses (also inside dicts) become dicts,
+    tuples lists, anything else without a JSON form its str."""
+
+    def as_json(x):
+        is_instance = dataclasses.is_dataclass(x) and not isinstance(x, type)
+        return dataclasses.asdict(x) if is_instance else str(x)
+
+    return json.loads(json.dumps(config, sort_keys=True, default=as_json))
+
+
+def _paths(state) -> list[str]:
+    """The names of the state's arrays, e.g. "0/net/layers/0/kernel/value"."""
+    return [jax.tree_util.keystr(p, simple=True, separator="/")
+            for p, _ in jax.tree_util.tree_flatten_with_path(state)[0]]
+
+
+def _difference(saved: Any, wanted: Any) -> str:
+    """The first thing that differs between two JSON summaries, for an error message."""
+    if isinstance(saved, dict) and isinstance(wanted, dict):
+        k = sorted(k for k in saved.keys() | wanted.keys() if saved.get(k) != wanted.get(k))[0]
+        return f"{k}={saved.get(k)!r} (this model: {wanted.get(k)!r})"
+    if isinstance(saved, list) and isinstance(wanted, list) and len(saved) == len(wanted):
+        i = next(i for i, (a, b) in enumerate(zip(saved, wanted)) if a != b)
+        return f"array {i} is {saved[i]!r} (this model: {wanted[i]!r})"
+    return f"{saved!r} (this model: {wanted!r})"
+
+
+def train_or_load(name: str, objects, train_fn: Callable[[], dict], *, retrain: bool | None = None,
+                  config: Any = None, command: str | None = None,
+                  directory: str | Path | None = None) -> dict[str, np.ndarray]:
+    """Load the pre-trained state of ``objects`` from ``data/pretrained/<name>.npz`` or, when
+    retraining, call ``train_fn()`` and save what it trained.
+
+    name:      "<notebook>/<model>", e.g. "week17_diffusion/roll_ddpm".
+    objects:   a tuple of NNX objects (as :func:`course_lib.train.train` takes) whose whole
+               state is stored and restored; usually just the model(s).
+    train_fn:  ``train_fn() -> history``: trains ``objects`` in place and returns the history
+               dict of :func:`course_lib.train.train`.
+    retrain:   train instead of loading; default: ``COURSE_RETRAIN=1`` in the environment.
+    config:    how the model is built and trained (a dataclass or a dict of seed, steps, ...):
+               recorded in the sidecar, and a file trained with another config is refused.
+    command:   the command that regenerates the file; default: re-run the notebook.
+    directory: where the files live; default ``data/pretrained``.
+
+    Returns the training history either way (it is stored with the weights, so a notebook
+    can plot its training curves in class too). Raises a one-line ValueError when the file is
+    missing, does not match its sha256, or was written for another model.
+    """
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError(f"pretrained name must be '<notebook>/<model>' (letters, digits, _ . -), "
+                         f"e.g. 'week17_diffusion/roll_ddpm'; got {name!r}")
+    objects = objects if isinstance(objects, tuple) else (objects,)
+    retrain = RETRAIN if retrain is None else retrain
+    weights = Path(directory or PRETRAINED_DIR) / f"{name}.npz"
+    sidecar = weights.with_suffix(".json")
+    command = command or regenerate_command(name)
+    state = nnx.state(objects)
+    meta = {"name": name, "config": _plain(config), "arrays": _paths(state)}
+
+    if retrain:
+        history = train_fn()
+        if not isinstance(history, dict):
+            raise ValueError(f"train_fn must return the history dict of course_lib.train.train, "
+                             f"got {type(history).__name__}")
+        history = {k: np.asarray(v) for k, v in history.items()}
+        state = nnx.state(objects)
+        steps = max((len(v) for v in history.values()), default=0)
+        save_checkpoint(weights, state, steps, history, meta)
+        leaves = jax.tree.leaves(state)
+        info = {"name": name, "file": weights.name, "sha256": sha256(weights),
+                "bytes": weights.stat().st_size, "command": command, "config": meta["config"],
+                "steps": steps, "parameters": int(sum(x.size for x in leaves)),
+                "trained_on": f"{jax.devices()[0].platform}, jax {jax.__version__}"}
+        write_atomic(sidecar, lambda f: f.write((json.dumps(info, indent=1) + "\n").encode()))
+        return history
+
+    how = f"regenerate with `{command}` or set COURSE_RETRAIN=1"
+    if not weights.is_file():
+        raise ValueError(f"pre-trained weights '{weights}' are missing; {how}")
+    if not sidecar.is_file():
+        raise ValueError(f"'{sidecar}' (the sha256 of '{weights.name}') is missing; {how}")
+    expected, got = json.loads(sidecar.read_text())["sha256"], sha256(weights)
+    if got != expected:
+        raise ValueError(f"'{weights}' sha256 mismatch: expected {expected}, got {got} "
+                         f"(damaged or replaced); {how}")
+    try:
+        loaded, _, history, saved = load_checkpoint(weights, state)
+    except ValueError as e:  # a different number of arrays or other shapes
+        raise ValueError(f"{e}; {how}") from None
+    for key in ("arrays", "config"):
+        if saved.get(key) != meta[key]:
+            raise ValueError(f"'{weights}' was written for another model: in its {key}, "
+                             f"{_difference(saved.get(key), meta[key])}; {how}")
+    nnx.update(objects, loaded)
+    return history

@@ -1,0 +1,189 @@
+"""Pre-trained weights: a bit-identical round trip, clear errors, the retrain flag, atomicity,
+and the shipped files in data/pretrained against their sidecars."""
+
+import importlib
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from flax import nnx
+
+from course_lib import data, nets, pretrained, train
+from course_lib.pretrained import PRETRAINED_DIR, regenerate_command, sha256, train_or_load
+from course_lib.train import TrainConfig, step_from_loss
+
+NAME = "week99_test/denoiser"
+COMMAND = "COURSE_RETRAIN=1 make notebook NB=notebooks/week99_test.py"
+MOONS = data.get("moons")
+
+
+def denoise_loss(model, x, key):
+    noisy = x + 0.3 * jax.random.normal(key, x.shape)
+    return jnp.mean((model(noisy) - x) ** 2)
+
+
+def make(seed=0, hidden=(16, 16)):
+    """A model and the function that trains it in place, counting its calls."""
+    model = nets.MLP(2, list(hidden), 2, rngs=nnx.Rngs(seed))
+    calls = []
+
+    def fit():
+        calls.append(1)
+        optimizer = nnx.Optimizer(model, optax.adam(1e-2), wrt=nnx.Param)
+        return train.train(step_from_loss(denoise_loss), (model, optimizer), MOONS.sample,
+                           TrainConfig(steps=200, batch_size=64, progress=False))
+
+    return model, fit, calls
+
+
+def leaves(model):
+    return [np.asarray(x) for x in jax.tree.leaves(nnx.state(model))]
+
+
+def save(tmp_path, seed=0, config=None):
+    model, fit, _ = make(seed)
+    history = train_or_load(NAME, (model,), fit, retrain=True, config=config, directory=tmp_path)
+    return model, history
+
+
+def test_round_trip_is_bit_identical(tmp_path):
+    trained, history = save(tmp_path, config={"seed": 0, "steps": 200})
+    fresh, fit, calls = make(seed=1)  # different initial weights, overwritten by the load
+    assert any((a != b).any() for a, b in zip(leaves(fresh), leaves(trained)))
+    loaded = train_or_load(NAME, (fresh,), fit, retrain=False, config={"seed": 0, "steps": 200},
+                           directory=tmp_path)
+    assert not calls  # loading does not train
+    for a, b in zip(leaves(fresh), leaves(trained), strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    x = MOONS.sample(jax.random.key(5), 500)
+    assert np.array_equal(np.asarray(fresh(x)), np.asarray(trained(x)))
+    assert loaded.keys() == history.keys() == {"loss"}
+    assert np.array_equal(loaded["loss"], history["loss"]) and len(loaded["loss"]) == 200
+    assert history["loss"][-20:].mean() < history["loss"][:20].mean()  # it did train
+
+
+def test_sidecar_records_hash_size_command_and_config(tmp_path):
+    save(tmp_path, config={"seed": 0, "hidden": (16, 16)})
+    weights = tmp_path / f"{NAME}.npz"
+    info = json.loads((tmp_path / f"{NAME}.json").read_text())
+    assert info["sha256"] == sha256(weights) and info["bytes"] == weights.stat().st_size
+    assert info["command"] == COMMAND == regenerate_command(NAME)
+    assert info["config"] == {"seed": 0, "hidden": [16, 16]} and info["steps"] == 200
+    assert info["parameters"] == sum(x.size for x in leaves(make()[0]))
+
+
+def test_missing_file_says_how_to_regenerate(tmp_path):
+    model, fit, calls = make()
+    with pytest.raises(ValueError, match=r"week99_test/denoiser.npz' are missing; regenerate "
+                       r"with `COURSE_RETRAIN=1 make notebook NB=notebooks/week99_test.py` "
+                       r"or set COURSE_RETRAIN=1"):
+        train_or_load(NAME, (model,), fit, retrain=False, directory=tmp_path)
+    save(tmp_path)
+    (tmp_path / f"{NAME}.json").unlink()
+    with pytest.raises(ValueError, match=r"denoiser.json' \(the sha256 of 'denoiser.npz'\) is "
+                       "missing; regenerate"):
+        train_or_load(NAME, (model,), fit, retrain=False, directory=tmp_path)
+    assert not calls
+
+
+def test_hash_mismatch_is_refused(tmp_path):
+    save(tmp_path)
+    weights = tmp_path / f"{NAME}.npz"
+    expected = sha256(weights)
+    raw = bytearray(weights.read_bytes())
+    raw[len(raw) // 2] ^= 1  # one flipped bit
+    weights.write_bytes(bytes(raw))
+    model, fit, _ = make()
+    with pytest.raises(ValueError, match=f"sha256 mismatch: expected {expected}, got "
+                       f"{sha256(weights)} .*; regenerate with `{COMMAND}`"):
+        train_or_load(NAME, (model,), fit, retrain=False, directory=tmp_path)
+
+
+@pytest.mark.parametrize("hidden, config, message", [
+    ((16, 16, 16), None, "holds 6 arrays but the model has 8"),
+    ((32, 16), None, r"array 0 has shape \(16,\), the model expects \(32,\)"),
+    ((16, 16), {"seed": 1}, r"another model: in its config, seed=0 \(this model: 1\)"),
+])
+def test_file_of_another_model_is_refused(tmp_path, hidden, config, message):
+    save(tmp_path, config={"seed": 0})
+    model, fit, calls = make(hidden=hidden)
+    with pytest.raises(ValueError, match=message + ".*; regenerate with"):
+        train_or_load(NAME, (model,), fit, retrain=False, config=config or {"seed": 0},
+                      directory=tmp_path)
+    assert not calls
+
+
+def test_same_shapes_other_structure_is_refused(tmp_path):
+    """Two objects whose arrays have the same shapes in another order: caught by the names."""
+    a, b = nets.MLP(2, [2], 2, rngs=nnx.Rngs(0)), nnx.Linear(2, 2, rngs=nnx.Rngs(0))
+    train_or_load(NAME, (a,), lambda: {}, retrain=True, directory=tmp_path)
+    with pytest.raises(ValueError, match=r"written for another model: in its arrays, array 0 is "
+                       r"'0/layers/0/bias/value' \(this model: '0/bias/value'\)"):
+        train_or_load(NAME, (b, nnx.Linear(2, 2, rngs=nnx.Rngs(1))), lambda: {}, retrain=False,
+                      directory=tmp_path)
+
+
+def test_retrain_flag_comes_from_the_environment(tmp_path, monkeypatch):
+    try:
+        monkeypatch.setenv("COURSE_RETRAIN", "1")
+        assert importlib.reload(pretrained).RETRAIN
+        model, fit, calls = make()
+        pretrained.train_or_load(NAME, (model,), fit, directory=tmp_path)  # no file needed
+        assert len(calls) == 1 and (tmp_path / f"{NAME}.npz").is_file()
+        monkeypatch.setenv("COURSE_RETRAIN", "0")
+        assert not importlib.reload(pretrained).RETRAIN
+        pretrained.train_or_load(NAME, (model,), fit, directory=tmp_path)  # loads
+        assert len(calls) == 1
+    finally:  # back to the flag of the environment pytest started in
+        monkeypatch.undo()
+        importlib.reload(pretrained)
+
+
+def test_bad_name_and_bad_train_fn(tmp_path):
+    model, fit, _ = make()
+    with pytest.raises(ValueError, match="pretrained name must be '<notebook>/<model>'.* got "
+                       "'denoiser'"):
+        train_or_load("denoiser", (model,), fit, directory=tmp_path)
+    with pytest.raises(ValueError, match="train_fn must return the history dict of "
+                       "course_lib.train.train, got NoneType"):
+        train_or_load(NAME, (model,), lambda: None, retrain=True, directory=tmp_path)
+    assert not list(tmp_path.rglob("*"))
+
+
+def test_a_crash_leaves_the_old_files_whole(tmp_path, monkeypatch):
+    save(tmp_path)
+    files = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    model, _, _ = make(seed=3)
+
+    def crash_in_training():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_or_load(NAME, (model,), crash_in_training, retrain=True, directory=tmp_path)
+
+    def crash_in_writing(f, **arrays):  # half a file, then the process dies
+        f.write(b"PK\x03\x04 half an npz")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train.np, "savez", crash_in_writing)
+    with pytest.raises(KeyboardInterrupt):
+        train_or_load(NAME, (model,), lambda: {}, retrain=True, directory=tmp_path)
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == files
+    monkeypatch.undo()
+    fresh, fit, _ = make(seed=4)
+    train_or_load(NAME, (fresh,), fit, retrain=False, directory=tmp_path)  # still loads
+
+
+def test_shipped_weights_match_their_sidecars_and_readme():
+    readme = (PRETRAINED_DIR / "README.md").read_text()
+    for weights in sorted(PRETRAINED_DIR.rglob("*.npz")):
+        name = weights.relative_to(PRETRAINED_DIR).with_suffix("").as_posix()
+        info = json.loads(weights.with_suffix(".json").read_text())
+        assert info["sha256"] == sha256(weights), f"{name}: {info['command']}"
+        assert info["bytes"] == weights.stat().st_size and info["name"] == name
+        assert f"`{name}`" in readme, f"data/pretrained/README.md does not describe {name}"
+    for sidecar in PRETRAINED_DIR.rglob("*.json"):
+        assert sidecar.with_suffix(".npz").is_file(), f"{sidecar} has no weights file"
