@@ -10,7 +10,7 @@ export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.cache/jax
 export PYTHONHASHSEED := 0
 NOTEBOOKS := $(sort $(wildcard notebooks/week*.ipynb))
 
-.PHONY: course test lint unit nbval clean setup notebook student bench
+.PHONY: course test lint unit nbval clean setup notebook student bench slides site browser
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -21,25 +21,48 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $@
 
-## make course: execute every notebook in place and render it to HTML in build/
-course: setup
+## make course: execute every notebook in place, render it to HTML in build/, then the site
+course: setup node_modules/.installed
 	mkdir -p build
 	$(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1200 $(NOTEBOOKS)
 	$(PY) -m jupyter nbconvert --to html --output-dir build $(NOTEBOOKS)
 	@echo "rendered: $$(ls build/*.html | tr '\n' ' ')"
+	$(PY) tools/course_site.py site build/site $(NOTEBOOKS)
 
 ## make student: the notebooks without the worked solutions (cells tagged "solution")
 student: setup
 	$(PY) -m jupyter nbconvert --to notebook --TagRemovePreprocessor.enabled=True \
 		--TagRemovePreprocessor.remove_cell_tags solution --output-dir build/student $(NOTEBOOKS)
 
+## make slides: every notebook as a reveal.js deck in build/slides/, working offline
+slides: setup node_modules/.installed
+	$(PY) tools/course_site.py slides build/slides $(NOTEBOOKS)
+
+## make site: the committed notebooks (not re-run) as pages, decks and an index in build/site/
+site: setup node_modules/.installed
+	$(PY) tools/course_site.py site build/site $(NOTEBOOKS)
+
+# reveal.js, MathJax and Font Awesome for the offline pages, at the versions in package-lock.json
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 20 with npm (apt-get install -y nodejs npm)"; exit 2; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The site test opens the pages in Chromium, installed from Debian's packages when missing.
+browser:
+	@command -v chromium >/dev/null || { \
+	  test "$$(id -u)" = 0 || { echo "error: chromium not found; install it (apt-get install -y chromium) or run make as root"; exit 2; }; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+	  { echo "error: apt-get could not install chromium"; exit 2; }; }
+
 ## make test: linter, unit tests, then nbval re-running every notebook against its stored outputs
 test: setup lint unit nbval
 
 lint: setup
-	$(PY) -m ruff check course_lib tests benchmarks
+	$(PY) -m ruff check course_lib tests benchmarks tools
 
-unit: setup
+unit: setup node_modules/.installed browser
 	$(PY) -m pytest -q tests -n 2
 
 nbval: setup
