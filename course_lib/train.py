@@ -20,6 +20,7 @@ across them (data parallel, parameters replicated).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -87,24 +88,41 @@ def step_key(seed: int, step: int | jax.Array) -> jax.Array:
     return jax.random.fold_in(jax.random.key(seed), step)
 
 
-def _make_chunk(train_step, graphdef, sample_batch, batch_size, seed, mesh):
-    """A jitted function running ``n`` steps from ``start`` in one lax.scan."""
+@functools.lru_cache(maxsize=16)
+def _make_chunk(train_step, graphdef, sample_batch, batch_size, mesh):
+    """A jitted function running ``n`` steps from ``start`` in one lax.scan.
+
+    Cached: a later :func:`train` call with the same step function, model structure, sampler,
+    batch size and mesh reuses the traced and compiled program (tracing and compiling again
+    cost seconds a call). The seed's key is an argument, not a constant, so a new seed does
+    not make a new program either.
+    """
     batch_sharding = NamedSharding(mesh, P("data")) if mesh is not None else None
 
-    def one_step(state, i):
-        data_key, noise_key = jax.random.split(step_key(seed, i))
-        batch = sample_batch(data_key, batch_size)
-        if batch_sharding is not None:  # split the batch across devices, not the parameters
-            batch = jax.tree.map(lambda b: jax.lax.with_sharding_constraint(b, batch_sharding),
-                                 batch)
-        objects = nnx.merge(graphdef, state)
-        metrics = train_step(*objects, batch, noise_key)
-        return nnx.state(objects), {k: jnp.asarray(v, jnp.float32) for k, v in metrics.items()}
+    def chunk(state, seed_key, start, n):
+        def one_step(state, i):
+            data_key, noise_key = jax.random.split(jax.random.fold_in(seed_key, i))  # step_key
+            batch = sample_batch(data_key, batch_size)
+            if batch_sharding is not None:  # split the batch across devices, not the parameters
+                batch = jax.tree.map(
+                    lambda b: jax.lax.with_sharding_constraint(b, batch_sharding), batch)
+            objects = nnx.merge(graphdef, state)
+            metrics = train_step(*objects, batch, noise_key)
+            return nnx.state(objects), {k: jnp.asarray(v, jnp.float32)
+                                        for k, v in metrics.items()}
 
-    def chunk(state, start, n):
         return jax.lax.scan(one_step, state, start + jnp.arange(n))
 
-    return jax.jit(chunk, static_argnums=2)
+    return jax.jit(chunk, static_argnums=3)
+
+
+def _chunk_for(train_step, graphdef, sample_batch, batch_size, mesh):
+    """The cached chunk, or a fresh one when the step or the sampler cannot be hashed."""
+    try:
+        hash((train_step, graphdef, sample_batch))
+    except TypeError:
+        return _make_chunk.__wrapped__(train_step, graphdef, sample_batch, batch_size, mesh)
+    return _make_chunk(train_step, graphdef, sample_batch, batch_size, mesh)
 
 
 def _state_leaves(state) -> list[np.ndarray]:
@@ -219,7 +237,8 @@ def train(train_step: Callable[..., dict], objects, sample_batch: Callable,
             state = jax.device_put(state, NamedSharding(mesh, P()))
     history = {k: [v] for k, v in history.items()}  # one array per call, joined at the end
 
-    chunk = _make_chunk(train_step, graphdef, sample_batch, config.batch_size, config.seed, mesh)
+    chunk = _chunk_for(train_step, graphdef, sample_batch, config.batch_size, mesh)
+    seed_key = jax.random.key(config.seed)
     bar = None
     if config.progress:
         from tqdm.auto import tqdm
@@ -232,13 +251,13 @@ def train(train_step: Callable[..., dict], objects, sample_batch: Callable,
             # exactly the programs of an uninterrupted one.
             n = min(config.steps, (step // config.steps_per_call + 1) * config.steps_per_call)
             n -= step
-            new_state, metrics = chunk(state, step, n)
+            new_state, metrics = chunk(state, seed_key, step, n)
             metrics = jax.device_get(metrics)
             finite = np.all([np.isfinite(v) for v in metrics.values()], axis=0)
             if not finite.all():
                 bad = int(np.argmin(finite))
                 if bad:  # re-run the finite steps of this call to recover their state
-                    state, _ = chunk(state, step, bad)
+                    state, _ = chunk(state, seed_key, step, bad)
                 for k, v in metrics.items():
                     history.setdefault(k, []).append(v[:bad + 1])
                 nnx.update(objects, state)
