@@ -35,7 +35,8 @@ INSPECT = r"""(async () => {
   const prose = [...document.querySelectorAll('.jp-RenderedMarkdown, body:not(.jp-Notebook)')]
     .map(el => {
       const copy = el.cloneNode(true);
-      copy.querySelectorAll('pre, code, script, style, mjx-container').forEach(n => n.remove());
+      copy.querySelectorAll('pre, code, script, style').forEach(n => n.remove());
+      copy.querySelectorAll('mjx-container').forEach(n => n.replaceWith('[math]'));
       return copy.textContent;
     }).join('\n');
   const raw = prose.match(/\$\$|\\\(|\\\[|\\begin\{|\$[^$\s][^$]*\$/g) || [];
@@ -45,7 +46,7 @@ INSPECT = r"""(async () => {
     mathjax: !!(window.MathJax && MathJax.startup),
     math: document.querySelectorAll('mjx-container').length,
     tex_errors: [...document.querySelectorAll('mjx-merror')].map(e => e.textContent),
-    raw_math: [...new Set(raw)].slice(0, 5),
+    raw_math: [...new Set(raw)].slice(0, 5).map(s => s.length > 90 ? s.slice(0, 90) + '...' : s),
     images: document.images.length,
     broken_images: [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))
       .map(i => i.src.slice(0, 80)),
