@@ -180,8 +180,8 @@ print(f"x_0: {x0.shape}, x_500: {x_500.shape}")
 # %% [markdown] slideshow={"slide_type": "slide"}
 # **Restriction 2: a fixed linear-Gaussian encoder, and its closed form.** The step keeps the
 # variance at one: if $x_{t-1}$ has unit variance, $\alpha_t \cdot 1 + (1 - \alpha_t) = 1$.
-# Compose two steps: $x_t = \sqrt{\alpha_t}(\sqrt{\alpha_{t-1}}\, x_{t-2} + \sqrt{1-\alpha_{t-1}}\,\epsilon')
-# + \sqrt{1 - \alpha_t}\,\epsilon$. The two noises are independent Gaussians, so their sum is
+# Compose two steps: $x_t = \sqrt{\alpha_t}(\sqrt{\alpha_{t-1}}\, x_{t-2} + \sqrt{1-\alpha_{t-1}}\,\epsilon') +
+# \sqrt{1 - \alpha_t}\,\epsilon$. The two noises are independent Gaussians, so their sum is
 # Gaussian with variance $\alpha_t(1 - \alpha_{t-1}) + 1 - \alpha_t = 1 - \alpha_t\alpha_{t-1}$.
 # By induction, with $\bar\alpha_t = \prod_{s\le t} \alpha_s$,
 #
