@@ -88,9 +88,35 @@ def step_key(seed: int, step: int | jax.Array) -> jax.Array:
     return jax.random.fold_in(jax.random.key(seed), step)
 
 
+LARGE_CONSTANT = 1 << 20  # bytes: a data set, not a table of means
+
+
+def _with_data_as_argument(sample_batch, batch_size):
+    """``(sample(data, key), data)``: the arrays of 1 MiB or more that ``sample_batch`` closes
+    over (a data set) taken out as an argument of the compiled chunk. Left inside, XLA would
+    bake them into every program as constants: slow to compile, and stored again with each
+    program in the persistent cache."""
+    closed, shape = jax.make_jaxpr(sample_batch, static_argnums=1, return_shape=True)(
+        jax.random.key(0), batch_size)
+    large = [i for i, c in enumerate(closed.consts)
+             if getattr(c, "nbytes", 0) >= LARGE_CONSTANT]
+    if not large:
+        return (lambda data, key: sample_batch(key, batch_size)), ()
+
+    def sample(data, key):
+        consts = list(closed.consts)
+        for i, x in zip(large, data):
+            consts[i] = x
+        return jax.tree.unflatten(jax.tree.structure(shape),
+                                  jax.core.eval_jaxpr(closed.jaxpr, consts, key))
+
+    return sample, tuple(closed.consts[i] for i in large)
+
+
 @functools.lru_cache(maxsize=16)
 def _make_chunk(train_step, graphdef, sample_batch, batch_size, mesh):
-    """A jitted function running ``n`` steps from ``start`` in one lax.scan.
+    """A jitted function running ``n`` steps from ``start`` in one lax.scan, and the data
+    arrays it takes as its second argument.
 
     Cached: a later :func:`train` call with the same step function, model structure, sampler,
     batch size and mesh reuses the traced and compiled program (tracing and compiling again
@@ -98,11 +124,12 @@ def _make_chunk(train_step, graphdef, sample_batch, batch_size, mesh):
     not make a new program either.
     """
     batch_sharding = NamedSharding(mesh, P("data")) if mesh is not None else None
+    sample, data = _with_data_as_argument(sample_batch, batch_size)
 
-    def chunk(state, seed_key, start, n):
+    def chunk(state, data, seed_key, start, n):
         def one_step(state, i):
             data_key, noise_key = jax.random.split(jax.random.fold_in(seed_key, i))  # step_key
-            batch = sample_batch(data_key, batch_size)
+            batch = sample(data, data_key)
             if batch_sharding is not None:  # split the batch across devices, not the parameters
                 batch = jax.tree.map(
                     lambda b: jax.lax.with_sharding_constraint(b, batch_sharding), batch)
@@ -113,7 +140,7 @@ def _make_chunk(train_step, graphdef, sample_batch, batch_size, mesh):
 
         return jax.lax.scan(one_step, state, start + jnp.arange(n))
 
-    return jax.jit(chunk, static_argnums=3)
+    return jax.jit(chunk, static_argnums=4), data
 
 
 def _chunk_for(train_step, graphdef, sample_batch, batch_size, mesh):
@@ -237,7 +264,7 @@ def train(train_step: Callable[..., dict], objects, sample_batch: Callable,
             state = jax.device_put(state, NamedSharding(mesh, P()))
     history = {k: [v] for k, v in history.items()}  # one array per call, joined at the end
 
-    chunk = _chunk_for(train_step, graphdef, sample_batch, config.batch_size, mesh)
+    chunk, data = _chunk_for(train_step, graphdef, sample_batch, config.batch_size, mesh)
     seed_key = jax.random.key(config.seed)
     bar = None
     if config.progress:
@@ -251,13 +278,13 @@ def train(train_step: Callable[..., dict], objects, sample_batch: Callable,
             # exactly the programs of an uninterrupted one.
             n = min(config.steps, (step // config.steps_per_call + 1) * config.steps_per_call)
             n -= step
-            new_state, metrics = chunk(state, seed_key, step, n)
+            new_state, metrics = chunk(state, data, seed_key, step, n)
             metrics = jax.device_get(metrics)
             finite = np.all([np.isfinite(v) for v in metrics.values()], axis=0)
             if not finite.all():
                 bad = int(np.argmin(finite))
                 if bad:  # re-run the finite steps of this call to recover their state
-                    state, _ = chunk(state, seed_key, step, bad)
+                    state, _ = chunk(state, data, seed_key, step, bad)
                 for k, v in metrics.items():
                     history.setdefault(k, []).append(v[:bad + 1])
                 nnx.update(objects, state)
