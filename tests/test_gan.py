@@ -100,6 +100,17 @@ def test_config_rejects_unknown_loss():
 # ------------------------------------------------------------------------------ metrics
 
 
+def test_learning_rate_is_constant_then_a_cosine_to_zero():
+    cfg = gan.GANConfig(data_dim=2, lr_g=1e-3, decay_start=100, decay_steps=50)
+    lr = gan.learning_rate(cfg, cfg.lr_g)
+    assert [float(lr(s)) for s in (0, 99, 100)] == pytest.approx([1e-3, 1e-3, 1e-3])
+    assert float(lr(125)) == pytest.approx(0.5e-3)  # halfway down the cosine
+    assert float(lr(150)) == pytest.approx(0.0, abs=1e-12)
+    assert gan.learning_rate(gan.GANConfig(data_dim=2), 2e-4) == 2e-4  # default: constant
+    with pytest.raises(ValueError, match="decay_start and decay_steps must be >= 0"):
+        gan.GANConfig(data_dim=2, decay_steps=-1)
+
+
 def test_mode_coverage_protocol():
     ring = data.get("ring")
     on_modes = np.repeat(ring.means, 10, axis=0)
