@@ -82,6 +82,23 @@ def _difference(saved: Any, wanted: Any) -> str:
     return f"{saved!r} (this model: {wanted!r})"
 
 
+def _bits(tree) -> list[tuple[str, bytes]]:
+    """Every array of ``tree`` as (dtype, raw bytes); PRNG keys as their key data."""
+    leaves = [jax.random.key_data(x) if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+              else x for x in jax.tree.leaves(tree)]
+    return [(str(x.dtype), x.tobytes()) for x in map(np.asarray, leaves)]
+
+
+def _holds(weights: Path, state, history: dict, meta: dict) -> bool:
+    """Whether ``weights`` already holds exactly this state, history and meta, bit for bit."""
+    try:
+        saved_state, _, saved_history, saved_meta = load_checkpoint(weights, state)
+    except (ValueError, OSError):  # missing, unreadable or of another shape
+        return False
+    return (saved_meta == meta and saved_history.keys() == history.keys()
+            and _bits(saved_state) == _bits(state) and _bits(saved_history) == _bits(history))
+
+
 def train_or_load(name: str, objects, train_fn: Callable[[], dict], *, retrain: bool | None = None,
                   config: Any = None, command: str | None = None,
                   directory: str | Path | None = None) -> dict[str, np.ndarray]:
@@ -122,7 +139,8 @@ def train_or_load(name: str, objects, train_fn: Callable[[], dict], *, retrain: 
         history = {k: np.asarray(v) for k, v in history.items()}
         state = nnx.state(objects)
         steps = max((len(v) for v in history.values()), default=0)
-        save_checkpoint(weights, state, steps, history, meta)
+        if not _holds(weights, state, history, meta):  # a bit-identical retrain changes no file
+            save_checkpoint(weights, state, steps, history, meta)
         leaves = jax.tree.leaves(state)
         info = {"name": name, "file": weights.name, "sha256": sha256(weights),
                 "bytes": weights.stat().st_size, "command": command, "config": meta["config"],

@@ -23,6 +23,12 @@
 # two-dimensional data, digits and Ising configurations, and report what the papers report:
 # the negative ELBO on *held-out* data, in bits. We also reproduce the two likelihood results
 # of Sohl-Dickstein et al. (2015), the paper the lecture's diffusion half is built on.
+#
+# Training every model here takes a few minutes on a laptop CPU, so the notebook loads the
+# trained weights from `data/pretrained/week17_diffusion/` (checked against their sha256). To
+# train them yourself, start Jupyter with `COURSE_RETRAIN=1` in the environment, or run
+# `COURSE_RETRAIN=1 make notebook NB=notebooks/week17_diffusion.py`: JAX on a CPU is
+# bit-reproducible, so you get the same numbers.
 
 # %%
 import time
@@ -38,10 +44,13 @@ from matplotlib import animation
 
 from course_lib import data, ising
 from course_lib import diffusion as dm
+from course_lib.pretrained import RETRAIN, train_or_load
 from course_lib.train import TrainConfig, train
 
 notebook_start = time.perf_counter()
 print("devices:", jax.devices())
+print("models:", "trained from scratch (COURSE_RETRAIN=1)" if RETRAIN else
+      "pre-trained weights from data/pretrained/week17_diffusion/")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The closed forms we train with
@@ -83,11 +92,22 @@ moons = data.get("moons")
 held_out = moons.sample(jax.random.key(123), 2000)
 
 
-def train_ddpm(config, dataset, steps, batch_size=256, seed=0):
+def load_or_train(name, model, train_step, optimizer, dataset, train_config, config):
+    """Load week17_diffusion/<name> from data/pretrained, or train it with COURSE_RETRAIN=1."""
+
+    def fit():
+        return train(train_step, (model, optimizer(model)), dataset.sample, train_config)
+
+    return train_or_load(f"week17_diffusion/{name}", (model,), fit,
+                         config={"model": config, "train": train_config, "data": dataset.name})
+
+
+def train_ddpm(name, config, dataset, steps, batch_size=256, seed=0):
     model = dm.DDPM(config, rngs=nnx.Rngs(seed))
-    optimizer = nnx.Optimizer(model, optax.adam(config.lr), wrt=nnx.Param)
-    history = train(dm.ddpm_train_step, (model, optimizer), dataset.sample,
-                    TrainConfig(steps=steps, batch_size=batch_size, seed=seed, progress=False))
+    history = load_or_train(name, model, dm.ddpm_train_step,
+                            lambda m: nnx.Optimizer(m, optax.adam(config.lr), wrt=nnx.Param),
+                            dataset, TrainConfig(steps=steps, batch_size=batch_size, seed=seed,
+                                                 progress=False), config)
     return model, history
 
 
@@ -95,7 +115,7 @@ parameterization_bits = {}
 for p in ("noise", "x0", "score"):
     cfg = dm.DDPMConfig(data_dim=2, T=100, beta_1=1e-3, beta_T=0.2, parameterization=p,
                         loss="elbo", hidden=(128, 128, 128))
-    model, _ = train_ddpm(cfg, moons, steps=4000)
+    model, _ = train_ddpm(f"moons_{p}", cfg, moons, steps=4000)
     parameterization_bits[p] = dm.evaluate_model_bits(model, held_out, jax.random.key(1),
                                                        repeats=20)
 
@@ -127,7 +147,7 @@ roll = data.get("swiss_roll")
 roll_test = roll.sample(jax.random.key(7), 5000)
 roll_config = dm.DDPMConfig(data_dim=2, T=40, beta_1=1e-3, beta_T=0.3, loss="elbo",
                             hidden=(256, 256, 256), learn_variance=True)
-roll_model, roll_history = train_ddpm(roll_config, roll, steps=8000)
+roll_model, roll_history = train_ddpm("roll_ddpm", roll_config, roll, steps=8000)
 roll_bits = dm.evaluate_model_bits(roll_model, roll_test, jax.random.key(2), repeats=20)
 
 x_np = np.asarray(roll.sample(jax.random.key(8), 50_000), np.float64)
@@ -189,16 +209,17 @@ HTML(html)
 # *antithetically* (evenly spaced, one random offset), another variance reduction.
 
 # %%
-def train_vdm(config, dataset, steps, batch_size=256, seed=0):
+def train_vdm(name, config, dataset, steps, batch_size=256, seed=0):
     model = dm.VDM(config, rngs=nnx.Rngs(seed))
-    optimizer = nnx.Optimizer(model, optax.adamw(config.lr), wrt=nnx.Param)
-    history = train(dm.vdm_train_step, (model, optimizer), dataset.sample,
-                    TrainConfig(steps=steps, batch_size=batch_size, seed=seed, progress=False))
+    history = load_or_train(name, model, dm.vdm_train_step,
+                            lambda m: nnx.Optimizer(m, optax.adamw(config.lr), wrt=nnx.Param),
+                            dataset, TrainConfig(steps=steps, batch_size=batch_size, seed=seed,
+                                                 progress=False), config)
     return model, history
 
 
-vdm_roll, vdm_history = train_vdm(dm.VDMConfig(data_dim=2, hidden=(256, 256, 256), lr=3e-3),
-                                  roll, steps=8000)
+vdm_roll, _ = train_vdm("roll_vdm", dm.VDMConfig(data_dim=2, hidden=(256, 256, 256),
+                                                           lr=3e-3), roll, steps=8000)
 vdm_roll_bits = dm.evaluate_model_bits(vdm_roll, roll_test, jax.random.key(4), repeats=20)
 
 # %%
@@ -224,10 +245,18 @@ print(f"learned schedule gamma(0), gamma(0.5), gamma(1): {float(g[0]):.2f}, {flo
 
 # %%
 heartbeat = data.get("heartbeat")
-binomial = dm.BinomialDiffusion(dm.BinomialConfig(T=2000), rngs=nnx.Rngs(0))
-opt_binomial = nnx.Optimizer(binomial, optax.adam(1e-3), wrt=nnx.Param)
-binomial_history = train(dm.binomial_train_step, (binomial, opt_binomial), heartbeat.sample,
-                         TrainConfig(steps=12_000, batch_size=256, progress=False))
+
+
+def train_binomial(name, config, dataset, steps, batch_size):
+    model = dm.BinomialDiffusion(config, rngs=nnx.Rngs(0))
+    load_or_train(name, model, dm.binomial_train_step,
+                  lambda m: nnx.Optimizer(m, optax.adam(1e-3), wrt=nnx.Param), dataset,
+                  TrainConfig(steps=steps, batch_size=batch_size, progress=False), config)
+    return model
+
+
+binomial = train_binomial("heartbeat_binomial", dm.BinomialConfig(T=2000), heartbeat,
+                          steps=12_000, batch_size=256)
 sequences = np.unique(np.asarray(heartbeat.sample(jax.random.key(0), 1000)), axis=0)
 heartbeat_bits = dm.evaluate_model_bits(binomial, np.repeat(sequences, 4000, axis=0),
                                         jax.random.key(5), repeats=5)
@@ -253,11 +282,13 @@ print(f"fraction of 1000 samples that are one of the 5 heartbeats: {valid:.3f}")
 
 # %%
 digits_train, digits_test = data.digits("train"), data.digits("test")
-ddpm_digits, _ = train_ddpm(dm.DDPMConfig(data_dim=64, T=1000, levels=17, loss="hybrid",
+ddpm_digits, _ = train_ddpm("digits_ddpm",
+                            dm.DDPMConfig(data_dim=64, T=1000, levels=17, loss="hybrid",
                                           learn_variance=True, hidden=(512, 512, 512)),
                             digits_train, steps=6000, batch_size=128)
-vdm_digits, _ = train_vdm(dm.VDMConfig(data_dim=64, levels=17, hidden=(512, 512, 512),
-                                       lr=1e-3), digits_train, steps=6000, batch_size=128)
+vdm_digits, _ = train_vdm("digits_vdm",
+                          dm.VDMConfig(data_dim=64, levels=17, hidden=(512, 512, 512), lr=1e-3),
+                          digits_train, steps=6000, batch_size=128)
 digit_bits = {name: dm.evaluate_model_bits(model, digits_test.data, jax.random.key(9),
                                            repeats=20)
               for name, model in [("DDPM (T = 1000, hybrid loss)", ddpm_digits),
@@ -303,19 +334,25 @@ plt.show()
 # $E/N$ and $|m|$ with fresh Metropolis samples.
 
 # %%
-ising_train = data.ising(L=16, T=2.269, n=2048, sweeps=1000, seed=0)
+ising_config = dm.BinomialConfig(data_dim=256, T=500, p_T=0.5, hidden=(512, 512))
+ising_model = dm.BinomialDiffusion(ising_config, rngs=nnx.Rngs(0))
+ising_train_config = TrainConfig(steps=6000, batch_size=128, progress=False)
+
+
+def train_ising():  # what COURSE_RETRAIN=1 runs; the training set is only needed here
+    ising_train = data.ising(L=16, T=2.269, n=2048, sweeps=1000, seed=0)
+
+    def to_bits(key, n):
+        return (ising_train.sample(key, n).reshape(n, 256) + 1) / 2
+
+    optimizer = nnx.Optimizer(ising_model, optax.adam(1e-3), wrt=nnx.Param)
+    return train(dm.binomial_train_step, (ising_model, optimizer), to_bits, ising_train_config)
+
+
+train_or_load("week17_diffusion/ising_binomial", (ising_model,), train_ising,
+              config={"model": ising_config, "train": ising_train_config,
+                      "data": "ising L=16 T=2.269 n=2048 sweeps=1000 seed=0"})
 ising_ref = data.ising(L=16, T=2.269, n=2048, sweeps=1000, seed=1)
-
-
-def to_bits(key, n):
-    return (ising_train.sample(key, n).reshape(n, 256) + 1) / 2
-
-
-ising_model = dm.BinomialDiffusion(dm.BinomialConfig(data_dim=256, T=500, p_T=0.5,
-                                                     hidden=(512, 512)), rngs=nnx.Rngs(0))
-opt_ising = nnx.Optimizer(ising_model, optax.adam(1e-3), wrt=nnx.Param)
-train(dm.binomial_train_step, (ising_model, opt_ising), to_bits,
-      TrainConfig(steps=6000, batch_size=128, progress=False))
 generated = 2 * np.asarray(ising_model.sample(jax.random.key(11), 1024)).reshape(-1, 16, 16) - 1
 ising_bits = dm.evaluate_model_bits(ising_model, (ising_ref.data.reshape(-1, 256) + 1) / 2,
                                     jax.random.key(12), repeats=3)
@@ -382,17 +419,15 @@ for name, value, unit, ref in rows:
 # %% tags=["solution"]
 # Solution 1: with big steps the true reverse kernel is much wider than the posterior's
 # variance; a too-narrow Gaussian pays heavily in every KL term.
-fixed_model, _ = train_ddpm(dm.DDPMConfig(**{**roll_config.__dict__, "learn_variance": False}),
-                            roll, steps=8000)
+fixed_config = dm.DDPMConfig(**{**roll_config.__dict__, "learn_variance": False})
+fixed_model, _ = train_ddpm("roll_ddpm_fixed_variance", fixed_config, roll, steps=8000)
 r = dm.evaluate_model_bits(fixed_model, roll_test, jax.random.key(2), repeats=20)
 print(f"fixed variances: K = {-r['bits_per_example']:.2f} bits (learned: {K:.2f})")
 
 # %% tags=["solution"]
 # Solution 2
-short = dm.BinomialDiffusion(dm.BinomialConfig(T=200), rngs=nnx.Rngs(0))
-opt_short = nnx.Optimizer(short, optax.adam(1e-3), wrt=nnx.Param)
-train(dm.binomial_train_step, (short, opt_short), heartbeat.sample,
-      TrainConfig(steps=12_000, batch_size=256, progress=False))
+short = train_binomial("heartbeat_binomial_T200", dm.BinomialConfig(T=200), heartbeat,
+                       steps=12_000, batch_size=256)
 r = dm.evaluate_model_bits(short, np.repeat(sequences, 4000, axis=0), jax.random.key(5), repeats=5)
 print(f"T = 200: bound {-r['bits_per_example']:.3f} bits per sequence (T = 2000: {bound:.3f})")
 

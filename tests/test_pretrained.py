@@ -75,6 +75,32 @@ def test_sidecar_records_hash_size_command_and_config(tmp_path):
     assert info["parameters"] == sum(x.size for x in leaves(make()[0]))
 
 
+def test_a_bit_identical_retrain_changes_no_file(tmp_path):
+    """np.savez stamps the time into the zip, so rewriting identical weights would change the
+    file and its sha256 for nothing; a retrain that reproduces them leaves the file alone."""
+    save(tmp_path)
+    weights, sidecar = tmp_path / f"{NAME}.npz", tmp_path / f"{NAME}.json"
+    inode, text = weights.stat().st_ino, sidecar.read_text()
+    save(tmp_path)
+    assert weights.stat().st_ino == inode and sidecar.read_text() == text
+    save(tmp_path, seed=1)  # other weights: a new file and a new sha256
+    assert weights.stat().st_ino != inode
+    new_sha = json.loads(sidecar.read_text())["sha256"]
+    assert new_sha == sha256(weights) != json.loads(text)["sha256"]
+
+
+def test_rng_state_is_stored(tmp_path):
+    """A model with dropout carries a PRNG key and a counter; both come back."""
+    model = nets.MLP(2, [8], 2, dropout=0.5, rngs=nnx.Rngs(0))
+    model(jnp.ones((4, 2)))  # advance the dropout counter
+    train_or_load(NAME, (model,), lambda: {}, retrain=True, directory=tmp_path)
+    train_or_load(NAME, (model,), lambda: {}, retrain=True, directory=tmp_path)  # unchanged
+    fresh = nets.MLP(2, [8], 2, dropout=0.5, rngs=nnx.Rngs(1))
+    train_or_load(NAME, (fresh,), lambda: {}, retrain=False, directory=tmp_path)
+    x = jnp.ones((4, 2))
+    assert np.array_equal(np.asarray(fresh(x)), np.asarray(model(x)))  # same dropout masks
+
+
 def test_missing_file_says_how_to_regenerate(tmp_path):
     model, fit, calls = make()
     with pytest.raises(ValueError, match=r"week99_test/denoiser.npz' are missing; regenerate "
