@@ -1,10 +1,19 @@
-"""The benchmark models through course_lib: the same sizes, losses, optimizers and batches as
-bench_torch.py, trained by course_lib.train (many steps per compiled lax.scan call).
+"""The benchmark models through course_lib: the same networks, losses, optimizers, batches
+and data as bench_torch.py, trained by course_lib.train (many steps per compiled lax.scan).
 
-    python bench_jax.py {raschka_gan,ddpm,wgan_gp,matmul} SECONDS
+    python bench_jax.py rate    {raschka_gan,ddpm,wgan_gp} SECONDS
+    python bench_jax.py compile {raschka_gan,ddpm,wgan_gp}
+    python bench_jax.py matmul  SECONDS
 
-Prints one JSON line: steps per second over about SECONDS (after a first call that compiles,
-timed separately), the FLOPs of one step from XLA's cost analysis, and the achieved GFLOP/s.
+rate:    steps per second of train() calls over about SECONDS, after a first call that
+         compiles (or loads from the persistent cache), and the cores the process kept busy.
+compile: the program train() runs, built stage by stage (jax.stages): trace, lower, and XLA
+         compile, or load from the persistent cache when JAX_COMPILATION_CACHE_DIR already
+         holds it; and the FLOPs of one step, counted twice: matmul FLOPs summed over the
+         dot_generals of the step's jaxpr (2 m n k each), and XLA's cost analysis.
+matmul:  float32 1024 x 1024 matmuls through XLA: the machine's matmul rate, the peak the
+         models' GFLOP/s are compared with.
+Each prints one JSON line.
 """
 
 import json
@@ -12,31 +21,34 @@ import sys
 import time
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import nnx
 
 from course_lib import data, gan
 from course_lib import diffusion as dm
+from course_lib import train as course_train
 from course_lib.train import TrainConfig, train
 
-CHUNK = 500
+STEPS_PER_CALL = {"raschka_gan": 500, "ddpm": 250, "wgan_gp": 4}  # ~0.5 s a call, quiet
 
 
 def raschka_gan():
     cfg = gan.GANConfig(data_dim=784, latent_dim=20, hidden=(100,), act="leaky_relu",
                         out_act="tanh", d_dropout=0.5, latent="uniform", b1=0.9, b2=0.999)
-    # Fresh uniform "images" per batch: a captured 60,000 x 784 array would be baked into
-    # every compiled chunk as a 188 MB constant (that cost course_lib 4x here).
-    def sample(key, n):
-        return jax.random.uniform(key, (1, n, 784), minval=-1, maxval=1)  # one critic step
+    # MNIST-sized images in [-1, 1], drawn with replacement as bench_torch.py does;
+    # train() passes the 188 MB array to the compiled program as an argument.
+    images = jnp.asarray(np.random.default_rng(0).uniform(-1, 1, (60_000, 784)), jnp.float32)
+
+    def sample(key, n):  # gan.batches' layout: (critic_steps = 1, n, 784)
+        return images[jax.random.randint(key, (n,), 0, len(images))][None]
 
     return gan.train_step, gan.init(cfg, 0), sample, 64
 
 
 def ddpm():
     model = dm.DDPM(dm.DDPMConfig(data_dim=2, T=1000, hidden=(256, 256, 256)), rngs=nnx.Rngs(0))
-
-
     opt = nnx.Optimizer(model, optax.adam(1e-3), wrt=nnx.Param)
     return dm.ddpm_train_step, (model, opt), lambda k, n: jax.random.normal(k, (n, 2)), 256
 
@@ -47,42 +59,73 @@ def wgan_gp():
     return gan.train_step, gan.init(cfg, 0), gan.batches(data.get("ring"), cfg), 256
 
 
-def step_flops(step, objects, sample, batch):
-    """XLA's count of floating-point operations in one training step."""
+MODELS = {"raschka_gan": raschka_gan, "ddpm": ddpm, "wgan_gp": wgan_gp}
+
+
+def matmul_flops(jaxpr) -> int:
+    """2 m n k summed over every dot_general, inner jaxprs included (scan bodies times their
+    length): the FLOPs of the matrix products, counted from the program itself."""
+    total = 0
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "dot_general":
+            (contract, _), _ = eqn.params["dimension_numbers"]
+            k = np.prod([eqn.invars[0].aval.shape[d] for d in contract])
+            total += 2 * int(np.prod(eqn.outvars[0].aval.shape)) * int(k)
+        times = eqn.params.get("length", 1) if eqn.primitive.name == "scan" else 1
+        for value in eqn.params.values():
+            for sub in value if isinstance(value, tuple | list) else (value,):
+                sub = getattr(sub, "jaxpr", sub)  # a ClosedJaxpr's Jaxpr
+                if isinstance(sub, jax.extend.core.Jaxpr):
+                    total += times * matmul_flops(sub)
+    return total
+
+
+def one_step(name):
+    """One training step as a pure function of (state, key), and its example arguments."""
+    step, objects, sample, batch = MODELS[name]()
     graphdef, state = nnx.split(objects)
 
     def one(state, key):
-        objs = nnx.merge(graphdef, state)
-        k1, k2 = jax.random.split(key)
-        step(*objs, sample(k1, batch), k2)
-        return nnx.state(objs)
+        objects = nnx.merge(graphdef, state)
+        data_key, noise_key = jax.random.split(key)
+        metrics = step(*objects, sample(data_key, batch), noise_key)
+        return nnx.state(objects), metrics
 
-    cost = jax.jit(one).lower(state, jax.random.key(0)).compile().cost_analysis()
+    return one, (state, jax.random.key(0))
+
+
+def compile_stages(name):
+    step, objects, sample, batch = MODELS[name]()
+    graphdef, state = nnx.split(objects)
+    t0 = time.perf_counter()
+    chunk, data_args = course_train._make_chunk(step, graphdef, sample, batch, None)
+    traced = chunk.trace(state, data_args, jax.random.key(0), 0, STEPS_PER_CALL[name])
+    t1 = time.perf_counter()
+    lowered = traced.lower()
+    t2 = time.perf_counter()
+    lowered.compile()
+    t3 = time.perf_counter()
+    one, args = one_step(name)
+    cost = jax.jit(one).lower(*args).compile().cost_analysis()
     cost = cost[0] if isinstance(cost, list) else cost
-    return float(cost.get("flops", 0.0))
+    return {"trace_s": t1 - t0, "lower_s": t2 - t1, "compile_s": t3 - t2,
+            "total_s": t3 - t0, "xla_flops": float(cost.get("flops", 0.0)),
+            "matmul_flops": matmul_flops(jax.make_jaxpr(one)(*args).jaxpr)}
 
 
-def measure(name, seconds):
-    step, objects, sample, batch = {"raschka_gan": raschka_gan, "ddpm": ddpm,
-                                    "wgan_gp": wgan_gp}[name]()
-    flops = step_flops(step, objects, sample, batch)
+def rate(name, seconds):
+    step, objects, sample, batch = MODELS[name]()
+    config = TrainConfig(steps=STEPS_PER_CALL[name], batch_size=batch, progress=False)
     t0 = time.perf_counter()
-    train(step, objects, sample, TrainConfig(steps=CHUNK, batch_size=batch, progress=False))
+    train(step, objects, sample, config)  # compiles, or loads from the persistent cache
     first = time.perf_counter() - t0
-    # Every train() call builds (and compiles, or loads from the persistent cache) its chunk
-    # once; the difference of a long and a one-chunk call removes that fixed cost.
-    t0 = time.perf_counter()
-    train(step, objects, sample, TrainConfig(steps=CHUNK, batch_size=batch, progress=False))
-    short = time.perf_counter() - t0
-    chunks = max(2, int(seconds / short))
-    t0 = time.perf_counter()
-    train(step, objects, sample, TrainConfig(steps=CHUNK * chunks, batch_size=batch,
-                                             steps_per_call=CHUNK, progress=False))
-    long = time.perf_counter() - t0
-    rate = CHUNK * (chunks - 1) / max(long - short, 1e-9)
-    return {"steps_per_s": rate, "compile_s": max(first - CHUNK / rate, 0.0),
-            "warm_call_overhead_s": max(short - CHUNK / rate, 0.0),
-            "flops_per_step": flops, "gflops": rate * flops / 1e9}
+    calls, t0, cpu0 = 0, time.perf_counter(), time.process_time()
+    while time.perf_counter() - t0 < seconds:  # each call: one compiled scan, cached
+        train(step, objects, sample, config)
+        calls += 1
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    return {"steps_per_s": calls * config.steps / wall, "cores_busy": cpu / wall,
+            "first_call_s": first}
 
 
 def matmul(seconds, n=1024):
@@ -97,6 +140,11 @@ def matmul(seconds, n=1024):
 
 
 if __name__ == "__main__":
-    name, seconds = sys.argv[1], float(sys.argv[2])
-    out = matmul(seconds) if name == "matmul" else measure(name, seconds)
+    mode = sys.argv[1]
+    if mode == "matmul":
+        out = matmul(float(sys.argv[2]))
+    elif mode == "compile":
+        out = compile_stages(sys.argv[2])
+    else:
+        out = rate(sys.argv[2], float(sys.argv[3]))
     print(json.dumps(out | {"jax": jax.__version__, "devices": str(jax.devices())}))

@@ -1,10 +1,13 @@
 """The PyTorch eager programs students would otherwise run, one training step at a time.
 
-    python bench_torch.py {raschka_gan,ddpm,wgan_gp} SECONDS
+    python bench_torch.py {raschka_gan,ddpm,wgan_gp} SECONDS [THREADS]
 
-Written in the usual PyTorch style (nn.Module, zero_grad / backward / step per batch), with
-the sizes of REFERENCE.md. Prints one JSON line: steps per second over about SECONDS after a
-warm-up of 20 steps. Runs on the CPU in a Python 3.11 venv with torch 2.13.0 (see Makefile).
+Written in the usual PyTorch style (nn.Module, zero_grad / backward / step per batch, data in
+a CPU tensor), with the sizes of REFERENCE.md and the architecture of the course_lib models
+in bench_jax.py. THREADS: 0 (default) leaves torch at its own default thread count (one per
+core); 1 runs single-threaded. Prints one JSON line: steps per second over about SECONDS
+after a warm-up, and the cores the process kept busy (CPU time / wall time). Runs on the CPU
+in a Python 3.11 venv with torch 2.13.0 (see the Makefile's bench target).
 """
 
 import json
@@ -19,17 +22,21 @@ torch.manual_seed(0)
 
 
 class RaschkaGAN:
-    """Raschka et al. ch. 17: z of 20 uniform on [-1, 1], 784-pixel images, batch 64."""
+    """Raschka et al. ch. 17: z of 20 uniform on [-1, 1], 784-pixel images in [-1, 1], batch 64.
+
+    D's first layer has a bias here (Raschka's has none) because course_lib's MLP always has
+    one: 100 extra additions per example, so the two programs are the same network.
+    """
 
     def __init__(self):
         self.G = nn.Sequential(nn.Linear(20, 100), nn.LeakyReLU(0.01), nn.Linear(100, 784),
                                nn.Tanh())
-        self.D = nn.Sequential(nn.Linear(784, 100, bias=False), nn.LeakyReLU(0.01),
+        self.D = nn.Sequential(nn.Linear(784, 100), nn.LeakyReLU(0.01),
                                nn.Dropout(0.5), nn.Linear(100, 1), nn.Sigmoid())
         self.opt_g = torch.optim.Adam(self.G.parameters(), 1e-3)
         self.opt_d = torch.optim.Adam(self.D.parameters(), 1e-3)
         self.loss = nn.BCELoss()
-        self.data = torch.rand(60_000, 784) * 2 - 1
+        self.data = torch.rand(60_000, 784) * 2 - 1  # MNIST-sized images, scaled to [-1, 1]
 
     def step(self):
         x = self.data[torch.randint(0, len(self.data), (64,))]
@@ -82,20 +89,21 @@ class DDPM:
         self.opt.step()
 
 
-def mlp(d_in, d_out, width=512, depth=3):
+def mlp(d_in, d_out, act, width=512, depth=3):
     layers, w = [], d_in
     for _ in range(depth):
-        layers += [nn.Linear(w, width), nn.ReLU()]
+        layers += [nn.Linear(w, width), act()]
         w = width
     return nn.Sequential(*layers, nn.Linear(w, d_out))
 
 
 class WGANGP:
-    """Gulrajani et al. toy setup: 3x512 ReLU MLPs, 5 critic steps, batch 256, Adam 1e-4
-    (0.5, 0.9), lambda 0.1, on the 8-Gaussian ring."""
+    """Gulrajani et al. toy setup: 3x512 MLPs, 5 critic steps, batch 256, Adam 1e-4
+    (0.5, 0.9), lambda 0.1, on the 8-Gaussian ring. The generator uses ReLU and the critic
+    LeakyReLU(0.2), as course_lib.gan does."""
 
     def __init__(self):
-        self.G, self.C = mlp(2, 2), mlp(2, 1)
+        self.G, self.C = mlp(2, 2, nn.ReLU), mlp(2, 1, lambda: nn.LeakyReLU(0.2))
         self.opt_g = torch.optim.Adam(self.G.parameters(), 1e-4, betas=(0.5, 0.9))
         self.opt_c = torch.optim.Adam(self.C.parameters(), 1e-4, betas=(0.5, 0.9))
         angles = 2 * math.pi * torch.arange(8) / 8
@@ -122,16 +130,20 @@ class WGANGP:
 
 
 MODELS = {"raschka_gan": RaschkaGAN, "ddpm": DDPM, "wgan_gp": WGANGP}
+WARMUP = {"raschka_gan": 20, "ddpm": 20, "wgan_gp": 3}
 
 if __name__ == "__main__":
     name, seconds = sys.argv[1], float(sys.argv[2])
-    torch.set_num_threads(2)
+    threads = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    if threads:
+        torch.set_num_threads(threads)
     model = MODELS[name]()
-    for _ in range(20):
+    for _ in range(WARMUP[name]):
         model.step()
-    n, t0 = 0, time.perf_counter()
+    n, t0, cpu0 = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - t0 < seconds:
         model.step()
         n += 1
-    print(json.dumps({"steps_per_s": n / (time.perf_counter() - t0),
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    print(json.dumps({"steps_per_s": n / wall, "cores_busy": cpu / wall,
                       "torch": torch.__version__, "threads": torch.get_num_threads()}))

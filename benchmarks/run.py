@@ -1,18 +1,29 @@
-"""course_lib against PyTorch eager, pair by pair, alternating, and into RESULTS.md.
+"""course_lib against PyTorch eager, pair by pair, alternating, into RESULTS_bench.md.
 
     make bench      (creates .venv-bench with torch 2.13.0 on Python 3.11, then runs this)
 
-For each model, REPEATS rounds of: one PyTorch measurement, one course_lib measurement, each
-in a fresh process of its own environment, each timing about SECONDS after its warm-up.
-Alternating lets load on the machine hit both sides alike. Prints one line per model:
-``<model>: ratio <median>x (range a-b) ...`` and writes benchmarks/RESULTS_bench.md.
+Per model:
+- compile: the program train() runs, built stage by stage in a fresh process with an empty
+  persistent cache (cold), then in a second process with that cache filled (warm);
+- REPEATS rounds of one PyTorch measurement then one course_lib measurement, each in a fresh
+  process of its own environment timing about SECONDS after its warm-up, first with each
+  side's default threads (torch: one per core; XLA: its own pool), then single-threaded.
+  Alternating lets load from other users of the machine hit both sides alike; the
+  single-threaded pairs are the ones load disturbs least (see RESULTS.md).
+Prints one line per model, ``<model>: ratio <median>x (range a-b) ...``, and writes
+benchmarks/RESULTS_bench.md with the load average before and after each model.
 """
 
 import json
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
+
+from course_lib.train import write_atomic
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -21,38 +32,80 @@ TORCH_PY = ROOT / ".venv-bench" / "bin" / "python"
 MODELS = {"raschka_gan": "Raschka MLP GAN, 784 pixels, batch 64 (target 8x)",
           "ddpm": "DDPM, MLP noise predictor, 2D, T = 1000, batch 256 (target 5x)",
           "wgan_gp": "WGAN-GP on the ring, 3x512 MLPs, 5 critic steps, batch 256 (target 5x)"}
-REPEATS, SECONDS = 3, 2.0
+REPEATS, SECONDS = 3, 3.0
+ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 
-def run(python, script, *args):
+def run(python, script, *args, env=None):
     out = subprocess.run([str(python), str(HERE / script), *map(str, args)], cwd=HERE,
-                         capture_output=True, text=True, check=True).stdout
+                         capture_output=True, text=True, check=True,
+                         env=os.environ | (env or {})).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
+def jax_env(threads, cache=None):
+    env = {"XLA_FLAGS": ONE_THREAD} if threads == 1 else {}
+    return env | ({"JAX_COMPILATION_CACHE_DIR": cache} if cache else {})
+
+
+def pairs(name, threads):
+    """REPEATS alternating (PyTorch, course_lib) measurements; ratios and medians."""
+    torch_runs, jax_runs = [], []
+    for _ in range(REPEATS):
+        torch_runs.append(run(TORCH_PY, "bench_torch.py", name, SECONDS, threads))
+        jax_runs.append(run(JAX_PY, "bench_jax.py", "rate", name, SECONDS, env=jax_env(threads)))
+    ratios = [j["steps_per_s"] / t["steps_per_s"] for j, t in zip(jax_runs, torch_runs)]
+    med = lambda runs, key: statistics.median(r[key] for r in runs)  # noqa: E731
+    return {"ratio": statistics.median(ratios), "lo": min(ratios), "hi": max(ratios),
+            "jax": med(jax_runs, "steps_per_s"), "torch": med(torch_runs, "steps_per_s"),
+            "jax_cores": med(jax_runs, "cores_busy"), "torch_cores": med(torch_runs, "cores_busy"),
+            "first_call_s": med(jax_runs, "first_call_s")}
+
+
 def main():
-    peak = run(JAX_PY, "bench_jax.py", "matmul", SECONDS)["gflops"]
-    lines = [f"float32 1024x1024 matmul through XLA in this run: {peak:.0f} GFLOP/s", ""]
-    table = ["| model | PyTorch steps/s | course_lib steps/s | ratio median (range) | "
-             "course_lib GFLOP/s (% of matmul) | compile s |", "| --- " * 6 + "|"]
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    peak = {t: run(JAX_PY, "bench_jax.py", "matmul", SECONDS, env=jax_env(t))["gflops"]
+            for t in (0, 1)}
+    lines = [f"Run started {started}. float32 1024x1024 matmul through XLA in this run: "
+             f"{peak[0]:.0f} GFLOP/s (default threads), {peak[1]:.0f} GFLOP/s (1 thread).", "",
+             "| model | threads | PyTorch steps/s | course_lib steps/s | ratio median (range) | "
+             "GFLOP/s PyTorch / course_lib (% of matmul) | cores busy PyTorch / course_lib |",
+             "| --- " * 7 + "|"]
+    extra = ["", "| model | matmul MFLOP/step (jaxpr) | XLA MFLOP/step | compile cold s "
+             "(trace + lower + XLA) | compile warm s (trace + lower + cache load) | "
+             "first train() call s | load average before / after |", "| --- " * 7 + "|"]
     for name, label in MODELS.items():
-        torch_rates, jax_runs = [], []
-        for _ in range(REPEATS):
-            torch_rates.append(run(TORCH_PY, "bench_torch.py", name, SECONDS)["steps_per_s"])
-            jax_runs.append(run(JAX_PY, "bench_jax.py", name, SECONDS))
-        ratios = [j["steps_per_s"] / t for j, t in zip(jax_runs, torch_rates)]
-        jr = statistics.median(j["steps_per_s"] for j in jax_runs)
-        tr = statistics.median(torch_rates)
-        gf = statistics.median(j["gflops"] for j in jax_runs)
-        cs = statistics.median(j["compile_s"] for j in jax_runs)
-        line = (f"{name}: ratio {statistics.median(ratios):.2f}x (range {min(ratios):.2f}-"
-                f"{max(ratios):.2f}), course_lib {jr:.0f} steps/s, PyTorch {tr:.0f} steps/s, "
-                f"{gf:.0f} GFLOP/s ({100 * gf / peak:.0f}% of matmul), compile {cs:.2f} s")
-        print(line, flush=True)
-        table.append(f"| {label} | {tr:.0f} | {jr:.0f} | {statistics.median(ratios):.2f}x "
-                     f"({min(ratios):.2f}-{max(ratios):.2f}) | {gf:.0f} ({100 * gf / peak:.0f}%)"
-                     f" | {cs:.2f} |")
-    (HERE / "RESULTS_bench.md").write_text("\n".join(lines + table) + "\n")
+        load0 = os.getloadavg()[0]
+        with tempfile.TemporaryDirectory() as cache:
+            cold = run(JAX_PY, "bench_jax.py", "compile", name, env=jax_env(0, cache))
+            warm = run(JAX_PY, "bench_jax.py", "compile", name, env=jax_env(0, cache))
+        flops = cold["matmul_flops"]
+        both = {t: pairs(name, t) for t in (0, 1)}
+        load1 = os.getloadavg()[0]
+        gf = {t: (both[t]["torch"] * flops / 1e9, both[t]["jax"] * flops / 1e9) for t in (0, 1)}
+        d, s = both[0], both[1]
+        print(f"{name}: ratio {d['ratio']:.2f}x (range {d['lo']:.2f}-{d['hi']:.2f}), course_lib "
+              f"{d['jax']:.0f} steps/s, PyTorch {d['torch']:.1f} steps/s, course_lib "
+              f"{gf[0][1]:.0f} GFLOP/s ({100 * gf[0][1] / peak[0]:.0f}% of matmul); "
+              f"1 thread each: ratio {s['ratio']:.2f}x (range {s['lo']:.2f}-{s['hi']:.2f}); "
+              f"compile cold {cold['total_s']:.1f} s, warm {warm['total_s']:.2f} s; "
+              f"load {load0:.1f} -> {load1:.1f}", flush=True)
+        for t, r in both.items():
+            lines.append(
+                f"| {label} | {'default' if t == 0 else '1'} | {r['torch']:.1f} | {r['jax']:.1f}"
+                f" | {r['ratio']:.2f}x ({r['lo']:.2f}-{r['hi']:.2f}) | {gf[t][0]:.0f} / "
+                f"{gf[t][1]:.0f} ({100 * gf[t][0] / peak[t]:.0f}% / "
+                f"{100 * gf[t][1] / peak[t]:.0f}%) | {r['torch_cores']:.2f} / "
+                f"{r['jax_cores']:.2f} |")
+        extra.append(
+            f"| {label} | {flops / 1e6:.1f} | {cold['xla_flops'] / 1e6:.1f} | "
+            f"{cold['total_s']:.1f} ({cold['trace_s']:.2f} + {cold['lower_s']:.2f} + "
+            f"{cold['compile_s']:.1f}) | {warm['total_s']:.2f} ({warm['trace_s']:.2f} + "
+            f"{warm['lower_s']:.2f} + {warm['compile_s']:.2f}) | {d['first_call_s']:.2f} | "
+            f"{load0:.1f} / {load1:.1f} |")
+    finished = time.strftime("%H:%M UTC", time.gmtime())
+    text = "\n".join(lines + extra + ["", f"Run finished {finished}."]) + "\n"
+    write_atomic(HERE / "RESULTS_bench.md", lambda f: f.write(text.encode()))
 
 
 if __name__ == "__main__":
