@@ -214,7 +214,8 @@ def _seed(s: str) -> int:
     return v
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(model: models.ModelSpec | None = None) -> argparse.ArgumentParser:
+    """The command line; with ``model``, `train`'s help also lists that model's options."""
     p = _Parser(prog="course_lib", description="Train, sample and evaluate the course's models.")
     verbs = p.add_subparsers(dest="verb", metavar="{data,train,sample,evaluate}",
                              parser_class=_Parser)
@@ -242,6 +243,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="several hosts: call jax.distributed.initialize() first (it reads "
                         "JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, JAX_PROCESS_ID, or finds "
                         "them itself on Cloud TPU and SLURM)")
+    if model is not None:
+        group = t.add_argument_group(f"options of {model.name}")
+        for k, opt in model.options.items():
+            choices = f"; one of {', '.join(map(str, opt.choices))}" if opt.choices else ""
+            group.add_argument(f"--{k.replace('_', '-')}", metavar=opt.type.__name__.upper(),
+                               help=f"{opt.help} (default {opt.default}{choices})")
 
     s = verbs.add_parser("sample", help="draw samples from a trained model")
     s.add_argument("run_dir")
@@ -273,8 +280,16 @@ def _model_options(spec: models.ModelSpec, argv: list[str]) -> dict[str, Any]:
     return {k: v for k, v in vars(ns).items() if v is not None}
 
 
+def _help_model(argv: list[str]) -> models.ModelSpec | None:
+    """The model of `train MODEL ... -h`, whose options the help then lists."""
+    if argv[:1] != ["train"] or not {"-h", "--help"} & set(argv):
+        return None
+    names = [a for a in argv[1:] if a in models.all_models()]
+    return models.get(names[0]) if names else None
+
+
 def run(argv: list[str]) -> int:
-    args, rest = _parser().parse_known_args(argv)
+    args, rest = _parser(_help_model(argv)).parse_known_args(argv)
     if rest and args.verb != "train":
         raise ValueError(f"unrecognized arguments: {' '.join(rest)}")
     if args.verb == "data" and args.data_verb == "list":

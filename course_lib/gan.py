@@ -322,6 +322,7 @@ def _config_from(info: RunInfo, loss: str) -> GANConfig:
         loss=loss, critic_steps=5 if wgan else 1, gp_weight=o.get("gp_weight", 0.1),
         lr_g=o["lr"], lr_d=o["lr"], b1=0.5, b2=0.9 if wgan else 0.999,
         num_classes=(info.num_classes or 0) if o.get("conditional") else 0,
+        decay_start=o["decay_start"], decay_steps=o["decay_steps"],
         out_act="tanh" if info.data_stats.get("bounded") else None)
 
 
@@ -329,7 +330,10 @@ def _cli_spec(name, description, loss_of, extra=None, conditional=False):
     options = {"latent_dim": Option(int, 2, "dimension of z"),
                "width": Option(int, 256, "hidden units per layer"),
                "depth": Option(int, 3, "hidden layers"),
-               "lr": Option(float, 1e-4, "Adam learning rate of both networks")} | (extra or {})
+               "lr": Option(float, 1e-4, "Adam learning rate of both networks"),
+               "decay_start": Option(int, 0, "steps at the constant learning rate"),
+               "decay_steps": Option(int, 0, "then a cosine of both rates to 0 over this many "
+                                             "steps (0: constant)")} | (extra or {})
 
     def config(info):
         if conditional:

@@ -118,3 +118,24 @@ def test_python_api_raises_value_error_with_the_same_message(tmp_path):
     with pytest.raises(ValueError, match="has no option --depth; accepted: --lr"):
         cli.train_model("gaussian", "ring", tmp_path / "r", depth=3)
     assert not (tmp_path / "r").exists()
+
+
+def test_train_help_lists_the_models_own_options(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["train", "gan", "--help"])
+    assert e.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines at the terminal width
+    assert "options of gan:" in out
+    for option in ("--latent-dim", "--width", "--lr", "--decay-start", "--decay-steps",
+                   "--loss"):
+        assert option in out
+    assert "one of non_saturating, minimax" in out
+
+
+def test_gan_learning_rate_decay_from_the_command_line(tmp_path):
+    out = tmp_path / "run"
+    assert cli.main(["train", "gan", "--data", "ring", "--out", str(out), "--steps", "40",
+                     "--batch-size", "64", "--width", "32", "--decay-start", "20",
+                     "--decay-steps", "20", "--no-progress"]) == 0
+    options = json.loads((out / "config.json").read_text())["options"]
+    assert options["decay_start"] == 20 and options["decay_steps"] == 20
