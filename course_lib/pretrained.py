@@ -15,7 +15,8 @@ command that regenerates it. Names are ``"<notebook>/<model>"``::
 
 In class this loads the file in a fraction of a second; with ``COURSE_RETRAIN=1`` in the
 environment it calls ``fit()`` and rewrites both files. JAX on a CPU is bit-reproducible, so
-the loaded model and a retrained one give the same numbers to the last bit.
+the loaded model and a retrained one give the same numbers to the last bit (and a retrain that
+reproduces a file exactly leaves it untouched).
 
 Only the objects passed are stored: pass the models, not their optimizers (Adam keeps two
 moments per parameter, which would triple the file), unless the notebook trains on after
@@ -42,7 +43,7 @@ from course_lib.train import load_checkpoint, save_checkpoint, write_atomic
 
 RETRAIN = os.environ.get("COURSE_RETRAIN", "") == "1"  # the one flag: retrain instead of load
 PRETRAINED_DIR = DATA_DIR / "pretrained"
-_NAME = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*/[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 def regenerate_command(name: str) -> str:
@@ -121,8 +122,8 @@ def train_or_load(name: str, objects, train_fn: Callable[[], dict], *, retrain: 
     missing, does not match its sha256, or was written for another model.
     """
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ValueError(f"pretrained name must be '<notebook>/<model>' (letters, digits, _ . -), "
-                         f"e.g. 'week17_diffusion/roll_ddpm'; got {name!r}")
+        raise ValueError(f"pretrained name must be '<notebook>/<model>' (letters, digits, _ . -; "
+                         f"no leading . or -), e.g. 'week17_diffusion/roll_ddpm'; got {name!r}")
     objects = objects if isinstance(objects, tuple) else (objects,)
     retrain = RETRAIN if retrain is None else retrain
     weights = Path(directory or PRETRAINED_DIR) / f"{name}.npz"

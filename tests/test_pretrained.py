@@ -3,6 +3,7 @@ and the shipped files in data/pretrained against their sidecars."""
 
 import importlib
 import json
+import re
 
 import jax
 import jax.numpy as jnp
@@ -170,9 +171,10 @@ def test_retrain_flag_comes_from_the_environment(tmp_path, monkeypatch):
 
 def test_bad_name_and_bad_train_fn(tmp_path):
     model, fit, _ = make()
-    with pytest.raises(ValueError, match="pretrained name must be '<notebook>/<model>'.* got "
-                       "'denoiser'"):
-        train_or_load("denoiser", (model,), fit, directory=tmp_path)
+    for bad in ("denoiser", "../denoiser", "week99/../../x", "week99/"):
+        with pytest.raises(ValueError, match="pretrained name must be '<notebook>/<model>'.* got "
+                           f"'{re.escape(bad)}'"):
+            train_or_load(bad, (model,), fit, directory=tmp_path)
     with pytest.raises(ValueError, match="train_fn must return the history dict of "
                        "course_lib.train.train, got NoneType"):
         train_or_load(NAME, (model,), lambda: None, retrain=True, directory=tmp_path)
