@@ -92,11 +92,12 @@ moons = data.get("moons")
 held_out = moons.sample(jax.random.key(123), 2000)
 
 
-def load_or_train(name, model, train_step, optimizer, dataset, train_config, config):
+def load_or_train(name, model, train_step, tx, dataset, train_config, config):
     """Load week17_diffusion/<name> from data/pretrained, or train it with COURSE_RETRAIN=1."""
 
     def fit():
-        return train(train_step, (model, optimizer(model)), dataset.sample, train_config)
+        optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
+        return train(train_step, (model, optimizer), dataset.sample, train_config)
 
     return train_or_load(f"week17_diffusion/{name}", (model,), fit,
                          config={"model": config, "train": train_config, "data": dataset.name})
@@ -104,10 +105,9 @@ def load_or_train(name, model, train_step, optimizer, dataset, train_config, con
 
 def train_ddpm(name, config, dataset, steps, batch_size=256, seed=0):
     model = dm.DDPM(config, rngs=nnx.Rngs(seed))
-    history = load_or_train(name, model, dm.ddpm_train_step,
-                            lambda m: nnx.Optimizer(m, optax.adam(config.lr), wrt=nnx.Param),
-                            dataset, TrainConfig(steps=steps, batch_size=batch_size, seed=seed,
-                                                 progress=False), config)
+    train_config = TrainConfig(steps=steps, batch_size=batch_size, seed=seed, progress=False)
+    history = load_or_train(name, model, dm.ddpm_train_step, optax.adam(config.lr), dataset,
+                            train_config, config)
     return model, history
 
 
@@ -211,15 +211,14 @@ HTML(html)
 # %%
 def train_vdm(name, config, dataset, steps, batch_size=256, seed=0):
     model = dm.VDM(config, rngs=nnx.Rngs(seed))
-    history = load_or_train(name, model, dm.vdm_train_step,
-                            lambda m: nnx.Optimizer(m, optax.adamw(config.lr), wrt=nnx.Param),
-                            dataset, TrainConfig(steps=steps, batch_size=batch_size, seed=seed,
-                                                 progress=False), config)
+    train_config = TrainConfig(steps=steps, batch_size=batch_size, seed=seed, progress=False)
+    history = load_or_train(name, model, dm.vdm_train_step, optax.adamw(config.lr), dataset,
+                            train_config, config)
     return model, history
 
 
-vdm_roll, _ = train_vdm("roll_vdm", dm.VDMConfig(data_dim=2, hidden=(256, 256, 256),
-                                                           lr=3e-3), roll, steps=8000)
+vdm_roll, _ = train_vdm("roll_vdm", dm.VDMConfig(data_dim=2, hidden=(256, 256, 256), lr=3e-3),
+                        roll, steps=8000)
 vdm_roll_bits = dm.evaluate_model_bits(vdm_roll, roll_test, jax.random.key(4), repeats=20)
 
 # %%
@@ -249,8 +248,7 @@ heartbeat = data.get("heartbeat")
 
 def train_binomial(name, config, dataset, steps, batch_size):
     model = dm.BinomialDiffusion(config, rngs=nnx.Rngs(0))
-    load_or_train(name, model, dm.binomial_train_step,
-                  lambda m: nnx.Optimizer(m, optax.adam(1e-3), wrt=nnx.Param), dataset,
+    load_or_train(name, model, dm.binomial_train_step, optax.adam(1e-3), dataset,
                   TrainConfig(steps=steps, batch_size=batch_size, progress=False), config)
     return model
 
