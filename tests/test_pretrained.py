@@ -205,13 +205,31 @@ def test_a_crash_leaves_the_old_files_whole(tmp_path, monkeypatch):
     train_or_load(NAME, (fresh,), fit, retrain=False, directory=tmp_path)  # still loads
 
 
+def expand_braces(pattern: str) -> list[str]:
+    """Shell-style {a,b} and {0..4} in a README name: `week16_gans/ring_seed{0..4}`."""
+    m = re.search(r"\{([^{}]*)\}", pattern)
+    if not m:
+        return [pattern]
+    span = re.fullmatch(r"(\d+)\.\.(\d+)", m[1])
+    options = [str(i) for i in range(int(span[1]), int(span[2]) + 1)] if span else m[1].split(",")
+    return [name for o in options
+            for name in expand_braces(pattern[:m.start()] + o + pattern[m.end():])]
+
+
+def test_expand_braces():
+    assert expand_braces("w/{ring,grid}_s{0..2}") == ["w/ring_s0", "w/ring_s1", "w/ring_s2",
+                                                      "w/grid_s0", "w/grid_s1", "w/grid_s2"]
+    assert expand_braces("w/plain") == ["w/plain"]
+
+
 def test_shipped_weights_match_their_sidecars_and_readme():
     readme = (PRETRAINED_DIR / "README.md").read_text()
+    described = {n for token in re.findall(r"`([^`\s]+)`", readme) for n in expand_braces(token)}
     for weights in sorted(PRETRAINED_DIR.rglob("*.npz")):
         name = weights.relative_to(PRETRAINED_DIR).with_suffix("").as_posix()
         info = json.loads(weights.with_suffix(".json").read_text())
         assert info["sha256"] == sha256(weights), f"{name}: {info['command']}"
         assert info["bytes"] == weights.stat().st_size and info["name"] == name
-        assert f"`{name}`" in readme, f"data/pretrained/README.md does not describe {name}"
+        assert name in described, f"data/pretrained/README.md does not describe {name}"
     for sidecar in PRETRAINED_DIR.rglob("*.json"):
         assert sidecar.with_suffix(".npz").is_file(), f"{sidecar} has no weights file"
