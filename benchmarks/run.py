@@ -7,9 +7,10 @@ Per model:
   persistent cache (cold), then in a second process with that cache filled (warm);
 - REPEATS rounds of one PyTorch measurement then one course_lib measurement, each in a fresh
   process of its own environment timing about SECONDS after its warm-up, first with each
-  side's default threads (torch: one per core; XLA: its own pool), then single-threaded.
-  Alternating lets load from other users of the machine hit both sides alike; the
-  single-threaded pairs are the ones load disturbs least (see RESULTS.md).
+  side's default threads (torch: one per core; XLA: its own pool), then with both pinned
+  to one core (os.sched_setaffinity; torch single-threaded). Alternating lets load from
+  other users of the machine hit both sides alike; the one-core pairs are the ones load
+  disturbs least (see RESULTS.md).
 Prints one line per model, ``<model>: ratio <median>x (range a-b) ...``, and writes
 benchmarks/RESULTS_bench.md with the load average before and after each model.
 """
@@ -33,27 +34,26 @@ MODELS = {"raschka_gan": "Raschka MLP GAN, 784 pixels, batch 64 (target 8x)",
           "ddpm": "DDPM, MLP noise predictor, 2D, T = 1000, batch 256 (target 5x)",
           "wgan_gp": "WGAN-GP on the ring, 3x512 MLPs, 5 critic steps, batch 256 (target 5x)"}
 REPEATS, SECONDS = 3, 3.0
-ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 
-def run(python, script, *args, env=None):
+def run(python, script, *args, env=None, one_core=False):
+    """One measurement in a fresh process; one_core pins it to CPU 0 (XLA sizes its thread
+    pools from the CPUs it may use, torch is told THREADS=1)."""
+    pin = (lambda: os.sched_setaffinity(0, {0})) if one_core else None
     out = subprocess.run([str(python), str(HERE / script), *map(str, args)], cwd=HERE,
-                         capture_output=True, text=True, check=True,
+                         capture_output=True, text=True, check=True, preexec_fn=pin,
                          env=os.environ | (env or {})).stdout
     return json.loads(out.strip().splitlines()[-1])
-
-
-def jax_env(threads, cache=None):
-    env = {"XLA_FLAGS": ONE_THREAD} if threads == 1 else {}
-    return env | ({"JAX_COMPILATION_CACHE_DIR": cache} if cache else {})
 
 
 def pairs(name, threads):
     """REPEATS alternating (PyTorch, course_lib) measurements; ratios and medians."""
     torch_runs, jax_runs = [], []
     for _ in range(REPEATS):
-        torch_runs.append(run(TORCH_PY, "bench_torch.py", name, SECONDS, threads))
-        jax_runs.append(run(JAX_PY, "bench_jax.py", "rate", name, SECONDS, env=jax_env(threads)))
+        torch_runs.append(run(TORCH_PY, "bench_torch.py", name, SECONDS, threads,
+                              one_core=threads == 1))
+        jax_runs.append(run(JAX_PY, "bench_jax.py", "rate", name, SECONDS,
+                            one_core=threads == 1))
     ratios = [j["steps_per_s"] / t["steps_per_s"] for j, t in zip(jax_runs, torch_runs)]
     med = lambda runs, key: statistics.median(r[key] for r in runs)  # noqa: E731
     return {"ratio": statistics.median(ratios), "lo": min(ratios), "hi": max(ratios),
@@ -64,11 +64,11 @@ def pairs(name, threads):
 
 def main():
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    peak = {t: run(JAX_PY, "bench_jax.py", "matmul", SECONDS, env=jax_env(t))["gflops"]
+    peak = {t: run(JAX_PY, "bench_jax.py", "matmul", SECONDS, one_core=t == 1)["gflops"]
             for t in (0, 1)}
     lines = [f"Run started {started}. float32 1024x1024 matmul through XLA in this run: "
-             f"{peak[0]:.0f} GFLOP/s (default threads), {peak[1]:.0f} GFLOP/s (1 thread).", "",
-             "| model | threads | PyTorch steps/s | course_lib steps/s | ratio median (range) | "
+             f"{peak[0]:.0f} GFLOP/s (both cores), {peak[1]:.0f} GFLOP/s (one core).", "",
+             "| model | cores | PyTorch steps/s | course_lib steps/s | ratio median (range) | "
              "GFLOP/s PyTorch / course_lib (% of matmul) | cores busy PyTorch / course_lib |",
              "| --- " * 7 + "|"]
     extra = ["", "| model | matmul MFLOP/step (jaxpr) | XLA MFLOP/step | compile cold s "
@@ -77,8 +77,9 @@ def main():
     for name, label in MODELS.items():
         load0 = os.getloadavg()[0]
         with tempfile.TemporaryDirectory() as cache:
-            cold = run(JAX_PY, "bench_jax.py", "compile", name, env=jax_env(0, cache))
-            warm = run(JAX_PY, "bench_jax.py", "compile", name, env=jax_env(0, cache))
+            env = {"JAX_COMPILATION_CACHE_DIR": cache}
+            cold = run(JAX_PY, "bench_jax.py", "compile", name, env=env)
+            warm = run(JAX_PY, "bench_jax.py", "compile", name, env=env)
         flops = cold["matmul_flops"]
         both = {t: pairs(name, t) for t in (0, 1)}
         load1 = os.getloadavg()[0]
@@ -87,12 +88,13 @@ def main():
         print(f"{name}: ratio {d['ratio']:.2f}x (range {d['lo']:.2f}-{d['hi']:.2f}), course_lib "
               f"{d['jax']:.0f} steps/s, PyTorch {d['torch']:.1f} steps/s, course_lib "
               f"{gf[0][1]:.0f} GFLOP/s ({100 * gf[0][1] / peak[0]:.0f}% of matmul); "
-              f"1 thread each: ratio {s['ratio']:.2f}x (range {s['lo']:.2f}-{s['hi']:.2f}); "
+              f"one core each: ratio {s['ratio']:.2f}x (range {s['lo']:.2f}-{s['hi']:.2f}); "
               f"compile cold {cold['total_s']:.1f} s, warm {warm['total_s']:.2f} s; "
               f"load {load0:.1f} -> {load1:.1f}", flush=True)
         for t, r in both.items():
+            cores = "2 (default threads)" if t == 0 else "1 (pinned)"
             lines.append(
-                f"| {label} | {'default' if t == 0 else '1'} | {r['torch']:.1f} | {r['jax']:.1f}"
+                f"| {label} | {cores} | {r['torch']:.1f} | {r['jax']:.1f}"
                 f" | {r['ratio']:.2f}x ({r['lo']:.2f}-{r['hi']:.2f}) | {gf[t][0]:.0f} / "
                 f"{gf[t][1]:.0f} ({100 * gf[t][0] / peak[t]:.0f}% / "
                 f"{100 * gf[t][1] / peak[t]:.0f}%) | {r['torch_cores']:.2f} / "
