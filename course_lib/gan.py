@@ -86,6 +86,11 @@ class GANConfig:
                    follow a cosine to 0 over ``decay_steps`` (0: constant throughout). Small
                    final steps let the generator settle onto the modes instead of jittering
                    around them.
+    instance_noise, noise_anneal_steps:  D sees data and samples through added Gaussian noise of
+                   std ``instance_noise``, falling linearly to 0 over ``noise_anneal_steps``
+                   (0: none). The blur makes the two distributions overlap, so D's gradient
+                   reaches samples far from any data and pulls mass towards empty modes
+                   (Arjovsky & Bottou 2017; Sonderby et al. 2016).
     """
 
     data_dim: int
@@ -107,6 +112,8 @@ class GANConfig:
     pack: int = 1  # PacGAN (Lin et al. 2018): D judges `pack` samples at once
     decay_start: int = 0
     decay_steps: int = 0
+    instance_noise: float = 0.0
+    noise_anneal_steps: int = 0
 
     def __post_init__(self):
         if self.loss not in LOSSES:
@@ -118,6 +125,9 @@ class GANConfig:
         if self.decay_start < 0 or self.decay_steps < 0:
             raise ValueError(f"decay_start and decay_steps must be >= 0, got "
                              f"{self.decay_start} and {self.decay_steps}")
+        if self.instance_noise < 0 or (self.instance_noise and self.noise_anneal_steps <= 0):
+            raise ValueError(f"instance_noise must be >= 0 and, when > 0, noise_anneal_steps "
+                             f"> 0; got {self.instance_noise} and {self.noise_anneal_steps}")
 
 
 def learning_rate(config: GANConfig, lr: float):
@@ -128,6 +138,11 @@ def learning_rate(config: GANConfig, lr: float):
     return optax.join_schedules(
         [optax.constant_schedule(lr), optax.cosine_decay_schedule(lr, config.decay_steps)],
         [config.decay_start])
+
+
+def instance_noise_std(config: GANConfig, step) -> jax.Array:
+    """sigma_t = instance_noise * max(0, 1 - t / noise_anneal_steps) at generator step t."""
+    return config.instance_noise * jnp.clip(1.0 - step / config.noise_anneal_steps, 0.0, 1.0)
 
 
 def sample_latent(config: GANConfig, key, n):
@@ -209,11 +224,18 @@ def train_step(G, D, opt_G, opt_D, batch, key):
     k_steps = jax.random.split(key, config.critic_steps + 1)
     wasserstein = config.loss.startswith("wgan")
 
+    def seen_by_D(x, key):  # instance noise; without it no extra random numbers are drawn
+        if not config.instance_noise:
+            return x
+        return x + instance_noise_std(config, opt_G.step[...]) * jax.random.normal(key, x.shape)
+
     for i in range(config.critic_steps):
         x = reals[i].reshape(reals.shape[1], -1)
         y = None if labels is None else labels[i]
         kz, kgp = jax.random.split(k_steps[i])
         fake = G(sample_latent(config, kz, x.shape[0]), y)
+        x = seen_by_D(x, jax.random.fold_in(kz, 1))
+        fake = seen_by_D(fake, jax.random.fold_in(kz, 2))
         (d_loss, (real_out, fake_out)), grads = nnx.value_and_grad(
             discriminator_objective, has_aux=True)(D, x, fake, y, kgp)
         opt_D.update(D, grads)
@@ -225,7 +247,7 @@ def train_step(G, D, opt_G, opt_D, batch, key):
     z = sample_latent(config, k_steps[-1], reals.shape[1])
 
     def g_objective(G, D):  # D is an argument, not a closure: NNX may update its RNG state
-        fake_out = D(G(z, y), y)
+        fake_out = D(seen_by_D(G(z, y), jax.random.fold_in(k_steps[-1], 1)), y)
         if wasserstein:
             return -jnp.mean(fake_out)
         if config.loss == "minimax":

@@ -111,6 +111,18 @@ def test_learning_rate_is_constant_then_a_cosine_to_zero():
         gan.GANConfig(data_dim=2, decay_steps=-1)
 
 
+def test_instance_noise_falls_linearly_to_zero_and_trains():
+    cfg = gan.GANConfig(data_dim=2, hidden=(16,), instance_noise=0.5, noise_anneal_steps=100)
+    sigma = [float(gan.instance_noise_std(cfg, t)) for t in (0, 50, 100, 200)]
+    assert sigma == pytest.approx([0.5, 0.25, 0.0, 0.0])
+    objects = gan.init(cfg, 0)
+    history = train(gan.train_step, objects, gan.batches(data.get("ring"), cfg),
+                    TrainConfig(steps=50, batch_size=64, progress=False))
+    assert np.all(np.isfinite(history["d_loss"])) and int(objects[2].step[...]) == 50
+    with pytest.raises(ValueError, match="noise_anneal_steps > 0"):
+        gan.GANConfig(data_dim=2, instance_noise=0.5)
+
+
 def test_mode_coverage_protocol():
     ring = data.get("ring")
     on_modes = np.repeat(ring.means, 10, axis=0)
