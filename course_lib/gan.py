@@ -345,6 +345,7 @@ def _config_from(info: RunInfo, loss: str) -> GANConfig:
         lr_g=o["lr"], lr_d=o["lr"], b1=0.5, b2=0.9 if wgan else 0.999,
         num_classes=(info.num_classes or 0) if o.get("conditional") else 0,
         decay_start=o["decay_start"], decay_steps=o["decay_steps"],
+        instance_noise=o["instance_noise"], noise_anneal_steps=o["noise_anneal_steps"],
         out_act="tanh" if info.data_stats.get("bounded") else None)
 
 
@@ -355,7 +356,11 @@ def _cli_spec(name, description, loss_of, extra=None, conditional=False):
                "lr": Option(float, 1e-4, "Adam learning rate of both networks"),
                "decay_start": Option(int, 0, "steps at the constant learning rate"),
                "decay_steps": Option(int, 0, "then a cosine of both rates to 0 over this many "
-                                             "steps (0: constant)")} | (extra or {})
+                                             "steps (0: constant)"),
+               "instance_noise": Option(float, 0.0, "std of the noise D sees on data and "
+                                                     "samples (0: none)"),
+               "noise_anneal_steps": Option(int, 0, "steps over which it falls to 0")
+               } | (extra or {})
 
     def config(info):
         if conditional:

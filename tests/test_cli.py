@@ -127,7 +127,7 @@ def test_train_help_lists_the_models_own_options(capsys):
     out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines at the terminal width
     assert "options of gan:" in out
     for option in ("--latent-dim", "--width", "--lr", "--decay-start", "--decay-steps",
-                   "--loss"):
+                   "--instance-noise", "--noise-anneal-steps", "--loss"):
         assert option in out
     assert "one of non_saturating, minimax" in out
 
@@ -136,6 +136,12 @@ def test_gan_learning_rate_decay_from_the_command_line(tmp_path):
     out = tmp_path / "run"
     assert cli.main(["train", "gan", "--data", "ring", "--out", str(out), "--steps", "40",
                      "--batch-size", "64", "--width", "32", "--decay-start", "20",
-                     "--decay-steps", "20", "--no-progress"]) == 0
+                     "--decay-steps", "20", "--instance-noise", "0.5",
+                     "--noise-anneal-steps", "30", "--no-progress"]) == 0
     options = json.loads((out / "config.json").read_text())["options"]
     assert options["decay_start"] == 20 and options["decay_steps"] == 20
+    assert options["instance_noise"] == 0.5 and options["noise_anneal_steps"] == 30
+    rc, _, err = run("train", "gan", "--data", "ring", "--out", tmp_path / "bad",
+                     "--instance-noise", "0.5")
+    assert rc == 2 and err.startswith("error: instance_noise must be >= 0 and, when > 0, "
+                                      "noise_anneal_steps > 0") and not (tmp_path / "bad").exists()
