@@ -172,6 +172,12 @@ def save_checkpoint(path: str | Path, state, step: int, history: dict[str, np.nd
     write_atomic(path, lambda f: np.savez(f, **arrays))
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str | Path, write) -> None:
     """Call ``write(file)`` on a temporary file in the same folder, fsync it, then rename it
     over ``path``: a crash leaves the old file or the new one, never half of one."""
@@ -183,6 +189,7 @@ def write_atomic(path: str | Path, write) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+            os.fchmod(f.fileno(), 0o666 & ~_umask())  # mkstemp's 0600, as open() would give
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -157,3 +157,18 @@ def test_callback_sees_the_current_state():
 def test_config_rejects_bad_values(bad):
     with pytest.raises(ValueError, match="must be"):
         TrainConfig(**bad)
+
+
+def test_write_atomic_gives_the_permissions_open_would(tmp_path):
+    """mkstemp creates 0600 files; a checkpoint or weight file must be readable like any other."""
+    import os
+    import stat
+
+    from course_lib.train import write_atomic
+
+    mask = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "w.npz", lambda f: f.write(b"x"))
+        assert stat.S_IMODE((tmp_path / "w.npz").stat().st_mode) == 0o644
+    finally:
+        os.umask(mask)
