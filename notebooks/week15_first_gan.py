@@ -31,6 +31,8 @@ import time
 import jax
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython.display import HTML
+from matplotlib import animation
 
 from course_lib import data, gan
 from course_lib.train import TrainConfig, train
@@ -62,9 +64,8 @@ snapshots = {}
 
 
 def snapshot(step):
-    """Samples from the same noise as training goes on."""
-    if step in (500, 2000, 8000):
-        snapshots[step] = np.asarray(G(fixed_z)).reshape(16, 8, 8)
+    """Samples from the same noise, every 500 steps as training goes on."""
+    snapshots[step] = np.asarray(G(fixed_z)).reshape(16, 8, 8)
 
 
 history = train(gan.train_step, (G, D, opt_G, opt_D), gan.batches(digits, config),
@@ -131,13 +132,40 @@ plt.show()
 
 # %%
 fig, axes = plt.subplots(3, 16, figsize=(13, 2.9))
-for row, (step, images) in enumerate(sorted(snapshots.items())):
+for row, step in enumerate((500, 2000, 8000)):
+    images = snapshots[step]
     for j in range(16):
         axes[row, j].imshow(images[j], cmap="gray_r", vmin=-1, vmax=1)
         axes[row, j].axis("off")
     axes[row, 0].set_title(f"step {step}", loc="left", fontsize=9)
 plt.tight_layout()
 plt.show()
+
+# %% [markdown]
+# The same 16 noise vectors every 500 steps, as an animation (press play). Blobs turn into
+# strokes within the first thousand steps; after that the digits sharpen and some change class
+# as the discriminator keeps moving the target.
+
+# %%
+fig, axes = plt.subplots(4, 4, figsize=(3.6, 3.9))
+pictures = [ax.imshow(snapshots[500][j], cmap="gray_r", vmin=-1, vmax=1)
+            for j, ax in enumerate(axes.flat)]
+for ax in axes.flat:
+    ax.axis("off")
+title = fig.suptitle("")
+
+
+def frame(step):
+    for picture, image in zip(pictures, snapshots[step]):
+        picture.set_data(image)
+    title.set_text(f"step {step}")
+    return (*pictures, title)
+
+
+across_training = animation.FuncAnimation(fig, frame, frames=sorted(snapshots), interval=300)
+html = across_training.to_jshtml(default_mode="once")
+plt.close(fig)
+HTML(html)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
