@@ -20,7 +20,6 @@ across them (data parallel, parameters replicated).
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import tempfile
@@ -113,15 +112,14 @@ def _with_data_as_argument(sample_batch, batch_size):
     return sample, tuple(closed.consts[i] for i in large)
 
 
-@functools.lru_cache(maxsize=16)
 def _make_chunk(train_step, graphdef, sample_batch, batch_size, mesh):
     """A jitted function running ``n`` steps from ``start`` in one lax.scan, and the data
     arrays it takes as its second argument.
 
-    Cached: a later :func:`train` call with the same step function, model structure, sampler,
-    batch size and mesh reuses the traced and compiled program (tracing and compiling again
-    cost seconds a call). The seed's key is an argument, not a constant, so a new seed does
-    not make a new program either.
+    Built afresh (traced) on every :func:`train` call, because a step function may read
+    other objects that changed since the last call (a fixed G while training D, say); the
+    seed's key is an argument, not a constant, so a new seed gives the same program and the
+    persistent compile cache serves it instead of XLA compiling it again.
     """
     batch_sharding = NamedSharding(mesh, P("data")) if mesh is not None else None
     sample, data = _with_data_as_argument(sample_batch, batch_size)
@@ -141,15 +139,6 @@ def _make_chunk(train_step, graphdef, sample_batch, batch_size, mesh):
         return jax.lax.scan(one_step, state, start + jnp.arange(n))
 
     return jax.jit(chunk, static_argnums=4), data
-
-
-def _chunk_for(train_step, graphdef, sample_batch, batch_size, mesh):
-    """The cached chunk, or a fresh one when the step or the sampler cannot be hashed."""
-    try:
-        hash((train_step, graphdef, sample_batch))
-    except TypeError:
-        return _make_chunk.__wrapped__(train_step, graphdef, sample_batch, batch_size, mesh)
-    return _make_chunk(train_step, graphdef, sample_batch, batch_size, mesh)
 
 
 def _state_leaves(state) -> list[np.ndarray]:
@@ -271,7 +260,7 @@ def train(train_step: Callable[..., dict], objects, sample_batch: Callable,
             state = jax.device_put(state, NamedSharding(mesh, P()))
     history = {k: [v] for k, v in history.items()}  # one array per call, joined at the end
 
-    chunk, data = _chunk_for(train_step, graphdef, sample_batch, config.batch_size, mesh)
+    chunk, data = _make_chunk(train_step, graphdef, sample_batch, config.batch_size, mesh)
     seed_key = jax.random.key(config.seed)
     bar = None
     if config.progress:
