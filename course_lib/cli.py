@@ -132,7 +132,9 @@ def load_run(run_dir: str | Path) -> tuple[models.ModelSpec, tuple, models.RunIn
                          "make one with: python -m course_lib train ...)")
     cfg = json.loads((run_dir / CONFIG).read_text())
     spec = models.get(cfg["model"])
-    info = models.RunInfo(shape=tuple(cfg["shape"]), options=cfg["options"],
+    # options added to a model after the run was trained take their defaults
+    options = {k: opt.default for k, opt in spec.options.items()} | cfg["options"]
+    info = models.RunInfo(shape=tuple(cfg["shape"]), options=options,
                           seed=cfg["train"]["seed"], num_classes=cfg.get("num_classes"),
                           data_stats=cfg.get("data_stats", {}))
     objects = spec.init(info)

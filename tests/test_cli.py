@@ -145,3 +145,15 @@ def test_gan_learning_rate_decay_from_the_command_line(tmp_path):
                      "--instance-noise", "0.5")
     assert rc == 2 and err.startswith("error: instance_noise must be >= 0 and, when > 0, "
                                       "noise_anneal_steps > 0") and not (tmp_path / "bad").exists()
+
+
+def test_a_run_trained_before_an_option_existed_still_samples(tmp_path):
+    out = tmp_path / "run"
+    assert cli.main(["train", "gan", "--data", "ring", "--out", str(out), "--steps", "20",
+                     "--batch-size", "32", "--width", "16", "--no-progress"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    for option in ("decay_start", "decay_steps", "instance_noise", "noise_anneal_steps"):
+        del config["options"][option]  # as written before these options were added
+    (out / "config.json").write_text(json.dumps(config))
+    assert cli.main(["sample", str(out), "--n", "10", "--out", str(tmp_path / "s.npy")]) == 0
+    assert np.load(tmp_path / "s.npy").shape == (10, 2)
