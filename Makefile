@@ -21,12 +21,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $@
 
-## make course: execute every notebook in place, render it to HTML in build/, then the site
+## make course: execute every notebook in place, then render them as the offline site in build/site/
 course: setup node_modules/.installed
-	mkdir -p build
 	$(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1200 $(NOTEBOOKS)
-	$(PY) -m jupyter nbconvert --to html --output-dir build $(NOTEBOOKS)
-	@echo "rendered: $$(ls build/*.html | tr '\n' ' ')"
 	$(PY) tools/course_site.py site build/site $(NOTEBOOKS)
 
 ## make student: the notebooks without the worked solutions (cells tagged "solution")
