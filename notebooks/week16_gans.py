@@ -30,8 +30,8 @@
 # and $\log(1 - D) = -\mathrm{softplus}(d)$ stay finite even when $D$ saturates.
 #
 # The small one-dimensional experiments train live in a few seconds. The larger models (the
-# mode-collapse table's 20 generators, the conditional and semi-supervised GANs on the digits)
-# take about ten minutes on a laptop CPU, so the notebook loads their trained weights from
+# mode-collapse table's 30 generators, the conditional and semi-supervised GANs on the digits)
+# take about half an hour on a laptop CPU, so the notebook loads their trained weights from
 # `data/pretrained/week16_gans/` (checked against their sha256). To train them yourself, start
 # Jupyter with `COURSE_RETRAIN=1` in the environment, or run
 # `COURSE_RETRAIN=1 make notebook NB=notebooks/week16_gans.py`: JAX on a CPU is
