@@ -23,7 +23,8 @@ def imports(path: Path) -> set[str]:
             if name.startswith("course_lib."):
                 out.add(name.split(".")[1])
             elif name == "course_lib" and isinstance(node, ast.ImportFrom):
-                out |= {a.name for a in node.names}
+                # submodules; a name defined in course_lib/__init__ (the root) counts as none
+                out |= {a.name for a in node.names} & set(LAYERS)
     return out
 
 

@@ -21,6 +21,7 @@ import jax
 import numpy as np
 
 from course_lib import data as data_lib
+from course_lib import enable_compile_cache
 from course_lib.cli.models import MODELS, ModelSpec, get
 from course_lib.cli.options import Parser, add_options, flag, given, option_fields
 from course_lib.cli.runs import evaluate_run, load_run, sample_run, save_array, train_model
@@ -132,6 +133,7 @@ def run(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    enable_compile_cache()
     try:
         return run(sys.argv[1:] if argv is None else argv)
     except ValueError as e:
