@@ -31,10 +31,8 @@ import time
 import jax
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import HTML
-from matplotlib import animation
 
-from course_lib import data, gan
+from course_lib import data, gan, plots
 from course_lib.train import TrainConfig, train
 
 notebook_start = time.perf_counter()
@@ -139,14 +137,8 @@ plt.show()
 # The same 16 noise vectors after 500, 2000 and 8000 steps:
 
 # %%
-fig, axes = plt.subplots(3, 16, figsize=(13, 2.9))
-for row, step in enumerate((500, 2000, 8000)):
-    images = snapshots[step]
-    for j in range(16):
-        axes[row, j].imshow(images[j], cmap="gray_r", vmin=-1, vmax=1)
-        axes[row, j].axis("off")
-    axes[row, 0].set_title(f"step {step}", loc="left", fontsize=9)
-plt.tight_layout()
+plots.image_grid(np.stack([snapshots[step] for step in (500, 2000, 8000)]),
+                 row_titles=["step 500", "step 2000", "step 8000"], size=0.75)
 plt.show()
 
 # %% [markdown]
@@ -155,25 +147,8 @@ plt.show()
 # as the discriminator keeps moving the target.
 
 # %%
-fig, axes = plt.subplots(4, 4, figsize=(3.6, 3.9))
-pictures = [ax.imshow(snapshots[500][j], cmap="gray_r", vmin=-1, vmax=1)
-            for j, ax in enumerate(axes.flat)]
-for ax in axes.flat:
-    ax.axis("off")
-title = fig.suptitle("")
-
-
-def frame(step):
-    for picture, image in zip(pictures, snapshots[step]):
-        picture.set_data(image)
-    title.set_text(f"step {step}")
-    return (*pictures, title)
-
-
-across_training = animation.FuncAnimation(fig, frame, frames=sorted(snapshots), interval=300)
-html = across_training.to_jshtml(default_mode="once")
-plt.close(fig)
-HTML(html)
+plots.chain_animation(np.stack([snapshots[step] for step in sorted(snapshots)]),
+                      titles=[f"step {step}" for step in sorted(snapshots)], interval_ms=300)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises

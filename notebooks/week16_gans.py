@@ -56,8 +56,8 @@ import numpy as np
 import optax
 from flax import nnx
 
-from course_lib import data, gan, metrics, nets
-from course_lib import gan_theory as theory
+from course_lib import data, gan, metrics, nets, plots
+from course_lib.theory import gan as theory
 from course_lib.pretrained import RETRAIN, train_or_load
 from course_lib.train import TrainConfig, step_from_loss, train
 
@@ -81,8 +81,8 @@ print("large models:", "trained from scratch (COURSE_RETRAIN=1)" if RETRAIN else
 #
 # $$L(G, D) = \int \big[ p_r(x) \log D(x) + p_g(x) \log(1 - D(x)) \big] \, dx .$$
 #
-# `gan.value_function` estimates $L$ on a batch; `gan_theory.value` computes the integral on a
-# grid when $p_r$ and $p_g$ are known.
+# `gan.value_function` estimates $L$ on a batch; `theory.value` (from `course_lib.theory.gan`)
+# computes the integral on a grid when $p_r$ and $p_g$ are known.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The optimal discriminator
@@ -1128,13 +1128,9 @@ plt.show()
 # two; we have not computed them.
 
 # %%
-fig, axes = plt.subplots(10, 10, figsize=(6, 6))
-grid_images = np.asarray(generated).reshape(10, 100, 8, 8)[:, :10]
-for i in range(10):
-    for j in range(10):
-        axes[i, j].imshow(grid_images[i, j], cmap="gray_r", vmin=-1, vmax=1)
-        axes[i, j].axis("off")
-plt.suptitle("conditional GAN: row k asks for digit k")
+plots.image_grid(np.asarray(generated).reshape(10, 100, 8, 8)[:, :10],
+                 row_titles=[f"{k}" for k in range(10)], size=0.55,
+                 title="conditional GAN: row k asks for digit k")
 plt.show()
 
 # %% [markdown] slideshow={"slide_type": "slide"}

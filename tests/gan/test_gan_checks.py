@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from course_lib import data, gan, gan_theory
+from course_lib import data, gan
+from course_lib.theory import gan as gan_theory
 from course_lib.train import TrainConfig, train
 
 X = np.linspace(-15, 15, 60_001)
