@@ -59,8 +59,8 @@ def _arrow(ax, x_from, x_to, color, label="", bend=0.45, below=None, dashed=Fals
                 color=color)
 
 
-def _frame(ax, n_nodes, top=1.6, bottom=1.6):
-    ax.set_xlim(-0.6, (n_nodes - 1) * SPACING + 0.6)
+def _frame(ax, n_nodes, top=1.6, bottom=1.6, right=0.6):
+    ax.set_xlim(-0.6, (n_nodes - 1) * SPACING + right)
     ax.set_ylim(-bottom, top)
 
 
@@ -88,8 +88,8 @@ def markovian_hvae(ax=None):
     for i in range(len(labels) - 1):
         _arrow(ax, i * SPACING, (i + 1) * SPACING, ENCODER, enc[i])
         _arrow(ax, (i + 1) * SPACING, i * SPACING, DECODER, dec[i])
-    ax.text((len(labels) - 1) * SPACING, -0.75, r"$p(h_T)$", ha="center", fontsize=11)
-    _frame(ax, len(labels))
+    ax.text((len(labels) - 1) * SPACING + RADIUS + 0.1, 0, r"$p(h_T)$", va="center", fontsize=11)
+    _frame(ax, len(labels), right=1.6)
     ax.set_title("Markovian hierarchical VAE: encoder (red, learned) and decoder (green)",
                  fontsize=12)
     return ax.figure
@@ -108,8 +108,9 @@ def vdm_chain(ax=None):
     for i in range(len(labels) - 1):
         _arrow(ax, i * SPACING, (i + 1) * SPACING, ENCODER, enc[i], dashed=True)
         _arrow(ax, (i + 1) * SPACING, i * SPACING, DECODER, dec[i])
-    ax.text((len(labels) - 1) * SPACING, -0.75, r"$\mathcal{N}(0, I)$", ha="center", fontsize=11)
-    _frame(ax, len(labels))
+    ax.text((len(labels) - 1) * SPACING + RADIUS + 0.1, 0, r"$=\mathcal{N}(0, I)$", va="center",
+            fontsize=11)
+    _frame(ax, len(labels), right=1.9)
     ax.set_title(r"VDM: fixed Gaussian encoder $\mathcal{N}(\sqrt{\alpha_t}\,x_{t-1}, "
                  r"(1-\alpha_t)I)$ (dashed), learned decoder", fontsize=12)
     return ax.figure

@@ -28,11 +28,6 @@ def normal_logpdf(x, mean, var):
     return -0.5 * (LOG2PI + np.log(var) + (x - mean) ** 2 / var)
 
 
-def expected_normal_logpdf(m, v, mean, var):
-    """E_{h ~ N(m, v)} log N(h; mean, var) = -(log 2 pi var + ((m - mean)^2 + v) / var) / 2."""
-    return -0.5 * (LOG2PI + np.log(var) + ((m - mean) ** 2 + v) / var)
-
-
 def normal_kl(m1, v1, m2, v2):
     """KL(N(m1, v1) || N(m2, v2))."""
     return 0.5 * (np.log(v2 / v1) + (v1 + (m1 - m2) ** 2) / v2 - 1)
@@ -216,3 +211,8 @@ class LinearGaussianHVAE:
         var = 1 / (1 / (1 - a_t) + a_next / (1 - a_next))
         mean = var * (np.sqrt(a_t) * h_prev / (1 - a_t) + np.sqrt(a_next) * h_next / (1 - a_next))
         return mean, var
+
+
+def expected_normal_logpdf(m, v, mean, var):
+    """E_{h ~ N(m, v)} log N(h; mean, var) = -(log 2 pi var + ((m - mean)^2 + v) / var) / 2."""
+    return -0.5 * (LOG2PI + np.log(var) + ((m - mean) ** 2 + v) / var)

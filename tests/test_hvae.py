@@ -64,7 +64,8 @@ def test_planted_bug_in_eq84_is_caught(hvae, monkeypatch, bug):
         a_t, ab_prev = self.a[t - 1], np.prod(self.a[:t - 1])
         ab_t = a_t * ab_prev
         if bug == "swap_alphas":
-            mean = (np.sqrt(ab_prev) * (1 - a_t) * h_t + np.sqrt(a_t) * (1 - ab_prev) * x) / (1 - ab_t)
+            mean = (np.sqrt(ab_prev) * (1 - a_t) * h_t
+                    + np.sqrt(a_t) * (1 - ab_prev) * x) / (1 - ab_t)
         else:
             mean = (a_t * (1 - ab_prev) * h_t + ab_prev * (1 - a_t) * x) / (1 - ab_t)
         return mean, var
@@ -82,7 +83,8 @@ def test_plain_estimator_is_the_log_ratio_and_consistency_terms_regroup_it(hvae)
     h = hvae.sample_encoder(x, 1000, rng)
     T, a = hvae.T, hvae.a
     regrouped = normal_logpdf(x, hvae.c[0] * h[:, 1], hvae.s2[0])
-    regrouped += normal_logpdf(h[:, T], 0, 1) - normal_logpdf(h[:, T], np.sqrt(a[-1]) * h[:, T - 1], 1 - a[-1])
+    regrouped += (normal_logpdf(h[:, T], 0, 1)
+                  - normal_logpdf(h[:, T], np.sqrt(a[-1]) * h[:, T - 1], 1 - a[-1]))
     for t in range(1, T):
         regrouped += (normal_logpdf(h[:, t], hvae.c[t] * h[:, t + 1], hvae.s2[t])
                       - normal_logpdf(h[:, t], np.sqrt(a[t - 1]) * h[:, t - 1], 1 - a[t - 1]))
