@@ -108,9 +108,9 @@ def vdm_chain(ax=None):
     for i in range(len(labels) - 1):
         _arrow(ax, i * SPACING, (i + 1) * SPACING, ENCODER, enc[i], dashed=True)
         _arrow(ax, (i + 1) * SPACING, i * SPACING, DECODER, dec[i])
-    ax.text((len(labels) - 1) * SPACING + RADIUS + 0.1, 0, r"$=\mathcal{N}(0, I)$", va="center",
-            fontsize=11)
-    _frame(ax, len(labels), right=1.9)
+    ax.text((len(labels) - 1) * SPACING + RADIUS + 0.1, 0, r"$p(x_T) = \mathcal{N}(0, I)$",
+            va="center", fontsize=11)
+    _frame(ax, len(labels), right=2.9)
     ax.set_title(r"VDM: fixed Gaussian encoder $\mathcal{N}(\sqrt{\alpha_t}\,x_{t-1}, "
                  r"(1-\alpha_t)I)$ (dashed), learned decoder", fontsize=12)
     return ax.figure

@@ -88,7 +88,8 @@ gaussian_bits = log_lik / np.log(2)
 ceiling_bits = data.swiss_roll_log_prob(test_x[:4000], points=2_000) / np.log(2)
 gain = ceiling_bits.mean() - gaussian_bits.mean()
 print(f"best Gaussian on the roll:         {estimate(gaussian_bits, digits=3)} bits per example")
-print(f"N(0, I) on unit-variance 2D data:  {-np.log2(2 * np.pi * np.e):.3f} bits (minus its entropy)")
+print(f"N(0, I) on unit-variance 2D data:  {-np.log2(2 * np.pi * np.e):.3f} bits "
+      "(minus its entropy)")
 print(f"the roll's own density (ceiling):  {estimate(ceiling_bits, digits=3)} bits per example")
 print(f"the most any model can gain over the Gaussian on this roll: {gain:.2f} bits "
       f"(Sohl-Dickstein et al.: 6.45 on their roll)")
@@ -216,8 +217,9 @@ rng = np.random.default_rng(0)
 print("    x    log p(x)      ELBO   log p(x) - ELBO   KL(q || p(h|x))   ELBO by MC (n = 100,000)")
 for x in (-2.0, 0.0, 1.3, 3.0):
     mc = hvae.elbo_monte_carlo(x, 100_000, rng)
-    print(f"{x:5.1f}  {hvae.log_px(x):9.5f}  {hvae.elbo(x):9.5f}  {hvae.log_px(x) - hvae.elbo(x):16.10f}"
-          f"  {hvae.posterior_kl(x):16.10f}   {estimate(mc, hvae.elbo(x))}")
+    log_px, elbo = hvae.log_px(x), hvae.elbo(x)
+    print(f"{x:5.1f}  {log_px:9.5f}  {elbo:9.5f}  {log_px - elbo:16.10f}"
+          f"  {hvae.posterior_kl(x):16.10f}   {estimate(mc, elbo)}")
 
 # %% [markdown]
 # The gap and the KL agree to ten digits (two independent computations: one from the
@@ -299,7 +301,8 @@ x = jnp.full((n,), x_start)
 snapshots = {}
 print("   t   mean (chain)  Eq. 69      z    var (chain)  Eq. 69      z")
 for t in range(1, 1001):
-    x = dm.q_step(x, 1 - betas[t - 1], jax.random.normal(jax.random.fold_in(jax.random.key(1), t), (n,)))
+    noise = jax.random.normal(jax.random.fold_in(jax.random.key(1), t), (n,))
+    x = dm.q_step(x, 1 - betas[t - 1], noise)
     if t in checked:
         snapshots[t] = xt = np.asarray(x, np.float64)
         mean, var = np.sqrt(ab[t - 1]) * x_start, 1 - ab[t - 1]
@@ -389,7 +392,8 @@ ising16 = data.ising(L=16, T=2.269, n=256, sweeps=500)
 s0 = jnp.asarray(ising16.data[:4])
 fig, axes = plt.subplots(1, len(ts), figsize=(13, 2.2))
 for j, t in enumerate(ts):
-    st = s0 if t == 0 else dm.q_sample(s0, ab[t - 1], jax.random.normal(jax.random.key(4), s0.shape))
+    noise = jax.random.normal(jax.random.key(4), s0.shape)
+    st = s0 if t == 0 else dm.q_sample(s0, ab[t - 1], noise)
     axes[j].imshow(np.asarray(st[0]), cmap="gray", vmin=-1.5, vmax=1.5)
     axes[j].set_title(f"t = {t}")
     axes[j].axis("off")
@@ -441,10 +445,11 @@ for t, d in zip(times, energy_error(jax.random.normal(jax.random.key(5), s_all.s
 
 # %%
 # NBVAL_CHECK_OUTPUT
-z = np.array([[z_score(d, 0.0) for d in energy_error(jax.random.normal(jax.random.key(k), s_all.shape))]
-              for k in range(300)])
+draws = [jax.random.normal(jax.random.key(k), s_all.shape) for k in range(300)]
+z = np.array([[z_score(d, 0.0) for d in energy_error(eps)] for eps in draws])
 for j, t in enumerate(times):
-    print(f"t = {t:4d}: z over 300 noise draws: mean {z[:, j].mean():+.2f}, std {z[:, j].std():.2f}; "
+    print(f"t = {t:4d}: z over 300 noise draws: mean {z[:, j].mean():+.2f}, "
+          f"std {z[:, j].std():.2f}; "
           f"|z| > 3 in {np.mean(np.abs(z[:, j]) > 3):.1%}; draw 5: z = {z[5, j]:+.1f}, "
           f"{int(np.sum(z[:, j] < z[5, j]))} of the 300 draws lower")
 
@@ -573,9 +578,11 @@ worst = 0.0
 for t in range(2, hvae.T + 1):
     m84, v84 = hvae.denoising_posterior(t, chains[:, t], x_obs)
     m1, v1 = hvae.encoder_conditional(x_obs, t - 1, {t: chains[:, t]})
-    mall, vall = hvae.encoder_conditional(x_obs, t - 1, {k: chains[:, k] for k in range(t, hvae.T + 1)})
+    later = {k: chains[:, k] for k in range(t, hvae.T + 1)}
+    mall, vall = hvae.encoder_conditional(x_obs, t - 1, later)
     m0, v0 = np.sqrt(np.prod(a[:t - 1])) * x_obs, 1 - np.prod(a[:t - 1])  # Eq. 69, x_t ignored
-    worst = max(worst, np.abs(m84 - m1).max(), np.abs(m84 - mall).max(), abs(v84 - v1), abs(v84 - vall))
+    worst = max(worst, np.abs(m84 - m1).max(), np.abs(m84 - mall).max(),
+                abs(v84 - v1), abs(v84 - vall))
     print(f"{t:2d}  {chains[0, t]:6.3f}   {m84[0]:7.4f}, {v84:.4f}     {m1[0]:7.4f}, {v1:.4f}"
           f"     {mall[0]:7.4f}, {vall:.4f}     {m0:7.4f}, {v0:.4f}")
 print(f"largest difference over all t and 5 chains: below 1e-12: {worst < 1e-12}")
@@ -612,7 +619,8 @@ print(f"exact ELBO at x = {x_obs}: {exact:.4f}   (n = {n:,} chains each)")
 print("estimator                 mean +- standard error (z)     variance per sample")
 for name, v in estimators.items():
     print(f"{name:24s}  {estimate(v, exact):30s}  {v.var(ddof=1):.3f}")
-print(f"{'Eq. 45 as printed (KLs)':24s}  {estimate(literal, exact, digits=3):30s}  {literal.var(ddof=1):.3f}")
+print(f"{'Eq. 45 as printed (KLs)':24s}  {estimate(literal, exact, digits=3):30s}  "
+      f"{literal.var(ddof=1):.3f}")
 
 # %% [markdown]
 # The three unbiased estimators land within 2.4 standard errors of the exact ELBO (the
@@ -649,7 +657,8 @@ plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
-methods = {"plain Monte Carlo": hvae.elbo_monte_carlo, "consistency (Eq. 45)": hvae.elbo_consistency,
+methods = {"plain Monte Carlo": hvae.elbo_monte_carlo,
+           "consistency (Eq. 45)": hvae.elbo_consistency,
            "denoising (Eq. 58)": hvae.elbo_denoising}
 print("estimator                 z over 400 runs of 2,000 chains: mean, std, fraction |z| > 2.4")
 for name, method in methods.items():
@@ -722,7 +731,8 @@ print(f"first t with KL < 0.01 nats: {int(np.argmax(kls < 0.01)) + 1}")
 # Solution 3: Var(x_t) = abar_t * 4 + (1 - abar_t) = 1 + 3 abar_t.
 x = 2.0 * jax.random.normal(jax.random.key(8), (200_000,))
 for t in range(100):
-    x = dm.q_step(x, 1 - betas[t], jax.random.normal(jax.random.fold_in(jax.random.key(9), t), x.shape))
+    noise = jax.random.normal(jax.random.fold_in(jax.random.key(9), t), x.shape)
+    x = dm.q_step(x, 1 - betas[t], noise)
 var, predicted = float(x.var()), 1 + 3 * ab[99]
 # the standard error of a Gaussian sample variance is var sqrt(2 / (n - 1))
 print(f"after 100 steps: {var:.3f}, predicted {predicted:.3f} "
