@@ -37,9 +37,9 @@ import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
-from course_lib import data, diagrams
+from course_lib import data, diagrams, plots
 from course_lib import diffusion as dm
-from course_lib.hvae import LinearGaussianHVAE
+from course_lib.theory.hvae import LinearGaussianHVAE
 
 notebook_start = time.perf_counter()
 print("devices:", jax.devices())
@@ -204,7 +204,7 @@ plt.show()
 # Take the chain one-dimensional and linear-Gaussian, with the encoder a diffusion model will
 # use, $q(h_t \mid h_{t-1}) = \mathcal N(\sqrt{a_t}\, h_{t-1}, 1 - a_t)$, and a decoder
 # $p(h_{t-1} \mid h_t) = \mathcal N(c_t h_t, s_t^2)$, $p(h_T) = \mathcal N(0, 1)$. Every
-# joint is Gaussian, so `course_lib.hvae` computes $\log p(x)$, the ELBO and
+# joint is Gaussian, so `course_lib.theory.hvae` computes $\log p(x)$, the ELBO and
 # $\mathrm{KL}(q\,\|\,p(h\mid x))$ in closed form, and the ELBO also by plain Monte Carlo:
 # the average of $\log p(x, h) - \log q(h\mid x)$ over chains drawn from the encoder. We use
 # $T = 8$ layers and a decoder that does *not* quite match the encoder.
@@ -372,15 +372,9 @@ for t in (1, 10, 100, 500, 900, 1000):
 
 # %%
 ts = [0, 50, 100, 200, 400, 700, 1000]
-fig, axes = plt.subplots(3, len(ts), figsize=(11, 5))
 eps = jax.random.normal(jax.random.key(3), x0.shape)
-for j, t in enumerate(ts):
-    xt = x0 if t == 0 else dm.q_sample(x0, ab[t - 1], eps)
-    for i in range(3):
-        axes[i, j].imshow(np.asarray(xt[i]), cmap="gray_r", vmin=-1.5, vmax=1.5)
-        axes[i, j].axis("off")
-    axes[0, j].set_title(f"t = {t}")
-plt.tight_layout()
+noisy = np.stack([x0[:3] if t == 0 else dm.q_sample(x0[:3], ab[t - 1], eps[:3]) for t in ts], 1)
+plots.image_grid(noisy, col_titles=[f"t = {t}" for t in ts], vmin=-1.5, vmax=1.5, size=1.4)
 plt.show()
 
 # %% [markdown]
@@ -389,15 +383,11 @@ plt.show()
 
 # %%
 ising16 = data.ising(L=16, T=2.269, n=256, sweeps=500)
-s0 = jnp.asarray(ising16.data[:4])
-fig, axes = plt.subplots(1, len(ts), figsize=(13, 2.2))
-for j, t in enumerate(ts):
-    noise = jax.random.normal(jax.random.key(4), s0.shape)
-    st = s0 if t == 0 else dm.q_sample(s0, ab[t - 1], noise)
-    axes[j].imshow(np.asarray(st[0]), cmap="gray", vmin=-1.5, vmax=1.5)
-    axes[j].set_title(f"t = {t}")
-    axes[j].axis("off")
-plt.tight_layout()
+s0 = jnp.asarray(ising16.data[:1])
+noise = jax.random.normal(jax.random.key(4), s0.shape)
+noisy = np.stack([s0 if t == 0 else dm.q_sample(s0, ab[t - 1], noise) for t in ts], 1)
+plots.image_grid(noisy, col_titles=[f"t = {t}" for t in ts], cmap="gray", vmin=-1.5, vmax=1.5,
+                 size=1.8)
 plt.show()
 
 # %% [markdown]
@@ -445,8 +435,10 @@ for t, d in zip(times, energy_error(jax.random.normal(jax.random.key(5), s_all.s
 
 # %%
 # NBVAL_CHECK_OUTPUT
-draws = [jax.random.normal(jax.random.key(k), s_all.shape) for k in range(300)]
-z = np.array([[z_score(d, 0.0) for d in energy_error(eps)] for eps in draws])
+# draw k uses key(k), as above for k = 5
+z = np.array([[z_score(d, 0.0) for d in energy_error(jax.random.normal(jax.random.key(k),
+                                                                         s_all.shape))]
+              for k in range(300)])
 for j, t in enumerate(times):
     print(f"t = {t:4d}: z over 300 noise draws: mean {z[:, j].mean():+.2f}, "
           f"std {z[:, j].std():.2f}; "

@@ -7,7 +7,7 @@ in the same test, so that a check which cannot fail is caught here.
 import numpy as np
 import pytest
 
-from course_lib.hvae import LinearGaussianHVAE, normal_logpdf
+from course_lib.theory.hvae import LinearGaussianHVAE, normal_logpdf
 
 ESTIMATORS = ("elbo_monte_carlo", "elbo_consistency", "elbo_denoising")
 
