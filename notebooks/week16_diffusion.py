@@ -691,8 +691,8 @@ for label, model in decoders.items():
 # ($\log p(x, h) - \log q(h\mid x) = \log p(x)$ for every chain when $q$ is the posterior),
 # while both regrouped forms fluctuate: their terms cancel only in the sum. With a poor
 # decoder the denoising form is best by far; with the notebook's decoder the corrected
-# consistency form is. What the measurement supports is narrower than "denoising always has
-# lower variance": the denoising form's terms are exact Gaussian KLs whose target
+# consistency form is best at $x = 1.3$ and $3$, the denoising form at $x = 0$. What the
+# measurement supports is narrower than "denoising always has lower variance": the denoising form's terms are exact Gaussian KLs whose target
 # $q(x_{t-1}\mid x_t, x_0)$ the decoder is trained to match, one $t$ at a time, and that is
 # what diffusion training (week 17) uses.
 
