@@ -164,7 +164,8 @@ def x0_from_noise(x_t, eps_hat, alpha_bar_t):
 
 
 def x0_from_score(x_t, score_hat, alpha_bar_t):
-    """Tweedie (Eq. 133): sqrt(alpha_bar_t) x_0 = x_t + (1 - alpha_bar_t) grad log p(x_t)."""
+    """Tweedie (Eq. 133, read with the conditional mean on the left):
+    sqrt(alpha_bar_t) E[x_0 | x_t] = x_t + (1 - alpha_bar_t) grad log p(x_t)."""
     return (x_t + (1 - alpha_bar_t) * score_hat) / jnp.sqrt(alpha_bar_t)
 
 
@@ -189,6 +190,31 @@ def discretized_gaussian_log_prob(x0, mean, std, levels: int, lo=-1.0, hi=1.0):
     cdf_upper = jnp.where(top, 1.0, ndtr((x0 + half - mean) / std))
     cdf_lower = jnp.where(bottom, 0.0, ndtr((x0 - half - mean) / std))
     return jnp.log(jnp.maximum(cdf_upper - cdf_lower, 1e-12))
+
+
+def level_log_prob(x0, z, alpha, sigma, levels: int):
+    """log p(x_0 | z) for x_0 on ``levels`` values in [-1, 1], z = alpha x_0 + sigma eps: each
+    level weighted by the Gaussian likelihood of z under it, normalised over the levels (VDM's
+    decoder, Kingma et al. 2021, appendix A.2). It needs no network: it is the exact posterior
+    of x_0 under a uniform prior over the levels, cheap once sigma is a fraction of the spacing."""
+    v = bin_centres(levels)
+    alpha, sigma = jnp.asarray(alpha)[..., None], jnp.asarray(sigma)[..., None]
+    logits = -0.5 * ((z[..., None] - alpha * v) / sigma) ** 2
+    index = jnp.round((x0 + 1) / 2 * (levels - 1)).astype(jnp.int32)
+    return jnp.take_along_axis(jax.nn.log_softmax(logits), index[..., None], -1)[..., 0]
+
+
+def log_snr_betas(T: int, gamma_1: float, gamma_T: float) -> np.ndarray:
+    """beta_t for gamma_t = -log SNR(t) linear from gamma_1 to gamma_T: alpha_bar_t =
+    sigmoid(-gamma_t), beta_t = 1 - alpha_bar_t / alpha_bar_{t-1} (alpha_bar_0 = 1), so the
+    first step's noise is sqrt(beta_1) = sqrt(sigmoid(gamma_1)). The discrete counterpart of
+    VDM's schedule; equal steps in gamma make L_simple at uniform t the ELBO's own weighting."""
+    if not isinstance(T, int | np.integer) or T < 1:
+        raise ValueError(f"T must be a positive integer, got {T!r}")
+    if not gamma_1 < gamma_T:
+        raise ValueError(f"gamma_1 must be below gamma_T, got {gamma_1} and {gamma_T}")
+    ab = 1 / (1 + np.exp(np.linspace(gamma_1, gamma_T, T)))
+    return check_betas(1 - ab / np.concatenate([[1.0], ab[:-1]]))
 
 
 # ---------------------------------------------------------------------- discrete-time DDPM
@@ -238,6 +264,31 @@ class DDPMConfig:
         if self.schedule == "cosine":
             return cosine_betas(self.T)
         return linear_betas(self.T, self.beta_1, self.beta_T)
+
+
+@dataclass(frozen=True)
+class LevelsDDPMConfig(DDPMConfig):
+    """A DDPM for data on ``levels`` grey levels with its discretisation fixed:
+
+    gamma_1, gamma_T: the schedule is linear in gamma = -log SNR (:func:`log_snr_betas`); the
+                      first step's noise sqrt(sigmoid(gamma_1)) (0.023 for -7.5, where VDM's
+                      learned gamma(0) ends up on the digits) is a fifth of the 17 levels'
+                      spacing 0.125, not a tenth of it (linear betas: sqrt(1e-4) = 0.01).
+    decoder p(x_0 | x_1): :func:`level_log_prob` over the levels, not a discretised Gaussian
+                      around the network's x0_hat: no network has to learn to round.
+    """
+
+    gamma_1: float = -7.5
+    gamma_T: float = 6.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.levels < 2:
+            raise ValueError("LevelsDDPMConfig needs quantized data (levels >= 2), "
+                             f"got {self.levels}")
+
+    def betas(self) -> np.ndarray:
+        return log_snr_betas(self.T, self.gamma_1, self.gamma_T)
 
 
 class DDPM(nnx.Module):
@@ -329,7 +380,9 @@ class DDPM(nnx.Module):
         if self.config.loss == "hybrid":
             mean = jax.lax.stop_gradient(mean)
         std = jnp.sqrt(self.reverse_variance(ones, v1) if v1 is not None else 1 - ab_1)
-        if self.config.levels:
+        if isinstance(self.config, LevelsDDPMConfig):
+            log_p = level_log_prob(x0, x_1, jnp.sqrt(ab_1), jnp.sqrt(1 - ab_1), self.config.levels)
+        elif self.config.levels:
             log_p = discretized_gaussian_log_prob(x0, mean, std, self.config.levels)
         else:
             log_p = -0.5 * ((x0 - mean) / std) ** 2 - jnp.log(std) - 0.5 * jnp.log(2 * jnp.pi)
@@ -358,7 +411,13 @@ class DDPM(nnx.Module):
             x = mean + jnp.where(t > 1, jnp.sqrt(var), 0.0) * z
             return x, (x if return_chain else None)
 
-        x0, chain = jax.lax.scan(step, x_T, jnp.arange(self.config.T, 0, -1))
+        if not isinstance(self.config, LevelsDDPMConfig):
+            x0, chain = jax.lax.scan(step, x_T, jnp.arange(self.config.T, 0, -1))
+        else:  # down to x_1, then the decoder's most likely level (the nearest to x_1 / alpha_1)
+            x_1, chain = jax.lax.scan(step, x_T, jnp.arange(self.config.T, 1, -1))
+            v = bin_centres(self.config.levels)
+            x0 = v[jnp.argmin(jnp.abs(x_1[..., None] / jnp.sqrt(self.alpha_bar[0]) - v), -1)]
+            chain = jnp.concatenate([chain, x0[None]]) if return_chain else None
         return (x0, jnp.concatenate([x_T[None], chain])) if return_chain else x0
 
 
@@ -462,10 +521,7 @@ class VDM(nnx.Module):
         alpha_0, sigma_0 = jnp.sqrt(jax.nn.sigmoid(-g_0)), jnp.sqrt(jax.nn.sigmoid(g_0))
         z_0 = alpha_0 * x + sigma_0 * jax.random.normal(k_0, x.shape)
         if self.config.levels:
-            v = bin_centres(self.config.levels)
-            logits = -0.5 * ((z_0[..., None] - alpha_0 * v) / sigma_0) ** 2
-            index = jnp.round((x + 1) / 2 * (self.config.levels - 1)).astype(jnp.int32)
-            log_p = jnp.take_along_axis(jax.nn.log_softmax(logits), index[..., None], -1)[..., 0]
+            log_p = level_log_prob(x, z_0, alpha_0, sigma_0, self.config.levels)
         else:
             std = sigma_0 / alpha_0
             log_p = -0.5 * ((x - z_0 / alpha_0) / std) ** 2 - jnp.log(std) - 0.5 * jnp.log(
@@ -525,6 +581,32 @@ def elbo_train_step(model, optimizer, x, key):
 
 
 vdm_train_step = elbo_train_step  # VDM trains on its ELBO (Kingma et al. 2021)
+
+
+def _is_schedule_interior(path) -> bool:
+    """The parameters that shape gamma(t) between its end points (not gamma_min, gamma_max)."""
+    names = jax.tree_util.keystr(path, simple=True, separator="/").split("/")
+    return "gamma" in names and not {"gamma_min", "gamma_max"} & set(names)
+
+
+def vdm_variance_loss(model, x, key):
+    """Mean square of the diffusion loss per example, E[L_diff^2]: its mean E[L_diff] does not
+    depend on the interior of the schedule, so minimising this over the interior minimises
+    the estimator's variance (Kingma et al. 2021, sec. 5.3)."""
+    return jnp.mean(model.loss_terms(x, key)["diffusion"] ** 2)
+
+
+def vdm_variance_train_step(model, optimizer, x, key):
+    """VDM's schedule objective (Kingma et al. 2021, sec. 5.3): the denoiser and the end points
+    gamma(0), gamma(1) descend the negative ELBO; the interior of gamma descends the variance
+    of the diffusion-loss estimator instead (on the ELBO it only gets zero-mean gradients).
+    Two backward passes (google-research/vdm folds them into one with a custom gradient)."""
+    (loss, metrics), grads = nnx.value_and_grad(elbo_loss, has_aux=True)(model, x, key)
+    variance_grads = nnx.grad(vdm_variance_loss)(model, x, key)
+    grads = jax.tree_util.tree_map_with_path(
+        lambda path, g, v: v if _is_schedule_interior(path) else g, grads, variance_grads)
+    optimizer.update(model, grads)
+    return {"loss": loss, **metrics}
 
 
 # ---------------------------------------------------------------- binomial diffusion (2015)
@@ -615,6 +697,15 @@ class BinomialDiffusion(nnx.Module):
 binomial_train_step = elbo_train_step  # so does binomial diffusion (Sohl-Dickstein et al.)
 
 
+def bits_draws(model, x, key, repeats=10) -> np.ndarray:
+    """(repeats, n) Monte-Carlo draws of each example's negative ELBO in bits; draw r uses
+    ``fold_in(key, r)``, so two models given the same key see the same t and noise (paired)."""
+    x = jnp.asarray(x).reshape(len(x), -1)
+    nelbo = jax.jit(lambda k, xb: negative_elbo(model, xb, k))
+    return np.stack([np.asarray(nelbo(jax.random.fold_in(key, r), x), np.float64)
+                     for r in range(repeats)]) / LOG2
+
+
 def evaluate_model_bits(model, x, key, repeats=10):
     """Bits per dimension / example of the negative ELBO for DDPM, VDM or binomial models.
 
@@ -624,12 +715,9 @@ def evaluate_model_bits(model, x, key, repeats=10):
     sqrt(repeats) when the examples differ more than the draws.) ``stderr_mc`` is the part of
     the error bar from the Monte-Carlo draws alone, sqrt(mean within-example var / (repeats n)).
     """
-    x = jnp.asarray(x).reshape(len(x), -1)
-    nelbo = jax.jit(lambda k, xb: negative_elbo(model, xb, k))
-    draws = np.stack([np.asarray(nelbo(jax.random.fold_in(key, r), x), np.float64)
-                      for r in range(repeats)]) / LOG2  # (repeats, n) bits per example
+    draws = bits_draws(model, x, key, repeats)
     per_example = draws.mean(0)
-    n, D = len(per_example), x.shape[1]
+    n, D = len(per_example), int(np.prod(np.shape(x)[1:]))
     stderr = per_example.std(ddof=1) / np.sqrt(n)
     stderr_mc = (np.sqrt(draws.var(0, ddof=1).mean() / (repeats * n)) if repeats > 1
                  else float("nan"))
