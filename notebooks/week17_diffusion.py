@@ -42,8 +42,9 @@ from flax import nnx
 from IPython.display import HTML
 from matplotlib import animation
 
-from course_lib import data, ising, metrics, samplers
+from course_lib import data, ising, metrics
 from course_lib import diffusion as dm
+from course_lib.diffusion import samplers
 from course_lib.pretrained import RETRAIN, train_or_load
 from course_lib.train import TrainConfig, train
 
@@ -71,7 +72,7 @@ print("models:", "trained from scratch (COURSE_RETRAIN=1)" if RETRAIN else
 #   = \tfrac12\big(\mathrm{SNR}(t-1) - \mathrm{SNR}(t)\big)\, \|x_0 - \hat x_\theta(x_t, t)\|^2,
 # \qquad \mathrm{SNR}(t) = \frac{\bar\alpha_t}{1 - \bar\alpha_t} \quad \text{(Eqs. 108-110)}.$$
 #
-# `DDPM.loss_terms` returns this ELBO by name: `reconstruction` $-\log p_\theta(x_0\mid x_1)$,
+# `DDPM.elbo_terms` returns this ELBO by name: `reconstruction` $-\log p_\theta(x_0\mid x_1)$,
 # `prior` $\mathrm{KL}(q(x_T\mid x_0)\,\|\,\mathcal N(0, I))$ and `diffusion`, the sum over
 # $t = 2..T$ estimated as $(T-1)$ times the term at one uniformly drawn $t$.
 
@@ -396,9 +397,9 @@ x_test = jnp.asarray(digits_test.data.reshape(300, 64))
 digit_bits, digit_terms = {}, {}
 for name, model in digits_models.items():
     digit_bits[name] = dm.evaluate_model_bits(model, x_test, jax.random.key(9), repeats=20)
-    terms = jax.jit(model.loss_terms)
+    terms = jax.jit(model.elbo_terms)
     draws = [terms(x_test, jax.random.fold_in(jax.random.key(9), r)) for r in range(20)]
-    digit_terms[name] = {k: float(np.mean([d[k].mean() for d in draws])) / np.log(2) / 64
+    digit_terms[name] = {k: float(np.mean([getattr(d, k).mean() for d in draws])) / np.log(2) / 64
                          for k in ("reconstruction", "prior", "diffusion")}
 
 # %%
@@ -527,7 +528,7 @@ vdm_models = {"VDM, schedule on the ELBO": vdm_digits,
 vdm_diffusion = {}
 for name, model in vdm_models.items():
     digit_bits[name] = dm.evaluate_model_bits(model, x_test, jax.random.key(9), repeats=20)
-    f = jax.jit(lambda k, m=model: m.loss_terms(x_test, k)["diffusion"])
+    f = jax.jit(lambda k, m=model: m.elbo_terms(x_test, k).diffusion)
     vdm_diffusion[name] = np.stack([np.asarray(f(jax.random.key(r))) for r in range(20)])
 
 # %%

@@ -9,7 +9,7 @@ import pytest
 from flax import nnx
 
 from course_lib import diffusion as dm
-from course_lib import samplers
+from course_lib.diffusion import samplers
 
 S2 = 0.25  # data x_0 ~ N(0, S2 I)
 ALPHA_BAR = jnp.asarray(dm.alpha_bar(dm.linear_betas(1000)), jnp.float32)
