@@ -1,4 +1,4 @@
-# Two commands: `make course` (run and render every notebook) and `make test` (everything CI checks).
+# Two commands: `make course` (run and render every notebook, into build/) and `make test` (all CI checks).
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -21,10 +21,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $@
 
-## make course: execute every notebook in place, then render them as the offline site in build/site/
+## make course: execute every notebook into build/notebooks/ (the committed ones stay untouched),
+## then render the executed copies as the offline site in build/site/
+BUILD ?= build
 course: setup node_modules/.installed
-	$(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1200 $(NOTEBOOKS)
-	$(PY) tools/course_site.py site build/site $(NOTEBOOKS)
+	$(PY) -m jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=1200 \
+		--output-dir $(BUILD)/notebooks $(NOTEBOOKS)
+	$(PY) tools/course_site.py site $(BUILD)/site $(addprefix $(BUILD)/notebooks/,$(notdir $(NOTEBOOKS)))
 
 ## make student: the notebooks without the worked solutions (cells tagged "solution")
 student: setup

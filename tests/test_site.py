@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,3 +80,35 @@ def test_the_site_builder_localises_font_awesome_and_refuses_other_remote_resour
         course_site.offline('<script src="https://cdn.plot.ly/plotly.min.js"></script>', "x.html")
     paper = '<a href="https://arxiv.org/abs/2208.11970">Luo (2022)</a>'  # a link, not a load
     assert course_site.offline(paper, "x.html") == paper
+
+
+def test_make_course_writes_only_under_build_and_leaves_the_notebooks_untouched(tmp_path):
+    """The recipe of `make course` (printed by make -n for every notebook) writes executed copies
+    and the site under BUILD; then the real thing on week 0, and git sees no change."""
+    build = tmp_path / "build"
+    recipe = subprocess.run(["make", "-n", "course", f"BUILD={build}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert recipe.returncode == 0, recipe.stderr
+    steps = [line for line in recipe.stdout.replace("\\\n", " ").splitlines()
+             if "nbconvert" in line or "course_site.py" in line]
+    assert steps and not any("--inplace" in line for line in steps), steps
+    assert any(f"--output-dir {build}/notebooks" in line for line in steps), steps
+    assert any(f"site {build}/site {build}/notebooks/week00_setup.ipynb" in line for line in steps)
+
+    def status():
+        return subprocess.run(["git", "status", "--porcelain", "--", "notebooks"], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stdout
+
+    # The real recipe, on a one-cell notebook (executing week 0 here would take a minute)
+    tiny = tmp_path / "week99_tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Week 99: tiny\n\nOne cell."),
+        nbformat.v4.new_code_cell("print(6 * 7)")]), tiny)
+    committed, before = tiny.read_bytes(), status()
+    run = subprocess.run(["make", "course", f"BUILD={build}", f"NOTEBOOKS={tiny}"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert status() == before and tiny.read_bytes() == committed
+    executed = nbformat.read(build / "notebooks" / tiny.name, as_version=4)
+    assert executed.cells[1].outputs[0]["text"] == "42\n"
+    assert (build / "site" / "week99_tiny.html").is_file()
