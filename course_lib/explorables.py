@@ -55,6 +55,12 @@ class Explorable:
     figsize: tuple[float, float] = (9.0, 3.2)
     dpi: int = 80
 
+    def __post_init__(self):
+        if not 0 <= self.start < len(self.frames) == len(self.values):
+            raise ValueError(f"need one frame per value and 0 <= start < {len(self.frames)}, "
+                             f"got {len(self.frames)} frames, {len(self.values)} values, "
+                             f"start {self.start}")
+
     def figure(self, i: int, frames: Sequence[Frame] | None = None) -> Figure:
         fig = Figure(figsize=self.figsize, dpi=self.dpi, layout="constrained")
         self.draw(fig, self.frames if frames is None else frames, i)
@@ -279,7 +285,8 @@ def diffusion_time(ts: Sequence[int] = (0, 10, 25, 50, 75, 100, 150, 200, 300, 4
         title="The forward process q(x_t | x_0) on the swiss roll, DDPM's linear schedule",
         parameter="diffusion time t", values=ts, frames=tuple(diffusion_time_frames(ts)),
         compute=lambda t: diffusion_time_frames([int(round(t))])[0],
-        draw=_draw_diffusion, caption=_caption_diffusion, start=4)
+        draw=_draw_diffusion, caption=_caption_diffusion,
+        start=min(4, len(ts) - 1))
 
 
 # ---------------------------------------------------------- (c) the Ising temperature
