@@ -23,7 +23,8 @@
     list.innerHTML = "";
     if (query.length < 2) { status.textContent = ""; return; }
     var hits = search(query);
-    status.textContent = hits.length ? hits.length + " sections found" : "nothing found";
+    status.textContent = !hits.length ? "nothing found"
+      : hits.length + (hits.length === 1 ? " section found" : " sections found");
     hits.slice(0, 12).forEach(function (hit) {
       var doc = data.docs[hit.ref], li = document.createElement("li"),
           a = document.createElement("a");
