@@ -82,8 +82,12 @@ def check_jax() -> Iterator[Check]:
 def check_cache() -> Iterator[Check]:
     import jax
 
-    import course_lib  # noqa: F401  (sets the compile cache folder on import)
+    import course_lib
 
+    # what the CLI and `make` use: the folder course_lib configures (on import, or by
+    # enable_compile_cache() where the library no longer touches JAX's config on import)
+    if hasattr(course_lib, "enable_compile_cache"):
+        course_lib.enable_compile_cache()
     folder = jax.config.jax_compilation_cache_dir
     if not folder:
         yield WARN, "no compile cache: every run compiles again", (
