@@ -119,7 +119,11 @@ def set_slide_type(cell, kind: str) -> None:
 
 def words(tex: str) -> str:
     """A label or heading as plain words: TeX's $, braces and backslashes dropped."""
-    text = re.sub(r"\\(?:mathrm|mathcal|text|mathbf|operatorname)\b", "", tex)
+    text = re.sub(r"\\(?:mathrm|mathcal|text|mathbf|operatorname|left|right)\b", "", tex)
+    for command, plain in (("langle", "<"), ("rangle", ">"), ("mid", "|"), ("sim", "~"),
+                           ("cdot", "*"), ("log", "log "), ("bar", "bar "),
+                           ("hat", "hat ")):
+        text = re.sub(rf"\\{command}\b", plain, text)
     text = re.sub(r"[${}]|\\(?=[A-Za-z])", "", text).replace("\\", "")
     return " ".join(text.split())
 
@@ -130,6 +134,8 @@ def figure_alt(cell, section: str) -> str:
         return str(cell.metadata["alt"])
     found: dict[str, list[str]] = {"title": [], "x": [], "y": []}
     for call, _, text in LABEL_CALL.findall(cell.source):
+        if "{" in text.replace("{}", "").replace("$", "") and re.search(r"(?<![\\^_]){\w", text):
+            continue  # an f-string's placeholders: the words around them say too little
         kind = "title" if "title" in call else "x" if "x" in call else "y"
         if words(text) not in found[kind]:
             found[kind].append(words(text))
