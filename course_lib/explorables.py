@@ -1,7 +1,7 @@
 """Explorables: one parameter of the lecture on a slider, its picture and its numbers beside it.
 
 Each explorable is computed by library functions that the tests already check
-(course_lib.gan_theory, course_lib.diffusion, course_lib.ising), once per slider position, and
+(course_lib.theory.gan, course_lib.diffusion, course_lib.ising), once per slider position, and
 drawn as a sequence of frames. Two ways to show it:
 
     ex = explorables.ising_temperature()
@@ -31,7 +31,7 @@ from PIL import Image
 
 from course_lib import data, ising
 from course_lib import diffusion as dm
-from course_lib import gan_theory as theory
+from course_lib.theory import gan as theory
 
 Frame = dict[str, object]
 

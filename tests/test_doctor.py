@@ -41,3 +41,10 @@ def test_a_changed_or_missing_weight_file_fails_with_the_command_that_restores_i
 def test_doctor_takes_no_arguments(capsys):
     assert doctor.main(["--fix"]) == 2
     assert "doctor takes no arguments" in capsys.readouterr().err
+
+
+def test_the_command_line_runs_the_doctor(capsys):
+    from course_lib import cli
+
+    assert cli.main(["doctor"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "all good"

@@ -11,8 +11,8 @@ import pytest
 
 from course_lib import diffusion as dm
 from course_lib import explorables as ex
-from course_lib import gan_theory as theory
 from course_lib import ising
+from course_lib.theory import gan as theory
 
 
 def test_gan_frames_hold_d_star_the_value_and_the_jsd_of_gan_theory():

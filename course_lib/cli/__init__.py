@@ -21,6 +21,7 @@ import jax
 import numpy as np
 
 from course_lib import data as data_lib
+from course_lib import doctor
 from course_lib.cli.models import MODELS, ModelSpec, get
 from course_lib.cli.options import Parser, add_options, flag, given, option_fields
 from course_lib.cli.runs import evaluate_run, load_run, sample_run, save_array, train_model
@@ -44,7 +45,7 @@ def _count(kind: str):
 
 def _parser() -> Parser:
     p = Parser(prog="course_lib", description="Train, sample and evaluate the course's models.")
-    verbs = p.add_subparsers(dest="verb", metavar="{data,train,sample,evaluate}",
+    verbs = p.add_subparsers(dest="verb", metavar="{data,train,sample,evaluate,doctor}",
                              parser_class=Parser)
     verbs.required = True
     d = verbs.add_parser("data", help="list or sample the built-in data sets")
@@ -72,6 +73,8 @@ def _parser() -> Parser:
     e.add_argument("--seed", type=_count("non-negative"), default=0)
     e.add_argument("--means", help="a .npy of mode centres, for the mode metrics on user data")
     e.add_argument("--std", type=float, help="the modes' standard deviation, with --means")
+    verbs.add_parser("doctor", help="check this installation (Python, JAX and its devices, "
+                     "the compile cache, the data, the pretrained files) and say what to fix")
     return p
 
 
@@ -110,6 +113,8 @@ def run(argv: list[str]) -> int:
         _train(argv[1:])
         return 0
     args = _parser().parse_args(argv)
+    if args.verb == "doctor":
+        return doctor.main([])
     if args.verb == "data" and args.data_verb == "list":
         for name, line in data_lib.describe().items():
             print(f"{name:12s} {line}")
