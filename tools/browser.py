@@ -315,12 +315,15 @@ def deck_overflow(browser: Chromium, session: str) -> dict:
     return browser.evaluate(DECK_OVERFLOW, session)
 
 
-def axe_audit(browser: Chromium, session: str) -> dict[str, list[str]]:
-    """axe-core's violations on the open page, by impact: {impact: ['rule-id (n nodes)']}."""
+def axe_audit(browser: Chromium, session: str, rules: list[str] | None = None
+              ) -> dict[str, list[str]]:
+    """axe-core's violations on the open page, by impact: {impact: ['rule-id (n nodes)']};
+    all of axe's rules, or only `rules` (e.g. color-contrast for a second colour scheme)."""
     if not AXE.is_file():
         sys.exit(f"error: {AXE} is missing: run `npm ci` (make unit does)")
     browser.evaluate(AXE.read_text(encoding="utf-8") + "; 1", session)
-    result = browser.evaluate("axe.run(document, {resultTypes: ['violations']})"
+    only = f", runOnly: {json.dumps(rules)}" if rules else ""
+    result = browser.evaluate(f"axe.run(document, {{resultTypes: ['violations']{only}}})"
                               ".then(r => r.violations.map(v => [v.impact, v.id, v.nodes.length,"
                               " v.nodes.slice(0, 2).map(n => n.target.join(' '))]))", session)
     found: dict[str, list[str]] = {}
