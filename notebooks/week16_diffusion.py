@@ -328,6 +328,20 @@ axes[0].legend(frameon=False)
 plt.tight_layout()
 plt.show()
 
+# %% [markdown]
+# **Explore.** Eq. 69 on the swiss roll: the same 1000 points $x_0$ and the same noise
+# $\epsilon$, noised to $x_t$ for $t$ from 0 to $T = 1000$ with DDPM's linear schedule,
+# beside $\bar\alpha_t$ and SNR$(t)$ with the current $t$ marked. By $t \approx 300$ the
+# roll is gone; SNR$(t)$ falls by eight orders of magnitude over the chain. The frames are
+# stored in the page, so the slider works on the course site and in the slides; in JupyterLab
+# `forward.live()` recomputes at any $t$.
+
+# %%
+from course_lib import explorables  # noqa: E402
+
+forward = explorables.diffusion_time()
+forward
+
 # %% [markdown] slideshow={"slide_type": "slide"}
 # **Restriction 3: the last latent is (almost) pure noise.** How fast the signal goes is set
 # by the schedule: $\bar\alpha_t$ and the signal-to-noise ratio

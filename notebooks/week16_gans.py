@@ -222,6 +222,19 @@ plt.show()
 # $\log 2$: once the two densities barely overlap, the JSD stops telling the generator *how
 # far* it is. That is the root of the vanishing gradients below.
 #
+# **Explore.** The same quantities for every offset $\mu$ from 0 to 6 on a slider: the two
+# densities and $D^*(x)$ on the left; $L(G, D^*)$, $-\log 4 + 2\,\mathrm{JSD}$ (on top of
+# it: Theorem 1) and the JSD on the right. The frames are stored in the page, so the slider
+# works on the course site and in the slides; in JupyterLab `offset.live()` recomputes at
+# any $\mu$.
+
+# %%
+from course_lib import explorables  # noqa: E402
+
+offset = explorables.gan_offset()
+offset
+
+# %% [markdown]
 # ### Check 2, trained: $D = 1/2$ is necessary, not sufficient
 #
 # Now train a whole GAN in one dimension on $p_r = \mathcal N(2, 0.5^2)$ and ask whether it
