@@ -10,7 +10,7 @@ export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.cache/jax
 export PYTHONHASHSEED := 0
 NOTEBOOKS := $(sort $(wildcard notebooks/week*.ipynb))
 
-.PHONY: course test lint unit nbval clean setup notebook student bench slides site browser
+.PHONY: course test lint unit nbval clean setup notebook student bench slides site browser mutation
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -64,6 +64,11 @@ unit: setup node_modules/.installed browser
 
 nbval: setup
 	$(PY) -m pytest -q --nbval-lax --nbval-current-env -n 2 --dist loadfile $(NOTEBOOKS)
+
+## make mutation: mutation testing of the numerical core with cosmic-ray (slow: not part of
+## make test); MUTATE=metrics ising picks targets (see tools/mutation.py); report in build/mutation/
+mutation: setup
+	$(PY) tools/mutation.py $(MUTATE)
 
 ## make bench: course_lib against PyTorch eager (torch 2.13.0, CPU build, Python 3.11 venv)
 PY311 ?= $(shell for p in python3.11 $$HOME/.pyenv/versions/3.11*/bin/python3.11 /root/.pyenv/versions/3.11*/bin/python3.11; do \

@@ -1,0 +1,267 @@
+"""make mutation: mutation testing of the numerical core with cosmic-ray.
+
+Each target below is a file, the functions in it that hold mathematics (KLs, schedules,
+posteriors, decoders, ELBO terms, GAN losses and penalty, metrics, Ising observables, the
+exact HVAE reference) and the tests that protect them. For every target, cosmic-ray plants
+one small change at a time (an operator, a number, a comparison) in a scratch copy of the
+repository and runs those tests; a mutant that no test notices "survives". The surviving
+mutants are written to build/mutation/report.md and the score (killed / tested) is printed.
+
+Why cosmic-ray: it runs every mutant's tests in a fresh process. mutmut 3 forks a process
+that has already imported and initialised JAX for each mutant, which JAX does not support
+(its thread pools do not survive a fork), and it rewrites every function into a trampoline,
+which changes what jax.jit traces.
+
+Scope, to finish on a shared 2-core machine: only the functions named below are mutated;
+arithmetic operators are replaced by their inverse and by one other of + - * / (not by
+%, //, bit operations or shifts, which on floats only raise TypeError and are killed by any
+test that runs the line); each mutant runs its target's tests with -x (stop at the first
+failure). Usage:
+
+    python tools/mutation.py                 # every target
+    python tools/mutation.py metrics ising   # some targets
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "build" / "mutation"
+COSMIC_RAY = str(Path(sys.executable).parent / "cosmic-ray")  # installed with the dev extra
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    path: str  # the file to mutate, relative to the repository root
+    functions: tuple[str, ...]  # top-level functions or Class.method or Class (all methods)
+    tests: tuple[str, ...]  # pytest arguments
+
+
+TD, TG, TR = "tests/test_diffusion.py::", "tests/test_gan.py::", "tests/test_training_reaches.py::"
+TARGETS = [
+    Target("gaussian", "course_lib/diffusion.py",
+           ("gaussian_kl", "kl_to_standard_normal", "q_step", "q_sample", "q_posterior",
+            "x0_from_noise", "x0_from_score", "score_from_noise", "bin_centres",
+            "discretized_gaussian_log_prob"),
+           ("tests/test_math_gaussian.py", "tests/test_math_diffusion.py",
+            TD + "test_the_three_parameterisations_agree")),
+    Target("schedules", "course_lib/diffusion.py",
+           ("check_betas", "linear_betas", "cosine_betas", "alpha_bar", "snr",
+            "gamma_from_alpha_bar", "check_snr_decreasing", "LinearGamma"),
+           (TD + "test_schedules_and_their_validation",
+            "tests/test_math_gaussian.py", "tests/test_math_diffusion.py")),
+    Target("elbo", "course_lib/diffusion.py",
+           ("DDPM.__init__", "DDPM._coefs", "DDPM.predict", "DDPM.reverse_variance",
+            "DDPM.loss_terms", "DDPM.p_mean_var", "DDPM.sample", "VDM.loss_terms", "VDM.sample",
+            "negative_elbo", "BinomialDiffusion.abar", "BinomialDiffusion.q_prob",
+            "BinomialDiffusion.posterior_prob", "BinomialDiffusion.p_prob",
+            "BinomialDiffusion.loss_terms"),
+           ("tests/test_math_diffusion.py", "tests/test_math_bounds.py",
+            TD + "test_binomial_kernel_forgets_linearly_and_its_posterior_is_bayes",
+            TD + "test_the_three_parameterisations_agree")),
+    Target("gan_losses", "course_lib/gan.py",
+           ("value_function", "discriminator_loss", "generator_loss_minimax",
+            "generator_loss_non_saturating", "critic_loss_wasserstein", "gradient_penalty",
+            "learning_rate", "instance_noise_std"),
+           ("tests/test_math_gan.py", TG + "test_losses_at_an_undecided_discriminator",
+            TG + "test_saturating_loss_gradient_vanishes_when_d_rejects_samples",
+            TG + "test_learning_rate_is_constant_then_a_cosine_to_zero",
+            TR + "test_wgan_gp_command_line_schedule_is_counted_in_generator_steps")),
+    Target("metrics", "course_lib/metrics.py", ("mode_coverage", "mmd", "wasserstein_1d"),
+           ("tests/test_math_metrics.py", "tests/test_metrics.py")),
+    Target("ising", "course_lib/ising.py",
+           ("neighbour_sum", "energy_per_site", "magnetization_per_site", "exact_observables",
+            "mean_and_error", "_check"),
+           ("tests/test_math_ising.py",
+            "tests/test_data.py::test_ising_observables_on_known_configurations")),
+    Target("hvae", "course_lib/hvae.py", ("normal_logpdf", "normal_kl", "LinearGaussianHVAE"),
+           ("tests/test_math_gaussian.py", "tests/test_math_diffusion.py",
+            TD + "test_elbo_equals_log_likelihood_minus_posterior_kl",
+            TD + "test_monte_carlo_estimators_are_unbiased_and_denoising_has_less_variance")),
+]
+
+# + - * / replaced by their inverse and by one more; ** by *; comparisons, unary minus,
+# numbers, booleans, and/or, and loops that run zero times
+ARITHMETIC = {"Add": ("Sub", "Mul"), "Sub": ("Add", "Div"), "Mul": ("Div", "Add"),
+              "Div": ("Mul", "Sub"), "Pow": ("Mul",)}
+KEEP_PREFIXES = ("core/NumberReplacer", "core/ReplaceComparisonOperator_",
+                 "core/ReplaceUnaryOperator_", "core/ReplaceTrueWithFalse",
+                 "core/ReplaceFalseWithTrue", "core/ReplaceAndWithOr", "core/ReplaceOrWithAnd",
+                 "core/ZeroIterationForLoop", "core/AddNot")
+
+
+def kept(operator: str) -> bool:
+    if operator.startswith("core/ReplaceBinaryOperator_"):
+        old, new = operator.removeprefix("core/ReplaceBinaryOperator_").split("_")
+        return new in ARITHMETIC.get(old, ())
+    return operator.startswith(KEEP_PREFIXES)
+
+
+def line_ranges(source: str, names) -> list[tuple[int, int]]:
+    """(first, last) line of each named function, method or class (decorators included,
+    docstrings excluded: a docstring mutant changes no behaviour)."""
+    tree = ast.parse(source)
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            found[node.name] = node
+            if isinstance(node, ast.ClassDef):
+                for sub in node.body:
+                    if isinstance(sub, ast.FunctionDef):
+                        found[f"{node.name}.{sub.name}"] = sub
+    ranges = []
+    for name in names:
+        if name not in found:
+            raise SystemExit(f"mutation: {name} not found (the table in tools/mutation.py "
+                             f"names functions that no longer exist)")
+        node = found[name]
+        ranges.append((node.lineno, node.end_lineno))
+    return ranges
+
+
+def docstring_lines(source: str) -> set[int]:
+    lines = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Module) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                    and isinstance(first.value.value, str):
+                lines.update(range(first.lineno, first.end_lineno + 1))
+    return lines
+
+
+def scratch_copy() -> Path:
+    """The repository's library and tests in build/mutation/tree: cosmic-ray edits files in
+    place, so it never touches the working tree (data/ is linked, not copied)."""
+    tree = OUT / "tree"
+    if tree.exists():
+        shutil.rmtree(tree)
+    tree.mkdir(parents=True)
+    for name in ("course_lib", "tests"):
+        shutil.copytree(ROOT / name, tree / name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
+    (tree / "data").symlink_to(ROOT / "data")
+    return tree
+
+
+def run_target(target: Target, tree: Path, timeout: float) -> dict:
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    cfg, db = OUT / f"{target.name}.toml", OUT / f"{target.name}.sqlite"
+    tests = " ".join(target.tests)
+    cfg.write_text(
+        "[cosmic-ray]\n"
+        f'module-path = "{target.path}"\n'
+        f"timeout = {timeout}\n"
+        "excluded-modules = []\n"
+        f'test-command = "{sys.executable} -m pytest -x -q -p no:cacheprovider '
+        f'{tests}"\n'
+        "[cosmic-ray.distributor]\n"
+        'name = "local"\n')
+    if db.exists():
+        db.unlink()
+    subprocess.run([COSMIC_RAY, "init", str(cfg), str(db)],
+                   cwd=tree, check=True)
+    source = (tree / target.path).read_text()
+    ranges, doc = line_ranges(source, target.functions), docstring_lines(source)
+    with use_db(str(db), WorkDB.Mode.open) as work_db:
+        skip = []
+        for item in work_db.pending_work_items:
+            m = item.mutations[0]
+            line = m.start_pos[0]
+            inside = any(a <= line <= b for a, b in ranges) and line not in doc
+            if not (inside and kept(m.operator_name)):
+                skip.append(item.job_id)
+        work_db.set_multiple_results(skip, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
+        n = work_db.num_work_items - len(skip)
+    print(f"mutation: {target.name}: {n} mutants in {len(target.functions)} functions of "
+          f"{target.path}", flush=True)
+    t0 = time.time()
+    subprocess.run([COSMIC_RAY, "exec", str(cfg), str(db)],
+                   cwd=tree, check=True)
+    seconds = time.time() - t0
+    results = {"killed": 0, "survived": 0, "incompetent": 0, "error": 0, "survivors": []}
+    with use_db(str(db), WorkDB.Mode.open) as work_db:
+        for item, result in work_db.completed_work_items:
+            if result.worker_outcome == WorkerOutcome.SKIPPED:
+                continue
+            if result.worker_outcome != WorkerOutcome.NORMAL:
+                results["error"] += 1
+            elif result.test_outcome.value == "survived":
+                results["survived"] += 1
+                m = item.mutations[0]
+                results["survivors"].append({"line": m.start_pos[0], "operator": m.operator_name,
+                                             "diff": result.diff or ""})
+            elif result.test_outcome.value == "killed":
+                results["killed"] += 1
+            else:
+                results["incompetent"] += 1
+    results["seconds"] = round(seconds)
+    print(f"mutation: {target.name}: {results['killed']} killed, {results['survived']} "
+          f"survived, {results['incompetent']} incompetent, {results['error']} errors, "
+          f"{seconds:.0f} s", flush=True)
+    return results
+
+
+def report(all_results: dict[str, dict], targets: list[Target]) -> str:
+    killed = sum(r["killed"] + r["incompetent"] for r in all_results.values())
+    survived = sum(r["survived"] for r in all_results.values())
+    total = killed + survived
+    lines = ["# Mutation testing of the numerical core (make mutation)", "",
+             "Killed counts mutants that made a test fail or the code not run (incompetent).",
+             "", "| target | file | mutants | killed | survived | seconds |",
+             "|---|---|---|---|---|---|"]
+    by_name = {t.name: t for t in targets}
+    for name, r in all_results.items():
+        k = r["killed"] + r["incompetent"]
+        lines.append(f"| {name} | {by_name[name].path} | {k + r['survived']} | {k} | "
+                     f"{r['survived']} | {r['seconds']} |")
+    score = killed / total if total else float("nan")
+    lines += ["", f"Score: {killed} / {total} killed = {100 * score:.1f} %", ""]
+    for name, r in all_results.items():
+        if r["survivors"]:
+            lines += [f"## Survivors in {name} ({by_name[name].path})", ""]
+            for s in sorted(r["survivors"], key=lambda s: s["line"]):
+                lines += [f"- line {s['line']}, {s['operator']}", "", "```diff",
+                          s["diff"].strip(), "```", ""]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("targets", nargs="*", help="target names (default: all): "
+                        + ", ".join(t.name for t in TARGETS))
+    parser.add_argument("--timeout", type=float, default=600.0,
+                        help="seconds per mutant before it counts as killed (an infinite loop)")
+    args = parser.parse_args(argv)
+    unknown = set(args.targets) - {t.name for t in TARGETS}
+    if unknown:
+        parser.error(f"unknown target(s) {', '.join(sorted(unknown))}; accepted: "
+                     + ", ".join(t.name for t in TARGETS))
+    targets = [t for t in TARGETS if not args.targets or t.name in args.targets]
+    OUT.mkdir(parents=True, exist_ok=True)
+    tree = scratch_copy()
+    t0 = time.time()
+    results = {t.name: run_target(t, tree, args.timeout) for t in targets}
+    text = report(results, targets)
+    (OUT / "report.md").write_text(text)
+    (OUT / "results.json").write_text(json.dumps(results, indent=1))
+    print(text.split("\n\n## ")[0])
+    print(f"mutation: report in {OUT / 'report.md'}; {time.time() - t0:.0f} s in all")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
