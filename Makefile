@@ -66,9 +66,11 @@ nbval: setup
 	$(PY) -m pytest -q --nbval-lax --nbval-current-env -n 2 --dist loadfile $(NOTEBOOKS)
 
 ## make mutation: mutation testing of the numerical core with cosmic-ray (slow: not part of
-## make test); MUTATE=metrics ising picks targets (see tools/mutation.py); report in build/mutation/
+## make test): a fixed sample of MUTATION_SAMPLE mutants per target (0: all of them);
+## MUTATE="metrics ising" picks targets (see tools/mutation.py); report in build/mutation/
+MUTATION_SAMPLE ?= 25
 mutation: setup
-	$(PY) tools/mutation.py $(MUTATE)
+	$(PY) tools/mutation.py --sample $(MUTATION_SAMPLE) $(MUTATE)
 
 ## make bench: course_lib against PyTorch eager (torch 2.13.0, CPU build, Python 3.11 venv)
 PY311 ?= $(shell for p in python3.11 $$HOME/.pyenv/versions/3.11*/bin/python3.11 /root/.pyenv/versions/3.11*/bin/python3.11; do \

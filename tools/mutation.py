@@ -12,11 +12,11 @@ that has already imported and initialised JAX for each mutant, which JAX does no
 (its thread pools do not survive a fork), and it rewrites every function into a trampoline,
 which changes what jax.jit traces.
 
-Scope, to finish on a shared 2-core machine: only the functions named below are mutated;
-arithmetic operators are replaced by their inverse and by one other of + - * / (not by
-%, //, bit operations or shifts, which on floats only raise TypeError and are killed by any
-test that runs the line); each mutant runs its target's tests with -x (stop at the first
-failure). Usage:
+Scope, to finish on a shared 2-core machine: only the functions named below are mutated,
+with one mutant per operator (see KEEP: the inverse operator, not all eleven replacements
+cosmic-ray knows, most of which, such as bit operations on floats, only raise TypeError and
+are killed by any test that runs the line); each mutant runs its target's tests with -x
+(stop at the first failure). Usage:
 
     python tools/mutation.py                 # every target
     python tools/mutation.py metrics ising   # some targets
@@ -27,12 +27,15 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import random
 import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "mutation"
@@ -90,21 +93,22 @@ TARGETS = [
             TD + "test_monte_carlo_estimators_are_unbiased_and_denoising_has_less_variance")),
 ]
 
-# + - * / replaced by their inverse and by one more; ** by *; comparisons, unary minus,
-# numbers, booleans, and/or, and loops that run zero times
-ARITHMETIC = {"Add": ("Sub", "Mul"), "Sub": ("Add", "Div"), "Mul": ("Div", "Add"),
-              "Div": ("Mul", "Sub"), "Pow": ("Mul",)}
-KEEP_PREFIXES = ("core/NumberReplacer", "core/ReplaceComparisonOperator_",
-                 "core/ReplaceUnaryOperator_", "core/ReplaceTrueWithFalse",
-                 "core/ReplaceFalseWithTrue", "core/ReplaceAndWithOr", "core/ReplaceOrWithAnd",
-                 "core/ZeroIterationForLoop", "core/AddNot")
+# One mutant per operator, the one a slip of the pen makes: + - * / ** by their inverse
+# (+ <-> -, * <-> /, ** -> *), a comparison's boundary moved or negated (< to <= or >=),
+# a unary minus dropped, a `not` dropped or added, True <-> False, and <-> or, a loop that
+# runs zero times, and every number n replaced by n + 1 and n - 1.
+KEEP = {"ReplaceBinaryOperator_" + p for p in ("Add_Sub", "Sub_Add", "Mul_Div", "Div_Mul",
+                                                "Pow_Mul")}
+KEEP |= {"ReplaceComparisonOperator_" + p for p in (
+    "Lt_LtE", "Lt_GtE", "LtE_Lt", "LtE_Gt", "Gt_GtE", "Gt_LtE", "GtE_Gt", "GtE_Lt",
+    "Eq_NotEq", "NotEq_Eq", "Is_IsNot", "IsNot_Is")}
+KEEP |= {"ReplaceUnaryOperator_USub_UAdd", "ReplaceUnaryOperator_Delete_Not", "AddNot",
+         "ReplaceTrueWithFalse", "ReplaceFalseWithTrue", "ReplaceAndWithOr", "ReplaceOrWithAnd",
+         "ZeroIterationForLoop", "NumberReplacer"}
 
 
 def kept(operator: str) -> bool:
-    if operator.startswith("core/ReplaceBinaryOperator_"):
-        old, new = operator.removeprefix("core/ReplaceBinaryOperator_").split("_")
-        return new in ARITHMETIC.get(old, ())
-    return operator.startswith(KEEP_PREFIXES)
+    return operator.removeprefix("core/") in KEEP
 
 
 def line_ranges(source: str, names) -> list[tuple[int, int]]:
@@ -155,7 +159,7 @@ def scratch_copy() -> Path:
     return tree
 
 
-def run_target(target: Target, tree: Path, timeout: float) -> dict:
+def run_target(target: Target, tree: Path, timeout: float, sample: int) -> dict:
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
@@ -177,17 +181,20 @@ def run_target(target: Target, tree: Path, timeout: float) -> dict:
     source = (tree / target.path).read_text()
     ranges, doc = line_ranges(source, target.functions), docstring_lines(source)
     with use_db(str(db), WorkDB.Mode.open) as work_db:
-        skip = []
-        for item in work_db.pending_work_items:
+        in_scope, skip = [], []
+        for item in sorted(work_db.pending_work_items, key=lambda item: item.job_id):
             m = item.mutations[0]
             line = m.start_pos[0]
             inside = any(a <= line <= b for a, b in ranges) and line not in doc
-            if not (inside and kept(m.operator_name)):
-                skip.append(item.job_id)
+            (in_scope if inside and kept(m.operator_name) else skip).append(item.job_id)
+        population = len(in_scope)
+        if sample and sample < population:  # a fixed random sample: the same on every run
+            chosen = set(random.Random(target.name).sample(sorted(in_scope), sample))
+            skip += [j for j in in_scope if j not in chosen]
         work_db.set_multiple_results(skip, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
         n = work_db.num_work_items - len(skip)
-    print(f"mutation: {target.name}: {n} mutants in {len(target.functions)} functions of "
-          f"{target.path}", flush=True)
+    print(f"mutation: {target.name}: {population} mutants in {len(target.functions)} functions "
+          f"of {target.path}, {n} tested", flush=True)
     t0 = time.time()
     subprocess.run([COSMIC_RAY, "exec", str(cfg), str(db)],
                    cwd=tree, check=True)
@@ -209,27 +216,35 @@ def run_target(target: Target, tree: Path, timeout: float) -> dict:
             else:
                 results["incompetent"] += 1
     results["seconds"] = round(seconds)
+    results["population"] = population
     print(f"mutation: {target.name}: {results['killed']} killed, {results['survived']} "
           f"survived, {results['incompetent']} incompetent, {results['error']} errors, "
           f"{seconds:.0f} s", flush=True)
     return results
 
 
-def report(all_results: dict[str, dict], targets: list[Target]) -> str:
+def report(all_results: dict[str, dict], targets: list[Target], sample: int) -> str:
     killed = sum(r["killed"] + r["incompetent"] for r in all_results.values())
     survived = sum(r["survived"] for r in all_results.values())
+    population = sum(r["population"] for r in all_results.values())
     total = killed + survived
     lines = ["# Mutation testing of the numerical core (make mutation)", "",
              "Killed counts mutants that made a test fail or the code not run (incompetent).",
-             "", "| target | file | mutants | killed | survived | seconds |",
-             "|---|---|---|---|---|---|"]
+             "Mutants tested: " + (f"a fixed random sample of {sample} per target."
+                                   if sample else "all."),
+             "", "| target | file | mutants | tested | killed | survived | seconds |",
+             "|---|---|---|---|---|---|---|"]
     by_name = {t.name: t for t in targets}
     for name, r in all_results.items():
         k = r["killed"] + r["incompetent"]
-        lines.append(f"| {name} | {by_name[name].path} | {k + r['survived']} | {k} | "
-                     f"{r['survived']} | {r['seconds']} |")
+        lines.append(f"| {name} | {by_name[name].path} | {r['population']} | "
+                     f"{k + r['survived']} | {k} | {r['survived']} | {r['seconds']} |")
     score = killed / total if total else float("nan")
-    lines += ["", f"Score: {killed} / {total} killed = {100 * score:.1f} %", ""]
+    # binomial standard error of a sample's fraction, with the finite-population correction
+    se = (np.sqrt(score * (1 - score) / total * (1 - total / population))
+          if total and population > 1 else 0.0)
+    lines += ["", f"Score: {killed} / {total} killed = {100 * score:.1f} % "
+              f"(+- {100 * se:.1f} %, of {population} mutants in scope)", ""]
     for name, r in all_results.items():
         if r["survivors"]:
             lines += [f"## Survivors in {name} ({by_name[name].path})", ""]
@@ -245,6 +260,9 @@ def main(argv=None) -> int:
                         + ", ".join(t.name for t in TARGETS))
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds per mutant before it counts as killed (an infinite loop)")
+    parser.add_argument("--sample", type=int, default=0,
+                        help="test a fixed random sample of this many mutants per target "
+                             "(0: all); the score then has a binomial error bar")
     args = parser.parse_args(argv)
     unknown = set(args.targets) - {t.name for t in TARGETS}
     if unknown:
@@ -254,8 +272,8 @@ def main(argv=None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     tree = scratch_copy()
     t0 = time.time()
-    results = {t.name: run_target(t, tree, args.timeout) for t in targets}
-    text = report(results, targets)
+    results = {t.name: run_target(t, tree, args.timeout, args.sample) for t in targets}
+    text = report(results, targets, args.sample)
     (OUT / "report.md").write_text(text)
     (OUT / "results.json").write_text(json.dumps(results, indent=1))
     print(text.split("\n\n## ")[0])
