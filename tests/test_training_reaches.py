@@ -118,3 +118,21 @@ def test_retrain_ring_gan_gives_the_shipped_generator():
     history = train(gan.train_step, (G, D, opt_G, opt_D), gan.batches(data.get("ring"), cfg),
                     TrainConfig(steps=3000, batch_size=512, seed=0, progress=False))
     assert_same_training("week16_gans/ring_3k_seed0", (G,), history)
+
+
+def test_vdm_learned_schedule_end_points_are_trained():
+    """VDM's gamma_min and gamma_max are parameters of the ELBO (its prior, reconstruction
+    and diffusion terms all depend on them) and must move in training. A schedule cut off
+    from the optimizer (a stop_gradient, or the optimizer built for the network only)
+    leaves both exactly at -13.3 and 5."""
+    from course_lib import diffusion as dm
+
+    model = dm.VDM(dm.VDMConfig(data_dim=2, hidden=(32,), learned_schedule=True),
+                   rngs=nnx.Rngs(0))
+    opt = nnx.Optimizer(model, optax.adamw(3e-3), wrt=nnx.Param)
+    train(dm.vdm_train_step, (model, opt), data.get("moons").sample,
+          TrainConfig(steps=200, batch_size=128, progress=False))
+    g_min, g_max = float(model.gamma.gamma_min[...]), float(model.gamma.gamma_max[...])
+    # Adam moves each parameter by about lr per step when its gradient keeps its sign:
+    # 200 steps x 3e-3 = 0.6; a tenth of that is a safe floor for "trained"
+    assert abs(g_max - 5.0) > 0.06 and abs(g_min + 13.3) > 0.06, (g_min, g_max)
