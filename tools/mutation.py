@@ -44,54 +44,90 @@ COSMIC_RAY = str(Path(sys.executable).parent / "cosmic-ray")  # installed with t
 
 @dataclass(frozen=True)
 class Target:
+    """Functions (``name``, ``Class.method``, or ``Class`` for all its methods; ``a|b``: the
+    first of the two spellings that exists) wherever they are defined under course_lib/, and
+    the tests that protect them (pytest arguments, the fastest first: each mutant stops at
+    its first failing test)."""
+
     name: str
-    path: str  # the file to mutate, relative to the repository root
-    functions: tuple[str, ...]  # top-level functions or Class.method or Class (all methods)
-    tests: tuple[str, ...]  # pytest arguments
+    functions: tuple[str, ...]
+    tests: tuple[str, ...]
 
 
-TD, TG, TR = "tests/test_diffusion.py::", "tests/test_gan.py::", "tests/test_training_reaches.py::"
+TD, TG = "tests/test_diffusion.py::", "tests/test_gan.py::"
 TARGETS = [
-    Target("gaussian", "course_lib/diffusion.py",
+    Target("gaussian",
            ("gaussian_kl", "kl_to_standard_normal", "q_step", "q_sample", "q_posterior",
             "x0_from_noise", "x0_from_score", "score_from_noise", "bin_centres",
-            "discretized_gaussian_log_prob"),
-           ("tests/test_math_gaussian.py", "tests/test_math_diffusion.py",
-            TD + "test_the_three_parameterisations_agree")),
-    Target("schedules", "course_lib/diffusion.py",
+            "discretized_gaussian_log_prob", "normal_logpdf|normal_log_prob", "normal_kl"),
+           ("tests/test_math_gaussian.py", TD + "test_the_three_parameterisations_agree",
+            "tests/test_math_diffusion.py")),
+    Target("schedules",
            ("check_betas", "linear_betas", "cosine_betas", "alpha_bar", "snr",
             "gamma_from_alpha_bar", "check_snr_decreasing", "LinearGamma"),
-           (TD + "test_schedules_and_their_validation",
-            "tests/test_math_gaussian.py", "tests/test_math_diffusion.py")),
-    Target("elbo", "course_lib/diffusion.py",
-           ("DDPM.__init__", "DDPM._coefs", "DDPM.predict", "DDPM.reverse_variance",
-            "DDPM.loss_terms", "DDPM.p_mean_var", "DDPM.sample", "VDM.loss_terms", "VDM.sample",
-            "negative_elbo", "BinomialDiffusion.abar", "BinomialDiffusion.q_prob",
+           (TD + "test_schedules_and_their_validation", "tests/test_math_gaussian.py",
+            "tests/test_math_diffusion.py")),
+    Target("elbo",
+           ("DDPM.__init__", "DDPM._coefs", "DDPM.reverse_variance",
+            "DDPM.loss_terms|DDPM.elbo_terms", "DDPM.p_mean_var", "DDPM.sample",
+            "VDM.loss_terms|VDM.elbo_terms", "VDM.sample", "negative_elbo",
+            "BinomialDiffusion.abar", "BinomialDiffusion.q_prob",
             "BinomialDiffusion.posterior_prob", "BinomialDiffusion.p_prob",
-            "BinomialDiffusion.loss_terms"),
-           ("tests/test_math_diffusion.py", "tests/test_math_bounds.py",
-            TD + "test_binomial_kernel_forgets_linearly_and_its_posterior_is_bayes",
-            TD + "test_the_three_parameterisations_agree")),
-    Target("gan_losses", "course_lib/gan.py",
+            "BinomialDiffusion.loss_terms|BinomialDiffusion.elbo_terms"),
+           (TD + "test_binomial_kernel_forgets_linearly_and_its_posterior_is_bayes",
+            "tests/test_math_diffusion.py", "tests/test_math_bounds.py")),
+    Target("gan_losses",
            ("value_function", "discriminator_loss", "generator_loss_minimax",
             "generator_loss_non_saturating", "critic_loss_wasserstein", "gradient_penalty",
             "learning_rate", "instance_noise_std"),
-           ("tests/test_math_gan.py", TG + "test_losses_at_an_undecided_discriminator",
+           (TG + "test_losses_at_an_undecided_discriminator",
             TG + "test_saturating_loss_gradient_vanishes_when_d_rejects_samples",
             TG + "test_learning_rate_is_constant_then_a_cosine_to_zero",
-            TR + "test_wgan_gp_command_line_schedule_is_counted_in_generator_steps")),
-    Target("metrics", "course_lib/metrics.py", ("mode_coverage", "mmd", "wasserstein_1d"),
+            "tests/test_training_reaches.py::"
+            "test_wgan_gp_command_line_schedule_is_counted_in_generator_steps",
+            "tests/test_math_gan.py")),
+    Target("metrics", ("mode_coverage", "mmd", "wasserstein_1d"),
            ("tests/test_math_metrics.py", "tests/test_metrics.py")),
-    Target("ising", "course_lib/ising.py",
+    Target("ising",
            ("neighbour_sum", "energy_per_site", "magnetization_per_site", "exact_observables",
             "mean_and_error", "_check"),
            ("tests/test_math_ising.py",
             "tests/test_data.py::test_ising_observables_on_known_configurations")),
-    Target("hvae", "course_lib/hvae.py", ("normal_logpdf", "normal_kl", "LinearGaussianHVAE"),
-           ("tests/test_math_gaussian.py", "tests/test_math_diffusion.py",
-            TD + "test_elbo_equals_log_likelihood_minus_posterior_kl",
+    Target("hvae", ("LinearGaussianHVAE",),
+           (TD + "test_elbo_equals_log_likelihood_minus_posterior_kl",
+            "tests/test_math_diffusion.py",
             TD + "test_monte_carlo_estimators_are_unbiased_and_denoising_has_less_variance")),
 ]
+
+
+def definitions(path: Path) -> dict[str, ast.AST]:
+    """Top-level functions and classes of a file, and the classes' methods as Class.method."""
+    found = {}
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            found[node.name] = node
+            if isinstance(node, ast.ClassDef):
+                for sub in node.body:
+                    if isinstance(sub, ast.FunctionDef):
+                        found[f"{node.name}.{sub.name}"] = sub
+    return found
+
+
+def locate(tree: Path, names) -> dict[str, list[tuple[int, int]]]:
+    """{file: [(first line, last line) of each named definition in it]} under course_lib/."""
+    files = {p.relative_to(tree).as_posix(): definitions(p)
+             for p in sorted((tree / "course_lib").rglob("*.py"))}
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    for spelling in names:
+        hits = [(f, defs[n]) for n in spelling.split("|") for f, defs in files.items()
+                if n in defs]
+        if not hits:
+            raise SystemExit(f"mutation: {spelling} is defined nowhere under course_lib/ "
+                             f"(update the table in tools/mutation.py)")
+        for f, node in hits:
+            ranges.setdefault(f, []).append((node.lineno, node.end_lineno))
+    return ranges
+
 
 # One mutant per operator, the one a slip of the pen makes: + - * / ** by their inverse
 # (+ <-> -, * <-> /, ** -> *), a comparison's boundary moved or negated (< to <= or >=),
@@ -109,28 +145,6 @@ KEEP |= {"ReplaceUnaryOperator_USub_UAdd", "ReplaceUnaryOperator_Delete_Not", "A
 
 def kept(operator: str) -> bool:
     return operator.removeprefix("core/") in KEEP
-
-
-def line_ranges(source: str, names) -> list[tuple[int, int]]:
-    """(first, last) line of each named function, method or class (decorators included,
-    docstrings excluded: a docstring mutant changes no behaviour)."""
-    tree = ast.parse(source)
-    found = {}
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.ClassDef):
-            found[node.name] = node
-            if isinstance(node, ast.ClassDef):
-                for sub in node.body:
-                    if isinstance(sub, ast.FunctionDef):
-                        found[f"{node.name}.{sub.name}"] = sub
-    ranges = []
-    for name in names:
-        if name not in found:
-            raise SystemExit(f"mutation: {name} not found (the table in tools/mutation.py "
-                             f"names functions that no longer exist)")
-        node = found[name]
-        ranges.append((node.lineno, node.end_lineno))
-    return ranges
 
 
 def docstring_lines(source: str) -> set[int]:
@@ -163,60 +177,69 @@ def run_target(target: Target, tree: Path, timeout: float, sample: int) -> dict:
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
-    cfg, db = OUT / f"{target.name}.toml", OUT / f"{target.name}.sqlite"
     tests = " ".join(target.tests)
-    cfg.write_text(
-        "[cosmic-ray]\n"
-        f'module-path = "{target.path}"\n'
-        f"timeout = {timeout}\n"
-        "excluded-modules = []\n"
-        f'test-command = "{sys.executable} -m pytest -x -q -p no:cacheprovider '
-        f'{tests}"\n'
-        "[cosmic-ray.distributor]\n"
-        'name = "local"\n')
-    if db.exists():
-        db.unlink()
-    subprocess.run([COSMIC_RAY, "init", str(cfg), str(db)],
-                   cwd=tree, check=True)
-    source = (tree / target.path).read_text()
-    ranges, doc = line_ranges(source, target.functions), docstring_lines(source)
-    with use_db(str(db), WorkDB.Mode.open) as work_db:
-        in_scope, skip = [], []
-        for item in sorted(work_db.pending_work_items, key=lambda item: item.job_id):
-            m = item.mutations[0]
-            line = m.start_pos[0]
-            inside = any(a <= line <= b for a, b in ranges) and line not in doc
-            (in_scope if inside and kept(m.operator_name) else skip).append(item.job_id)
-        population = len(in_scope)
-        if sample and sample < population:  # a fixed random sample: the same on every run
-            chosen = set(random.Random(target.name).sample(sorted(in_scope), sample))
-            skip += [j for j in in_scope if j not in chosen]
-        work_db.set_multiple_results(skip, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
-        n = work_db.num_work_items - len(skip)
-    print(f"mutation: {target.name}: {population} mutants in {len(target.functions)} functions "
-          f"of {target.path}, {n} tested", flush=True)
-    t0 = time.time()
-    subprocess.run([COSMIC_RAY, "exec", str(cfg), str(db)],
-                   cwd=tree, check=True)
-    seconds = time.time() - t0
-    results = {"killed": 0, "survived": 0, "incompetent": 0, "error": 0, "survivors": []}
-    with use_db(str(db), WorkDB.Mode.open) as work_db:
-        for item, result in work_db.completed_work_items:
-            if result.worker_outcome == WorkerOutcome.SKIPPED:
-                continue
-            if result.worker_outcome != WorkerOutcome.NORMAL:
-                results["error"] += 1
-            elif result.test_outcome.value == "survived":
-                results["survived"] += 1
+    sessions, in_scope, skip = [], [], {}
+    for i, (path, ranges) in enumerate(locate(tree, target.functions).items()):
+        cfg, db = OUT / f"{target.name}-{i}.toml", OUT / f"{target.name}-{i}.sqlite"
+        cfg.write_text(
+            "[cosmic-ray]\n"
+            f'module-path = "{path}"\n'
+            f"timeout = {timeout}\n"
+            "excluded-modules = []\n"
+            f'test-command = "{sys.executable} -m pytest -x -q -p no:cacheprovider {tests}"\n'
+            "[cosmic-ray.distributor]\n"
+            'name = "local"\n')
+        if db.exists():
+            db.unlink()
+        subprocess.run([COSMIC_RAY, "init", str(cfg), str(db)], cwd=tree, check=True)
+        doc = docstring_lines((tree / path).read_text())
+        skip[db] = []
+        with use_db(str(db), WorkDB.Mode.open) as work_db:
+            for item in work_db.pending_work_items:
                 m = item.mutations[0]
-                results["survivors"].append({"line": m.start_pos[0], "operator": m.operator_name,
-                                             "diff": result.diff or ""})
-            elif result.test_outcome.value == "killed":
-                results["killed"] += 1
-            else:
-                results["incompetent"] += 1
+                line = m.start_pos[0]
+                inside = any(a <= line <= b for a, b in ranges) and line not in doc
+                if inside and kept(m.operator_name):
+                    in_scope.append((str(db), item.job_id))
+                else:
+                    skip[db].append(item.job_id)
+        sessions.append((path, cfg, db))
+    population = len(in_scope)
+    if sample and sample < population:  # a fixed random sample: the same on every run
+        chosen = set(random.Random(target.name).sample(sorted(in_scope), sample))
+        for db, job in in_scope:
+            if (db, job) not in chosen:
+                skip[Path(db)].append(job)
+    tested = population - (population - sample if sample and sample < population else 0)
+    files = [path for path, _, _ in sessions]
+    print(f"mutation: {target.name}: {population} mutants in {len(target.functions)} functions "
+          f"of {', '.join(files)}; {tested} tested", flush=True)
+    results = {"killed": 0, "survived": 0, "incompetent": 0, "error": 0, "survivors": [],
+               "population": population, "files": files}
+    t0 = time.time()
+    for path, cfg, db in sessions:
+        with use_db(str(db), WorkDB.Mode.open) as work_db:
+            work_db.set_multiple_results(skip[db],
+                                         WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
+        subprocess.run([COSMIC_RAY, "exec", str(cfg), str(db)], cwd=tree, check=True)
+        with use_db(str(db), WorkDB.Mode.open) as work_db:
+            for item, result in work_db.completed_work_items:
+                if result.worker_outcome == WorkerOutcome.SKIPPED:
+                    continue
+                if result.worker_outcome != WorkerOutcome.NORMAL:
+                    results["error"] += 1
+                elif result.test_outcome.value == "survived":
+                    results["survived"] += 1
+                    m = item.mutations[0]
+                    results["survivors"].append({"file": path, "line": m.start_pos[0],
+                                                 "operator": m.operator_name,
+                                                 "diff": result.diff or ""})
+                elif result.test_outcome.value == "killed":
+                    results["killed"] += 1
+                else:
+                    results["incompetent"] += 1
+    seconds = time.time() - t0
     results["seconds"] = round(seconds)
-    results["population"] = population
     print(f"mutation: {target.name}: {results['killed']} killed, {results['survived']} "
           f"survived, {results['incompetent']} incompetent, {results['error']} errors, "
           f"{seconds:.0f} s", flush=True)
@@ -234,10 +257,9 @@ def report(all_results: dict[str, dict], targets: list[Target], sample: int) -> 
                                    if sample else "all."),
              "", "| target | file | mutants | tested | killed | survived | seconds |",
              "|---|---|---|---|---|---|---|"]
-    by_name = {t.name: t for t in targets}
     for name, r in all_results.items():
         k = r["killed"] + r["incompetent"]
-        lines.append(f"| {name} | {by_name[name].path} | {r['population']} | "
+        lines.append(f"| {name} | {', '.join(r['files'])} | {r['population']} | "
                      f"{k + r['survived']} | {k} | {r['survived']} | {r['seconds']} |")
     score = killed / total if total else float("nan")
     # binomial standard error of a sample's fraction, with the finite-population correction
@@ -247,9 +269,9 @@ def report(all_results: dict[str, dict], targets: list[Target], sample: int) -> 
               f"(+- {100 * se:.1f} %, of {population} mutants in scope)", ""]
     for name, r in all_results.items():
         if r["survivors"]:
-            lines += [f"## Survivors in {name} ({by_name[name].path})", ""]
-            for s in sorted(r["survivors"], key=lambda s: s["line"]):
-                lines += [f"- line {s['line']}, {s['operator']}", "", "```diff",
+            lines += [f"## Survivors in {name}", ""]
+            for s in sorted(r["survivors"], key=lambda s: (s["file"], s["line"])):
+                lines += [f"- {s['file']}, line {s['line']}, {s['operator']}", "", "```diff",
                           s["diff"].strip(), "```", ""]
     return "\n".join(lines) + "\n"
 
