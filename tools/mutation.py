@@ -87,7 +87,7 @@ TARGETS = [
             "test_wgan_gp_command_line_schedule_is_counted_in_generator_steps",
             "tests/test_math_gan.py")),
     Target("metrics", ("mode_coverage", "mmd", "wasserstein_1d"),
-           ("tests/test_math_metrics.py", "tests/test_metrics.py")),
+           ("tests/test_metrics.py",)),
     Target("ising",
            ("neighbour_sum", "energy_per_site", "magnetization_per_site", "exact_observables",
             "mean_and_error", "_check"),
