@@ -316,3 +316,29 @@ def test_decoder_against_the_normal_cdf_over_every_bin(mean, std):
     v2 = jnp.linspace(0, 4, 5)
     got2 = np.exp(np.asarray(dm.discretized_gaussian_log_prob(v2, 2.3, 0.7, 5, lo=0.0, hi=4.0)))
     np.testing.assert_allclose(got2, level_probabilities(2.3, 0.7, 5, 0.0, 4.0), atol=2e-6)
+
+
+def test_vdm_reconstruction_of_quantised_data_is_the_posterior_over_the_levels():
+    """For data on L levels v_k in [-1, 1], -log p(x | z_0) is the softmax over the levels of
+    -(z_0 - alpha_0 v_k)^2 / (2 sigma_0^2) (uniform prior on the levels), z_0 = alpha_0 x +
+    sigma_0 eps. With gamma_min = 0 (alpha_0^2 = sigma_0^2 = 1/2) the levels overlap and the
+    term is O(1); its mean over 200k examples against a float64 Monte Carlo of the same
+    formula, 5 standard errors of the two means' difference."""
+    levels, g0 = 5, 0.0
+    cfg = dm.VDMConfig(data_dim=1, hidden=(4,), learned_schedule=False, gamma_min=g0,
+                       gamma_max=4.0, levels=levels)
+    model = dm.VDM(cfg, rngs=nnx.Rngs(0))
+    v = np.linspace(-1, 1, levels)
+    n = 200_000
+    for k in (0, 1, 2):
+        got = np.asarray(elbo_terms(model, jnp.full((n, 1), v[k]), jax.random.key(k))[
+            "reconstruction"])
+        alpha, sigma = np.sqrt(sigmoid(-g0)), np.sqrt(sigmoid(g0))
+        z = alpha * v[k] + sigma * np.random.default_rng(k).standard_normal(n)
+        logits = -((z[:, None] - alpha * v) ** 2) / (2 * sigma**2)
+        ref = -(logits[:, k] - np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1))
+                - logits.max(1))
+        se = np.sqrt(got.var() / n + ref.var() / n)
+        assert abs(got.mean() - ref.mean()) < 5 * se, (k, got.mean(), ref.mean(), se)
+    # the levels' values are those of the data: L evenly spaced in [-1, 1]
+    np.testing.assert_allclose(np.asarray(dm.bin_centres(levels)), v, atol=1e-7)
