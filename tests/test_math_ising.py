@@ -89,3 +89,19 @@ def test_exact_enumeration_on_2x2_against_boltzmann_sum_written_out(T):
     got = ising.exact_observables(2, T)
     assert got["energy"] == pytest.approx(e, rel=1e-10)
     assert got["abs_m"] == pytest.approx(m, rel=1e-10)
+
+
+@pytest.mark.parametrize("L,T,message", [(3, 2.0, "even integer >= 2"), (0, 2.0, "even"),
+                                         (2.0, 2.0, "even"), (4, 0.0, "temperature T must be"),
+                                         (4, -1.0, "temperature T must be")])
+def test_bad_lattices_and_temperatures_are_refused_at_the_boundary(L, T, message):
+    """T = 0 and L = 0 sit exactly on the boundaries (T > 0, L >= 2): both refused."""
+    with pytest.raises(ValueError, match=message):
+        ising.exact_observables(L, T)
+
+
+def test_mean_and_error_uses_chain_means():
+    """Two chains of 3 measurements: means 1 and 3; the error is std(ddof=1)/sqrt(2) = 1."""
+    x = np.array([[0.0, 1.0, 2.0], [3.0, 3.0, 3.0]])
+    mean, err = ising.mean_and_error(x)
+    assert mean == pytest.approx(2.0) and err == pytest.approx(1.0)
