@@ -17,9 +17,9 @@ import pytest
 from course_lib import diffusion as dm
 
 try:  # issue 11 moves the exact references into course_lib.theory
-    from course_lib.theory.hvae import normal_kl
+    from course_lib.theory.hvae import normal_kl, normal_logpdf
 except ImportError:
-    from course_lib.hvae import normal_kl
+    from course_lib.hvae import normal_kl, normal_logpdf
 
 RNG_SEED = 20
 
@@ -67,6 +67,20 @@ def test_kl_is_zero_only_for_equal_distributions_and_positive_otherwise():
     for mq, vq, mp, vp in CASES[:3]:
         assert float(dm.gaussian_kl(mq, vq, mp, vp)) > 0
         assert normal_kl(mq, vq, mp, vp) > 0
+
+
+@pytest.mark.parametrize("mean,var", [(0.0, 1.0), (0.7, 0.3), (-2.0, 4.0)])
+def test_normal_log_density_integrates_to_one_with_its_moments(mean, var):
+    """The exact references' log N(x; mean, var): exp of it integrates to 1 with the given
+    mean and variance (trapezoid over +-12 std, exact to ~1e-12), and at x = mean + 1 it is
+    -1/2 log(2 pi var) - 1/(2 var)."""
+    x = np.linspace(mean - 12 * np.sqrt(var), mean + 12 * np.sqrt(var), 200_001)
+    p = np.exp(normal_logpdf(x, mean, var))
+    assert np.trapezoid(p, x) == pytest.approx(1.0, abs=1e-9)
+    assert np.trapezoid(p * x, x) == pytest.approx(mean, abs=1e-9)
+    assert np.trapezoid(p * (x - mean) ** 2, x) == pytest.approx(var, rel=1e-9)
+    assert float(normal_logpdf(mean + 1.0, mean, var)) == pytest.approx(
+        -0.5 * math.log(2 * math.pi * var) - 1 / (2 * var), rel=1e-12)
 
 
 @pytest.mark.parametrize("alpha_bar_T", [0.5, 0.1, 0.9])
