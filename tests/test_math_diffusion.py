@@ -342,3 +342,36 @@ def test_vdm_reconstruction_of_quantised_data_is_the_posterior_over_the_levels()
         assert abs(got.mean() - ref.mean()) < 5 * se, (k, got.mean(), ref.mean(), se)
     # the levels' values are those of the data: L evenly spaced in [-1, 1]
     np.testing.assert_allclose(np.asarray(dm.bin_centres(levels)), v, atol=1e-7)
+
+
+# ------------------------------------------------------------- schedules at their boundaries
+
+
+def test_schedules_accept_and_refuse_exactly_at_their_boundaries():
+    """T = 1 is a diffusion (one step), T = 0 is not; beta = 1 (the data forgotten in one
+    step, alpha = 0) and beta = 0 (no noise) are refused; an SNR that stays equal between
+    two steps is refused as firmly as one that rises, and the message names the step."""
+    assert dm.linear_betas(1, 0.3, 0.3).tolist() == [0.3]
+    assert len(dm.cosine_betas(1)) == 1 and 0 < dm.cosine_betas(1)[0] < 1
+    for bad in ([0.1, 1.0], [0.0, 0.5], []):
+        with pytest.raises(ValueError):
+            dm.check_betas(bad)
+    with pytest.raises(ValueError, match="rises at t = 3"):
+        dm.check_snr_decreasing(np.array([0.9, 0.5, 0.6]))
+    with pytest.raises(ValueError, match="rises at t = 3"):
+        dm.check_snr_decreasing(np.array([0.9, 0.5, 0.5]))
+    dm.check_snr_decreasing(np.array([0.9, 0.5, 0.4]))  # strictly falling: accepted
+    # cosine: the last beta is clipped to max_beta (alpha_bar_T would be 0 exactly)
+    assert dm.cosine_betas(100)[-1] == pytest.approx(0.999)
+    assert dm.cosine_betas(100, max_beta=0.9)[-1] == pytest.approx(0.9)
+
+
+def test_alpha_bar_snr_and_gamma_by_hand():
+    """Two steps with beta = 0.2, 0.5: alpha_bar = 0.8, 0.4; SNR = 4, 2/3; gamma = -log SNR."""
+    ab = dm.alpha_bar([0.2, 0.5])
+    np.testing.assert_allclose(ab, [0.8, 0.4], rtol=1e-12)
+    np.testing.assert_allclose(dm.snr(ab), [4.0, 2 / 3], rtol=1e-12)
+    np.testing.assert_allclose(dm.gamma_from_alpha_bar(ab), [-np.log(4.0), np.log(1.5)],
+                               rtol=1e-12)
+    g = dm.LinearGamma(-2.0, 3.0)
+    assert [float(g(t)) for t in (0.0, 0.5, 1.0)] == pytest.approx([-2.0, 0.5, 3.0])
