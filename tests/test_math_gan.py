@@ -115,3 +115,23 @@ def test_instance_noise_blurs_what_the_discriminator_learns():
     # without noise D separates the ring from G's initial blob almost perfectly (gap near 1);
     # with std 2 the blurred distributions overlap and the gap is far smaller
     assert gaps[0.0] > 0.5 and gaps[2.0] < 0.5 * gaps[0.0], gaps
+
+
+# ------------------------------------------------------------------------ the losses
+
+
+def test_losses_against_their_definitions_at_decided_logits():
+    """At logits other than 0 (where D = 1/2 hides a sign error: softplus(l) = softplus(-l)
+    only there): V = E log D(x) + E log(1 - D(G(z))) with D = sigmoid, written in float64."""
+    real, fake = jnp.array([2.0, -0.5, 1.0]), jnp.array([-1.5, 0.3])
+    sig = lambda v: 1 / (1 + np.exp(-np.asarray(v, np.float64)))
+    V = np.mean(np.log(sig(real))) + np.mean(np.log(1 - sig(fake)))
+    assert float(gan.value_function(real, fake)) == pytest.approx(V, rel=1e-6)
+    assert float(gan.discriminator_loss(real, fake)) == pytest.approx(-V, rel=1e-6)
+    assert float(gan.generator_loss_minimax(fake)) == pytest.approx(
+        np.mean(np.log(1 - sig(fake))), rel=1e-6)
+    assert float(gan.generator_loss_non_saturating(fake)) == pytest.approx(
+        -np.mean(np.log(sig(fake))), rel=1e-6)
+    # the critic maximises E C(x) - E C(G(z)); its loss is the negative
+    assert float(gan.critic_loss_wasserstein(real, fake)) == pytest.approx(
+        np.mean(fake) - np.mean(real), rel=1e-6)
