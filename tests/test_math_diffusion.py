@@ -375,3 +375,62 @@ def test_alpha_bar_snr_and_gamma_by_hand():
                                rtol=1e-12)
     g = dm.LinearGamma(-2.0, 3.0)
     assert [float(g(t)) for t in (0.0, 0.5, 1.0)] == pytest.approx([-2.0, 0.5, 3.0])
+
+
+# ----------------------------------------------------------------- binomial diffusion (2015)
+
+
+class ConstantBeliefBinomial(dm.BinomialDiffusion):
+    """Binomial diffusion whose belief P(x_0 = 1 | x_t) is the constant PI, whatever x_t."""
+
+    def x0_prob(self, x_t, t):
+        return jnp.full_like(x_t, PI)
+
+
+PI, T_BIN, P_T = 0.3, 6, 0.2
+
+
+def binomial_exact_nelbo(x0: int) -> float:
+    """-ELBO of one bit x0 under ConstantBeliefBinomial, by enumeration: beta_t = 1/(T-t+1),
+    q(x_t = 1 | x_0) = abar_t x_0 + (1 - abar_t) p_T with abar_t = 1 - t/T; the posterior
+    q(x_{t-1} | x_t, x_0) by Bayes' rule from the one-step kernel q(x_t = 1 | x_{t-1}) =
+    x_{t-1}(1 - beta_t) + p_T beta_t; p(x_{t-1} = 1 | x_t) = sum_{x0'} q(. | x_t, x0') pi(x0')."""
+    def q1(x, t):  # q(x_t = 1 | x_0 = x)
+        ab = 1 - t / T_BIN
+        return ab * x + (1 - ab) * P_T
+
+    def kernel(x_t, x_prev, t):  # q(x_t | x_{t-1})
+        beta = 1 / (T_BIN - t + 1)
+        p1 = x_prev * (1 - beta) + P_T * beta
+        return p1 if x_t == 1 else 1 - p1
+
+    def posterior1(x_t, x, t):  # q(x_{t-1} = 1 | x_t, x_0 = x)
+        a = q1(x, t - 1) * kernel(x_t, 1, t)
+        return a / (a + (1 - q1(x, t - 1)) * kernel(x_t, 0, t))
+
+    def kl(q, p):
+        return q * np.log(q / p) + (1 - q) * np.log((1 - q) / (1 - p))
+
+    total = 0.0
+    for t in range(2, T_BIN + 1):
+        for x_t in (0, 1):
+            w = q1(x0, t) if x_t == 1 else 1 - q1(x0, t)
+            p = PI * posterior1(x_t, 1, t) + (1 - PI) * posterior1(x_t, 0, t)
+            total += w * kl(posterior1(x_t, x0, t), p)
+    # reconstruction: -log p(x_0 | x_1) with p(x_0 = 1 | x_1) = PI whatever x_1
+    return total - np.log(PI if x0 == 1 else 1 - PI)
+
+
+@pytest.mark.parametrize("x0", [0, 1])
+def test_binomial_bound_against_enumeration(x0):
+    """The estimator draws one t in 2..T and one x_t per example and weights its KL by T - 1;
+    its mean over 200k examples against the enumeration, 5 standard errors."""
+    model = ConstantBeliefBinomial(dm.BinomialConfig(data_dim=1, T=T_BIN, p_T=P_T,
+                                                     hidden=(4,)), rngs=nnx.Rngs(0))
+    draws = np.asarray(dm.negative_elbo(model, jnp.full((200_000, 1), float(x0)),
+                                        jax.random.key(x0)))
+    exact = binomial_exact_nelbo(x0)
+    assert abs(draws.mean() - exact) < 5 * draws.std() / np.sqrt(len(draws)), (
+        draws.mean(), exact)
+    assert np.all(elbo_terms(model, jnp.full((4, 1), float(x0)), jax.random.key(0))["prior"]
+                  == 0)
