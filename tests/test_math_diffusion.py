@@ -373,6 +373,9 @@ def test_alpha_bar_snr_and_gamma_by_hand():
     np.testing.assert_allclose(dm.snr(ab), [4.0, 2 / 3], rtol=1e-12)
     np.testing.assert_allclose(dm.gamma_from_alpha_bar(ab), [-np.log(4.0), np.log(1.5)],
                                rtol=1e-12)
+    # the papers' defaults: T = 1000 (Ho et al.; Nichol and Dhariwal), beta 1e-4 to 0.02
+    assert len(dm.cosine_betas()) == 1000 and len(dm.linear_betas()) == 1000
+    assert dm.linear_betas()[[0, -1]].tolist() == pytest.approx([1e-4, 0.02])
     g = dm.LinearGamma(-2.0, 3.0)
     assert [float(g(t)) for t in (0.0, 0.5, 1.0)] == pytest.approx([-2.0, 0.5, 3.0])
 
