@@ -34,7 +34,8 @@ def elbo_terms(model, x, key) -> dict:
     """The negative ELBO's terms by name, per example: ``elbo_terms`` returns them typed
     after issue 11's restructure, ``loss_terms`` as a dict before it."""
     if hasattr(model, "elbo_terms"):
-        return model.elbo_terms(x, key).as_dict()
+        terms = model.elbo_terms(x, key)
+        return {k: getattr(terms, k) for k in ("reconstruction", "prior", "diffusion")}
     return model.loss_terms(x, key)
 T = 10
 BETA_1, BETA_T = 0.05, 0.5  # few, large steps: every term of the bound is O(0.1) nats
