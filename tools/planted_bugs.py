@@ -19,15 +19,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# name: (what the bug is, [(text, planted text)], tests to run)
+# name: (what the bug is, [(text, planted text[, another spelling, its planted text])], tests);
+# the first spelling found under course_lib/ is planted (the code before and after issue 11)
 BUGS = {
     "kl_flip": ("Gaussian KL's log-variance term as log(var_q/var_p)",
-                [("jnp.log(var_p / var_q)", "jnp.log(var_q / var_p)")],
+                [("jnp.log(var_p / var_q)", "jnp.log(var_q / var_p)",
+                  "xp.log(var_p / var_q)", "xp.log(var_q / var_p)")],
                 ["tests/test_math_gaussian.py", "tests/test_math_diffusion.py"]),
     "kl_flip_hvae": ("the exact HVAE's KL with log(v1/v2)",
-                     [("np.log(v2 / v1)", "np.log(v1 / v2)")], ["tests/test_math_gaussian.py"]),
+                     [("np.log(v2 / v1)", "np.log(v1 / v2)",  # one function since issue 11
+                       "xp.log(var_p / var_q)", "xp.log(var_q / var_p)")],
+                     ["tests/test_math_gaussian.py"]),
     "prior_kl_doubled": ("KL to N(0, I) doubled",
-                         [("return 0.5 * jnp.sum((mean2", "return 1.0 * jnp.sum((mean2")],
+                         [("return 0.5 * jnp.sum((mean2", "return 1.0 * jnp.sum((mean2",
+                           "return jnp.sum(kl.reshape(", "return 2 * jnp.sum(kl.reshape(")],
                          ["tests/test_math_gaussian.py", "tests/test_math_diffusion.py"]),
     "abar_prev_off_by_one": ("DDPM's alpha_bar_{t-1} read one index off",
                              [("ab_ext[t - 1][:, None]", "ab_ext[t][:, None]")],
@@ -77,16 +82,21 @@ def plant(name: str) -> tuple[bool, list[str]]:
         shutil.copytree(ROOT / d, tree / d, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tree)
     (tree / "data").symlink_to(ROOT / "data")
-    for old, new in edits:
-        hits = [p for p in (tree / "course_lib").rglob("*.py") if old in p.read_text()]
-        if len(hits) != 1 or hits[0].read_text().count(old) != 1:
-            raise SystemExit(f"planted_bugs: {name}: the text to change occurs "
-                             f"{sum(p.read_text().count(old) for p in hits)} times under "
-                             f"course_lib/ (expected once): {old!r}")
-        hits[0].write_text(hits[0].read_text().replace(old, new))
+    for alternatives in edits:
+        for old, new in zip(alternatives[::2], alternatives[1::2]):
+            hits = [p for p in (tree / "course_lib").rglob("*.py") if old in p.read_text()]
+            if len(hits) == 1 and hits[0].read_text().count(old) == 1:
+                hits[0].write_text(hits[0].read_text().replace(old, new))
+                break
+        else:
+            raise SystemExit(f"planted_bugs: {name}: none of {alternatives[::2]} occurs exactly "
+                             f"once under course_lib/ (update the table)")
+    # test files are named by their file name, wherever they live under tests/
+    args = [str(next((tree / "tests").rglob(Path(a).name)).relative_to(tree))
+            if a.endswith(".py") else a for a in tests]
     # the current directory comes first on sys.path: the planted copy is the one imported
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                        "--tb=no", "-rf", *tests], cwd=tree, capture_output=True, text=True)
+                        "--tb=no", "-rf", *args], cwd=tree, capture_output=True, text=True)
     failed = [line.split(" ", 1)[1].split(" - ")[0] for line in r.stdout.splitlines()
               if line.startswith("FAILED")]
     shutil.rmtree(tree)
