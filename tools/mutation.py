@@ -44,29 +44,29 @@ COSMIC_RAY = str(Path(sys.executable).parent / "cosmic-ray")  # installed with t
 
 @dataclass(frozen=True)
 class Target:
-    """Functions (``name``, ``Class.method``, or ``Class`` for all its methods; ``a|b``: the
-    first of the two spellings that exists) wherever they are defined under course_lib/, and
-    the tests that protect them (pytest arguments, the fastest first: each mutant stops at
-    its first failing test)."""
+    """Functions (``name``, ``Class.method``, or ``Class`` for all its methods; ``a|b``: either
+    spelling) wherever they are defined under course_lib/, and the tests that protect them
+    (test file names or test function names, found under tests/; the fastest first: each
+    mutant stops at its first failing test)."""
 
     name: str
     functions: tuple[str, ...]
     tests: tuple[str, ...]
 
 
-TD, TG = "tests/test_diffusion.py::", "tests/test_gan.py::"
 TARGETS = [
     Target("gaussian",
            ("gaussian_kl", "kl_to_standard_normal", "q_step", "q_sample", "q_posterior",
             "x0_from_noise", "x0_from_score", "score_from_noise", "bin_centres",
-            "discretized_gaussian_log_prob", "normal_logpdf|normal_log_prob", "normal_kl"),
-           ("tests/test_math_gaussian.py", TD + "test_the_three_parameterisations_agree",
-            "tests/test_math_diffusion.py")),
+            "discretized_gaussian_log_prob", "normal_logpdf|normal_log_prob",
+            "normal_kl|gaussian_kl"),
+           ("test_math_gaussian.py", "test_the_three_parameterisations_agree",
+            "test_math_diffusion.py")),
     Target("schedules",
            ("check_betas", "linear_betas", "cosine_betas", "alpha_bar", "snr",
             "gamma_from_alpha_bar", "check_snr_decreasing", "LinearGamma"),
-           (TD + "test_schedules_and_their_validation", "tests/test_math_gaussian.py",
-            "tests/test_math_diffusion.py")),
+           ("test_schedules_and_their_validation", "test_math_gaussian.py",
+            "test_math_diffusion.py")),
     Target("elbo",
            ("DDPM.__init__", "DDPM._coefs", "DDPM.reverse_variance",
             "DDPM.loss_terms|DDPM.elbo_terms", "DDPM.p_mean_var", "DDPM.sample",
@@ -74,30 +74,45 @@ TARGETS = [
             "BinomialDiffusion.abar", "BinomialDiffusion.q_prob",
             "BinomialDiffusion.posterior_prob", "BinomialDiffusion.p_prob",
             "BinomialDiffusion.loss_terms|BinomialDiffusion.elbo_terms"),
-           (TD + "test_binomial_kernel_forgets_linearly_and_its_posterior_is_bayes",
-            "tests/test_math_diffusion.py", "tests/test_math_bounds.py")),
+           ("test_binomial_kernel_forgets_linearly_and_its_posterior_is_bayes",
+            "test_math_diffusion.py")),
     Target("gan_losses",
            ("value_function", "discriminator_loss", "generator_loss_minimax",
             "generator_loss_non_saturating", "critic_loss_wasserstein", "gradient_penalty",
             "learning_rate", "instance_noise_std"),
-           (TG + "test_losses_at_an_undecided_discriminator",
-            TG + "test_saturating_loss_gradient_vanishes_when_d_rejects_samples",
-            TG + "test_learning_rate_is_constant_then_a_cosine_to_zero",
-            "tests/test_training_reaches.py::"
+           ("test_losses_at_an_undecided_discriminator",
+            "test_saturating_loss_gradient_vanishes_when_d_rejects_samples",
+            "test_learning_rate_is_constant_then_a_cosine_to_zero",
             "test_wgan_gp_command_line_schedule_is_counted_in_generator_steps",
-            "tests/test_math_gan.py")),
-    Target("metrics", ("mode_coverage", "mmd", "wasserstein_1d"),
-           ("tests/test_metrics.py",)),
+            "test_math_gan.py")),
+    Target("metrics", ("mode_coverage", "mmd", "wasserstein_1d"), ("test_metrics.py",)),
     Target("ising",
            ("neighbour_sum", "energy_per_site", "magnetization_per_site", "exact_observables",
             "mean_and_error", "_check"),
-           ("tests/test_math_ising.py",
-            "tests/test_data.py::test_ising_observables_on_known_configurations")),
+           ("test_math_ising.py", "test_ising_observables_on_known_configurations")),
     Target("hvae", ("LinearGaussianHVAE",),
-           (TD + "test_elbo_equals_log_likelihood_minus_posterior_kl",
-            "tests/test_math_diffusion.py",
-            TD + "test_monte_carlo_estimators_are_unbiased_and_denoising_has_less_variance")),
+           ("test_elbo_equals_log_likelihood_minus_posterior_kl", "test_math_diffusion.py",
+            "test_monte_carlo_estimators_are_unbiased_and_denoising_has_less_variance")),
 ]
+
+
+def resolve_tests(tree: Path, tests) -> list[str]:
+    """pytest arguments from test file names and test function names, wherever they live
+    under tests/ (the tests move with the packages they protect)."""
+    files = sorted((tree / "tests").rglob("test_*.py"))
+    out = []
+    for t in tests:
+        if t.endswith(".py"):
+            hits = [f for f in files if f.name == t]
+            ids = [str(f.relative_to(tree)) for f in hits]
+        else:
+            hits = [f for f in files if f"def {t}(" in f.read_text()]
+            ids = [f"{f.relative_to(tree)}::{t}" for f in hits]
+        if not ids:
+            raise SystemExit(f"mutation: no test file or function '{t}' under tests/ "
+                             f"(update the table in tools/mutation.py)")
+        out += ids
+    return out
 
 
 def definitions(path: Path) -> dict[str, ast.AST]:
@@ -177,7 +192,7 @@ def run_target(target: Target, tree: Path, timeout: float, sample: int) -> dict:
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
-    tests = " ".join(target.tests)
+    tests = " ".join(resolve_tests(tree, target.tests))
     sessions, in_scope, skip = [], [], {}
     for i, (path, ranges) in enumerate(locate(tree, target.functions).items()):
         cfg, db = OUT / f"{target.name}-{i}.toml", OUT / f"{target.name}-{i}.sqlite"
