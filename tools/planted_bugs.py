@@ -20,19 +20,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # name: (what the bug is, [(text, planted text[, another spelling, its planted text])], tests);
-# the first spelling found under course_lib/ is planted (the code before and after issue 11)
+# the first spelling found exactly once under course_lib/ is planted
 BUGS = {
     "kl_flip": ("Gaussian KL's log-variance term as log(var_q/var_p)",
-                [("jnp.log(var_p / var_q)", "jnp.log(var_q / var_p)",
-                  "xp.log(var_p / var_q)", "xp.log(var_q / var_p)")],
+                [("xp.log(var_p / var_q)", "xp.log(var_q / var_p)")],
                 ["tests/test_math_gaussian.py", "tests/test_math_diffusion.py"]),
-    "kl_flip_hvae": ("the exact HVAE's KL with log(v1/v2)",
-                     [("np.log(v2 / v1)", "np.log(v1 / v2)",  # one function since issue 11
-                       "xp.log(var_p / var_q)", "xp.log(var_q / var_p)")],
-                     ["tests/test_math_gaussian.py"]),
     "prior_kl_doubled": ("KL to N(0, I) doubled",
-                         [("return 0.5 * jnp.sum((mean2", "return 1.0 * jnp.sum((mean2",
-                           "return jnp.sum(kl.reshape(", "return 2 * jnp.sum(kl.reshape(")],
+                         [("return jnp.sum(kl.reshape(", "return 2 * jnp.sum(kl.reshape(")],
                          ["tests/test_math_gaussian.py", "tests/test_math_diffusion.py"]),
     "abar_prev_off_by_one": ("DDPM's alpha_bar_{t-1} read one index off",
                              [("ab_ext[t - 1][:, None]", "ab_ext[t][:, None]")],

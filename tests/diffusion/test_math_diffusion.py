@@ -3,7 +3,7 @@
 For data x_0 ~ N(0, s^2) the best denoiser is known in closed form,
 E[x_0 | x_t] = s^2 sqrt(abar_t) / (abar_t s^2 + 1 - abar_t) x_t, and a DDPM that uses it is a
 one-dimensional linear-Gaussian hierarchical VAE: p(x_{t-1} | x_t) = N(c_t x_t, s_t^2) with
-c_t from Eq. 84 at x_0 = E[x_0 | x_t]. Its ELBO is then exact (course_lib.hvae, checked
+c_t from Eq. 84 at x_0 = E[x_0 | x_t]. Its ELBO is then exact (course_lib.theory.hvae, checked
 there against log p(x) - KL), so the DDPM's Monte-Carlo bound must average to it, and its
 ancestral sampler must produce a Gaussian whose variance follows from the c_t and s_t^2.
 The same holds for the VDM with E[eps | z_t] in continuous time, by quadrature over gamma.
@@ -21,22 +21,15 @@ import pytest
 from flax import nnx
 
 from course_lib import diffusion as dm
-
-try:  # issue 11 moves the exact references into course_lib.theory
-    from course_lib.theory.hvae import LinearGaussianHVAE
-except ImportError:
-    from course_lib.hvae import LinearGaussianHVAE
+from course_lib.theory.hvae import LinearGaussianHVAE
 
 DATA_VAR = 0.5  # s^2 of the Gaussian data
 
 
 def elbo_terms(model, x, key) -> dict:
-    """The negative ELBO's terms by name, per example: ``elbo_terms`` returns them typed
-    after issue 11's restructure, ``loss_terms`` as a dict before it."""
-    if hasattr(model, "elbo_terms"):
-        terms = model.elbo_terms(x, key)
-        return {k: getattr(terms, k) for k in ("reconstruction", "prior", "diffusion")}
-    return model.loss_terms(x, key)
+    """The negative ELBO's terms (dm.ELBOTerms) by name, per example."""
+    terms = model.elbo_terms(x, key)
+    return {k: getattr(terms, k) for k in ("reconstruction", "prior", "diffusion")}
 T = 10
 BETA_1, BETA_T = 0.05, 0.5  # few, large steps: every term of the bound is O(0.1) nats
 
