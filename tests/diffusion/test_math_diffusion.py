@@ -431,3 +431,36 @@ def test_binomial_bound_against_enumeration(x0):
         draws.mean(), exact)
     assert np.all(elbo_terms(model, jnp.full((4, 1), float(x0)), jax.random.key(0))["prior"]
                   == 0)
+
+
+def test_binomial_reconstruction_stays_finite_when_the_belief_is_certain():
+    """A belief of exactly 1 (or 0) must not give an infinite -log p: the belief is clipped to
+    [1e-7, 1 - 1e-7], so a bit the model is sure of but wrong about costs -log 1e-7 = 16.12
+    nats (15.94 at the top, where float32 rounds 1 - 1e-7 to 1 - 2^-23), and one it is right
+    about costs ~1e-7."""
+    top = float(np.float32(1 - 1e-7))
+    for belief, x0, cost in [(1.0, 0.0, -np.log1p(-top)), (1.0, 1.0, 1e-7),
+                             (0.0, 1.0, -np.log(1e-7)), (0.0, 0.0, 1e-7)]:
+        model = ConstantBeliefBinomial(dm.BinomialConfig(data_dim=1, T=T_BIN, p_T=P_T,
+                                                         hidden=(4,)), rngs=nnx.Rngs(0))
+        model.x0_prob = lambda x_t, t, b=belief: jnp.full_like(x_t, b)
+        r = np.asarray(elbo_terms(model, jnp.full((8, 1), x0), jax.random.key(0))[
+            "reconstruction"])
+        np.testing.assert_allclose(r, cost, rtol=1e-3, atol=2e-7)
+
+
+@pytest.mark.parametrize("learn_variance", [False, True])
+def test_ddpm_network_predicts_one_value_per_dimension(learn_variance):
+    """The network's x_0 prediction has the data's shape (and, with learned variances, one
+    interpolation weight per dimension in [0, 1])."""
+    cfg = dm.DDPMConfig(data_dim=3, T=10, hidden=(8,), learn_variance=learn_variance)
+    x0_hat, v = dm.DDPM(cfg, rngs=nnx.Rngs(0)).predict(jnp.ones((5, 3)), jnp.arange(1, 6))
+    assert x0_hat.shape == (5, 3)
+    assert (v is None) if not learn_variance else (v.shape == (5, 3) and
+                                                   bool(jnp.all((v >= 0) & (v <= 1))))
+
+
+def test_linear_gamma_defaults_are_vdm_s():
+    """VDM's fixed schedule runs from gamma_min = -13.3 to gamma_max = 5 (Kingma et al. 2021)."""
+    g = dm.LinearGamma()
+    assert [float(g(0.0)), float(g(1.0))] == pytest.approx([-13.3, 5.0])
