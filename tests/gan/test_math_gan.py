@@ -92,6 +92,8 @@ def test_instance_noise_reaches_the_discriminator_and_vanishes_after_annealing()
     noisy = one_step(noisy_cfg)
     assert abs(noisy["d_loss"] - plain["d_loss"]) > 1e-2
     assert abs(noisy["g_loss"] - plain["g_loss"]) > 1e-3  # G's objective sees the noise too
+    # after the annealing the std stays 0 (a negative std would be noise again, of flipped sign)
+    assert [float(gan.instance_noise_std(noisy_cfg, t)) for t in (100, 150, 10_000)] == [0.0] * 3
     annealed = one_step(noisy_cfg, steps_before=100)
     assert annealed == one_step(gan.GANConfig(**base), steps_before=100)
     # half-way, the std is 1.5: the loss differs from both ends
