@@ -13,7 +13,7 @@ export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES ?= -1
 export PYTHONHASHSEED := 0
 NOTEBOOKS := $(sort $(wildcard notebooks/week*.ipynb))
 
-.PHONY: course test lint unit nbval clean setup notebook student bench slides site browser canary lock
+.PHONY: course test lint unit nbval clean setup notebook student bench slides site browser canary lock mutation
 setup: $(VENV)/.installed
 
 # Every package at the version and with the sha256 of requirements.lock (make lock writes it from
@@ -92,6 +92,14 @@ lock: setup
 	$(PY) -m pip install -q uv
 	$(VENV)/bin/uv pip compile pyproject.toml --extra notebooks --extra dev --universal \
 		--python-version 3.12 --generate-hashes --quiet -o requirements.lock
+
+## make mutation: mutation testing of the numerical core with cosmic-ray (slow: not part of
+## make test): a fixed sample of MUTATION_SAMPLE mutants per target (0: all of them);
+## MUTATE="metrics ising" picks targets (see tools/mutation.py); report in build/mutation/
+MUTATION_SAMPLE ?= 25
+mutation: setup
+	$(PY) -m pip install -q "cosmic-ray==8.7.0"  # the mutation extra of pyproject.toml
+	$(PY) tools/mutation.py --sample $(MUTATION_SAMPLE) $(MUTATE)
 
 ## make bench: course_lib against PyTorch eager (torch 2.13.0, CPU build, Python 3.11 venv)
 PY311 ?= $(shell for p in python3.11 $$HOME/.pyenv/versions/3.11*/bin/python3.11 /root/.pyenv/versions/3.11*/bin/python3.11; do \

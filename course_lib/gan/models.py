@@ -71,14 +71,20 @@ class GANConfig:
                              f"> 0; got {self.instance_noise} and {self.noise_anneal_steps}")
 
 
-def learning_rate(config: GANConfig, lr: float):
+def learning_rate(config: GANConfig, lr: float, updates_per_step: int = 1):
     """``lr``, or the schedule: constant for ``decay_start`` steps, then a cosine to 0 over
-    ``decay_steps`` (counted in generator steps; D's optimizer counts its own updates)."""
+    ``decay_steps``, both counted in generator steps. An optimizer that makes
+    ``updates_per_step`` updates per generator step (D: ``critic_steps``) counts its own
+    updates, so its count is divided back into generator steps; otherwise a WGAN critic's
+    rate would reach 0 after a fifth of the schedule and stay frozen while G trains."""
     if not config.decay_steps:
         return lr
-    return optax.join_schedules(
+    schedule = optax.join_schedules(
         [optax.constant_schedule(lr), optax.cosine_decay_schedule(lr, config.decay_steps)],
         [config.decay_start])
+    if updates_per_step == 1:
+        return schedule
+    return lambda count: schedule(count // updates_per_step)
 
 
 def instance_noise_std(config: GANConfig, step) -> jax.Array:
@@ -134,7 +140,8 @@ def init(config: GANConfig, seed: int = 0):
         tx_g, tx_d = optax.rmsprop(config.lr_g), optax.rmsprop(config.lr_d)
     else:
         tx_g = optax.adam(learning_rate(config, config.lr_g), b1=config.b1, b2=config.b2)
-        tx_d = optax.adam(learning_rate(config, config.lr_d), b1=config.b1, b2=config.b2)
+        tx_d = optax.adam(learning_rate(config, config.lr_d, config.critic_steps),
+                          b1=config.b1, b2=config.b2)
     return G, D, nnx.Optimizer(G, tx_g, wrt=nnx.Param), nnx.Optimizer(D, tx_d, wrt=nnx.Param)
 
 
