@@ -134,8 +134,8 @@ def _make_chunk(train_step, graphdef, sample_batch, batch_size, mesh):
 
 def train(train_step: Callable[..., dict], objects, sample_batch: Callable,
           config: TrainConfig = TrainConfig(), *, checkpoint_dir: str | Path | None = None,
-          resume: bool = False, callback: Callable[[int], None] | None = None
-          ) -> dict[str, np.ndarray]:
+          resume: bool = False, callback: Callable[[int], None] | None = None,
+          identity: dict | None = None) -> dict[str, np.ndarray]:
     """Run ``config.steps`` steps of ``train_step`` on ``objects``; return the metric history.
 
     train_step:   ``train_step(*objects, batch, key) -> dict of scalar metrics``; it updates
@@ -146,6 +146,8 @@ def train(train_step: Callable[..., dict], objects, sample_batch: Callable,
                   ``Dataset.sample``.
     checkpoint_dir: if given, ``checkpoint.npz`` there is rewritten after every call.
     resume:       continue from the checkpoint in ``checkpoint_dir`` (same config needed).
+    identity:     what the checkpoint holds (the model's name and config), recorded in it and
+                  required to match on resume.
     callback:     called as ``callback(step)`` between calls, the objects up to date (for
                   sample grids across training); it may not change the objects.
 
@@ -156,6 +158,8 @@ def train(train_step: Callable[..., dict], objects, sample_batch: Callable,
     if not isinstance(objects, tuple):
         objects = (objects,)
     meta = {k: v for k, v in asdict(config).items() if k not in ("progress", "steps")}
+    if identity is not None:
+        meta["identity"] = identity
     graphdef, state = nnx.split(objects)
     mesh = data_mesh()
     if mesh is not None:
