@@ -1,0 +1,63 @@
+"""SIGKILL at random moments of a small training run: each kill ends in a run that resumes
+to the bit-identical result of an uninterrupted one, or in a clear refusal -- never in a
+folder that neither a retry nor --resume accepts."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from course_lib import cli
+
+ARGS = ["train", "gaussian", "--data", "ring", "--steps", "600", "--steps-per-call", "20",
+        "--seed", "3", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref") / "run"
+    assert cli.main([*ARGS, "--out", str(out)]) == 0
+    return out
+
+
+def _arrays(run):
+    with np.load(run / "checkpoint.npz") as f:
+        return {k: f[k] for k in f.files}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_sigkill_at_a_random_moment_then_resume(tmp_path, capsys, reference, seed):
+    # kill moments drawn over the whole life of the process: JAX's import, the first compile,
+    # training (checkpoints every 20 steps) and the final evaluation
+    after = np.random.default_rng(seed).uniform(0.2, 6.0)
+    out = tmp_path / "run"
+    p = subprocess.Popen([sys.executable, "-m", "course_lib", *ARGS, "--out", str(out)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(after)
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=60)
+    left = sorted(x.name for x in out.iterdir()) if out.exists() else []
+    print(f"seed {seed}: killed after {after:.2f} s, left {left}")
+
+    capsys.readouterr()
+    rc = cli.main([*ARGS, "--out", str(out), "--resume"])
+    err = capsys.readouterr().err
+    if rc == 2:  # refused: it must say why in one line, and a fresh start must then work
+        assert err.startswith("error: ") and err.count("\n") == 1, err
+        assert "not a run folder" in err, err
+        assert cli.main([*ARGS, "--out", str(out)]) == 0
+    else:
+        assert rc == 0, err
+    ref, got = _arrays(reference), _arrays(out)
+    assert ref.keys() == got.keys()
+    for k in ref:
+        np.testing.assert_array_equal(got[k], ref[k], err_msg=k)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics == json.loads((reference / "metrics.json").read_text())
+    assert not list(out.glob(".tmp-*")) and not (out / ".lock").exists()
