@@ -5,8 +5,11 @@ PY := $(VENV)/bin/python
 # The first Python >= 3.12 found: python3.12 on PATH, or a pyenv install of it (jax >= 0.11 needs 3.12).
 PYTHON ?= $(shell for p in python3.12 python3.13 python3 $$HOME/.pyenv/versions/3.12*/bin/python3.12 /root/.pyenv/versions/3.12*/bin/python3.12; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
-# JAX keeps compiled programs here between runs (see course_lib/__init__.py).
+# JAX keeps compiled programs here between runs, the small CPU programs of the course too
+# (JAX reads these settings itself; course_lib.enable_compile_cache() sets the same).
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.cache/jax
+export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS ?= 0
+export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES ?= -1
 export PYTHONHASHSEED := 0
 NOTEBOOKS := $(sort $(wildcard notebooks/week*.ipynb))
 

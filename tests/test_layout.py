@@ -23,7 +23,8 @@ def imports(path: Path) -> set[str]:
             if name.startswith("course_lib."):
                 out.add(name.split(".")[1])
             elif name == "course_lib" and isinstance(node, ast.ImportFrom):
-                out |= {a.name for a in node.names}
+                # submodules; a name defined in course_lib/__init__ (the root) counts as none
+                out |= {a.name for a in node.names} & set(LAYERS)
     return out
 
 
@@ -65,3 +66,12 @@ def test_theory_is_numpy_only():
         names |= {(n.module or "").split(".")[0] for n in ast.walk(tree)
                   if isinstance(n, ast.ImportFrom)}
         assert not names & {"jax", "flax", "optax"}, p
+
+
+def test_pyproject_installs_every_subpackage():
+    import tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+                 ["tool"]["setuptools"]["packages"])
+    found = {"course_lib"} | {f"course_lib.{p.parent.name}" for p in PACKAGE.glob("*/__init__.py")}
+    assert found <= listed, found - listed

@@ -6,6 +6,7 @@
     python -m course_lib train ddpm --help        (the model's options, from its config)
     python -m course_lib sample runs/ring --n 2500 --out samples.npy
     python -m course_lib evaluate runs/ring --data ring
+    python -m course_lib pretrained regenerate week17_diffusion/roll_vdm
 
 The error boundary: anything a user can cause (a bad argument, a file that is missing,
 unreadable, damaged or of the wrong kind, a locked run folder) gives exit status 2 and one
@@ -30,6 +31,8 @@ import jax
 import numpy as np
 
 from course_lib import data as data_lib
+from course_lib import enable_compile_cache
+from course_lib.cli import pretrained
 from course_lib.cli.models import MODELS, ModelSpec, get
 from course_lib.cli.options import Parser, add_options, flag, given, option_fields
 from course_lib.cli.runs import (
@@ -74,7 +77,7 @@ def print_json(obj) -> None:
 
 def _parser() -> Parser:
     p = Parser(prog="course_lib", description="Train, sample and evaluate the course's models.")
-    verbs = p.add_subparsers(dest="verb", metavar="{data,train,sample,evaluate}",
+    verbs = p.add_subparsers(dest="verb", metavar="{data,train,sample,evaluate,pretrained}",
                              parser_class=Parser)
     verbs.required = True
     d = verbs.add_parser("data", help="list or sample the built-in data sets")
@@ -102,6 +105,14 @@ def _parser() -> Parser:
     e.add_argument("--seed", type=_seed, default=0)
     e.add_argument("--means", help="a .npy of mode centres, for the mode metrics on user data")
     e.add_argument("--std", type=float, help="the modes' standard deviation, with --means")
+
+    w = verbs.add_parser("pretrained", help="the shipped weights: list them, rebuild one")
+    wverbs = w.add_subparsers(dest="pretrained_verb", metavar="{list,regenerate}",
+                              parser_class=Parser)
+    wverbs.required = True
+    wverbs.add_parser("list", help="every pretrained file and the command that rebuilds it")
+    r = wverbs.add_parser("regenerate", help="retrain one file alone, as its notebook does")
+    r.add_argument("name", help="<notebook>/<model>, e.g. week17_diffusion/roll_vdm")
     return p
 
 
@@ -120,13 +131,7 @@ def train_parser(spec: ModelSpec) -> Parser:
     return p
 
 
-def _train(argv: list[str]) -> None:
-    spec = get(argv[0])
-    args, rest = train_parser(spec).parse_known_args(argv[1:])
-    if rest:
-        accepted = ", ".join(flag(f.name) for f in option_fields(spec.config, spec.fixed))
-        raise ValueError(f"model '{spec.name}' does not take {' '.join(rest)}; its options: "
-                         f"{accepted}")
+def _train(spec: ModelSpec, args) -> None:
     train_config = TrainConfig(**given(args, TrainConfig))
     if args.distributed:
         jax.distributed.initialize()
@@ -135,11 +140,24 @@ def _train(argv: list[str]) -> None:
     print_json({"out": args.out, "final": metrics["final"]})
 
 
+def parse(argv: list[str]):
+    """The arguments of a command line, checked as ``run`` would, without running it."""
+    if argv[:1] == ["train"] and len(argv) > 1 and not argv[1].startswith("-"):
+        spec = get(argv[1])
+        args, rest = train_parser(spec).parse_known_args(argv[2:])
+        if rest:
+            accepted = ", ".join(flag(f.name) for f in option_fields(spec.config, spec.fixed))
+            raise ValueError(f"model '{spec.name}' does not take {' '.join(rest)}; its "
+                             f"options: {accepted}")
+        return spec, args
+    return None, _parser().parse_args(argv)
+
+
 def run(argv: list[str]) -> int:
     if argv[:1] == ["train"] and len(argv) > 1 and not argv[1].startswith("-"):
-        _train(argv[1:])
+        _train(*parse(argv))
         return 0
-    args = _parser().parse_args(argv)
+    _, args = parse(argv)
     if args.verb == "data" and args.data_verb == "list":
         for name, line in data_lib.describe().items():
             print(f"{name:12s} {line}")
@@ -160,6 +178,13 @@ def run(argv: list[str]) -> int:
         print(f"wrote {args.out}: {x.shape[0]} samples of shape {tuple(x.shape[1:])}")
     elif args.verb == "evaluate":
         print_json(evaluate_run(args.run_dir, args.data, args.seed, args.means, args.std))
+    elif args.pretrained_verb == "list":
+        for name in pretrained.names():
+            print(f"{name:45s} {json.loads(pretrained.sidecar_path(name).read_text())['command']}")
+    else:
+        before = pretrained.sha256_of(args.name)
+        after = pretrained.regenerate(args.name)
+        print(f"{args.name}: sha256 {after} ({'unchanged' if after == before else 'changed'})")
     return 0
 
 
@@ -189,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, _on_sigint)
     try:
+        enable_compile_cache()
         return run(argv)
     except (ValueError, TypeError) as e:
         # the library raises exactly ValueError/TypeError (or CheckpointError) for what a user

@@ -20,7 +20,8 @@ from course_lib.gan.losses import (
     generator_loss_non_saturating,
     gradient_penalty,
 )
-from course_lib.gan.models import GANConfig, instance_noise_std, sample_latent
+from course_lib.gan.models import GANConfig, init, instance_noise_std, sample_latent
+from course_lib.pretrained import train_or_load
 from course_lib.train import TrainConfig, train
 
 
@@ -163,3 +164,26 @@ def fit_discriminator(D, opt_D, real, fake, train_config: TrainConfig) -> dict:
         return out
 
     return train(step, (D, opt_D), real, train_config)
+
+
+def fit(config: GANConfig, dataset: Dataset, train_config: TrainConfig, *,
+        name: str | None = None, retrain: bool | None = None):
+    """(G, D, history): a GAN of ``config`` trained on ``dataset``; both networks are
+    initialised from ``train_config.seed``, as :func:`init` does.
+
+    With ``name`` ("<notebook>/<model>") it goes through :func:`course_lib.pretrained.
+    train_or_load`: the generator's weights are loaded from ``data/pretrained/<name>.npz`` (D
+    stays untrained then), or, with COURSE_RETRAIN=1 or ``retrain=True``, trained and saved
+    with the command that rebuilds the file alone.
+    """
+    G, D, opt_G, opt_D = init(config, train_config.seed)
+
+    def run():
+        return train(train_step, (G, D, opt_G, opt_D), batches(dataset, config), train_config)
+
+    if name is None:
+        return G, D, run()
+    history = train_or_load(name, (G,), run, retrain=retrain,
+                            config={"gan": config, "train": train_config},
+                            command=f"python -m course_lib pretrained regenerate {name}")
+    return G, D, history
