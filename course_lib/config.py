@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 from typing import Any
 
 
@@ -89,8 +90,13 @@ def check(config: Any) -> None:
     a value outside its range (:data:`RANGES`, or the field's ``low``/``high`` metadata).
     TypeError for a value of the wrong type."""
     check_choices(config)
+    hints = typing.get_type_hints(type(config))
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
+        hint = hints.get(f.name)
+        if isinstance(value, str) and hint is not str and str not in typing.get_args(hint):
+            raise TypeError(f"{f.name} must be a {getattr(hint, '__name__', hint)}, got the "
+                            f"text {value!r}")
         if value is None or isinstance(value, str):
             continue
         if isinstance(value, bool):

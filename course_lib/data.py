@@ -319,17 +319,17 @@ def from_file(path: str | Path) -> Dataset:
                                                    else "does not exist"))
     try:
         if path.suffix == ".npy":
-            x, y = np.load(path, allow_pickle=False), None
+            x, y, files = np.load(path, allow_pickle=False), None, None
         else:
             with np.load(path, allow_pickle=False) as f:
-                if "x" not in f:
-                    raise ValueError(f"{path}: an .npz must hold an array named 'x' (found: "
-                                     f"{', '.join(f.files) or 'nothing'})")
-                x, y = f["x"], (f["y"] if "y" in f else None)
-    except ValueError:
-        raise
-    except Exception as e:  # a corrupt or pickled file: say so in one line
-        raise ValueError(f"could not read '{path}' as a numpy array: {e}") from None
+                files = f.files
+                x, y = (f["x"], f["y"] if "y" in f else None) if "x" in f else (None, None)
+    except Exception as e:  # a corrupt, truncated or pickled file: say so in one line
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ValueError(f"could not read '{path}' as a numpy array: {first}") from None
+    if x is None:
+        raise ValueError(f"{path}: an .npz must hold an array named 'x' (found: "
+                         f"{', '.join(files) or 'nothing'})")
     check_array(x, str(path))
     if y is not None:
         check_labels(y, x.shape[0], str(path))

@@ -53,6 +53,9 @@ class TrainConfig:
             v = getattr(self, name)
             if not isinstance(v, int | np.integer) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
+            if v > 2**31 - 1:  # step counters and batch shapes are int32 inside the scan
+                raise ValueError(f"{name} must be a positive integer up to 2147483647, "
+                                 f"got {v}")
         if not isinstance(self.seed, int | np.integer) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
 

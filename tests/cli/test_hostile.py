@@ -90,7 +90,7 @@ VALUES = [  # (model, extra arguments, what the error line must say)
     ("gan", ["--hidden", "1000000000000"], "hidden must be"),
     ("gan", ["--hidden", "100000,100000"], "GiB"),
     ("gan", ["--hidden", ""], "hidden"),
-    ("gan", ["--latent-dim", "0"], "latent_dim must be >= 1"),
+    ("gan", ["--latent-dim", "0"], "latent_dim must be a positive integer"),
     ("gan", ["--latent-dim", "-3"], "latent_dim"),
     ("gan", ["--lr-g", "nan"], "lr_g must be a finite"),
     ("gan", ["--lr-d", "-1"], "lr_d must be > 0"),
@@ -353,7 +353,8 @@ def _data_cases(tmp: Path):
     out.append(("garbage .npy", tmp / "garbage.npy", "could not read"))
     (tmp / "garbage.npz").write_bytes(b"PK\x03\x04 broken")
     out.append(("garbage .npz", tmp / "garbage.npz", "could not read"))
-    np.savez(tmp / "zip_as.npy", x=x)
+    with open(tmp / "zip_as.npy", "wb") as f:  # np.savez would append .npz to the name
+        np.savez(f, x=x)
     out.append((".npz named .npy", tmp / "zip_as.npy", "one numpy array"))
     (tmp / "dir.npy").mkdir()
     out.append(("a folder", tmp / "dir.npy", "is a folder"))
