@@ -161,12 +161,13 @@ def run_lock(out: Path):
     except OSError as e:
         raise _oserror(out, e, "lock the run folder") from None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            raise ValueError(f"'{out}' is being written by another process (pid {pid}); wait "
-                             "for it to finish, or choose another --out") from None
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+        os.close(fd)  # the holder's lock file stays
+        raise ValueError(f"'{out}' is being written by another process (pid {pid}); wait "
+                         "for it to finish, or choose another --out") from None
+    try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         for tmp in out.glob(".tmp-*"):  # left by a killed writer; we hold the lock now

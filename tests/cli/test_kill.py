@@ -43,11 +43,12 @@ def test_sigkill_at_a_random_moment_then_resume(tmp_path, capsys, reference, see
     p.send_signal(signal.SIGKILL)
     p.wait(timeout=60)
     left = sorted(x.name for x in out.iterdir()) if out.exists() else []
-    print(f"seed {seed}: killed after {after:.2f} s, left {left}")
+    print(f"seed {seed}: killed after {after:.2f} s, left {left}", file=sys.__stderr__)
 
     capsys.readouterr()
     rc = cli.main([*ARGS, "--out", str(out), "--resume"])
     err = capsys.readouterr().err
+    print(f"seed {seed}: --resume exit {rc} {err.strip()[:60]}", file=sys.__stderr__)
     if rc == 2:  # refused: it must say why in one line, and a fresh start must then work
         assert err.startswith("error: ") and err.count("\n") == 1, err
         assert "not a run folder" in err, err

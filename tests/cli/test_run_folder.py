@@ -95,22 +95,25 @@ def _start(args, tmp_path):
 
 def test_two_processes_writing_one_folder(tmp_path):
     """The issue's case: two trains on the same --out 0.2 s apart both exited 0 and left one
-    run's config with the other's checkpoint. Now the second is refused, the first finishes."""
+    run's config with the other's checkpoint. Now the second is refused at once while the
+    first trains; the first, stopped by Ctrl-C, leaves its own config and checkpoint."""
     out = tmp_path / "run"
-    args = [*TRAIN, "--out", out, "--steps", "3000", "--steps-per-call", "100"]
+    args = [*TRAIN, "--out", out, "--steps", "100000000", "--steps-per-call", "100"]
     first = _start([*args, "--seed", "1"], tmp_path)
     deadline = time.time() + 120
-    while not (out / ".lock").exists() and time.time() < deadline:  # first holds the lock
+    while not (out / CHECKPOINT).exists() and time.time() < deadline:  # first is training
         time.sleep(0.05)
     time.sleep(0.2)
     second = _start([*args, "--seed", "2"], tmp_path)
     _, err2 = second.communicate(timeout=300)
+    assert first.poll() is None  # still training
+    first.send_signal(signal.SIGINT)
     _, err1 = first.communicate(timeout=300)
-    assert first.returncode == 0, err1
+    assert first.returncode == 130 and one_error_line(err1, "interrupted"), err1
     assert second.returncode == 2 and one_error_line(err2, "being written by another"), err2
     config = json.loads((out / "config.json").read_text())
     assert config["train"]["seed"] == 1
-    assert cli.main(["evaluate", str(out), "--data", "ring"]) == 0  # checkpoint matches config
+    assert cli.main(["sample", str(out), "--n", "3", "--out", str(tmp_path / "s.npy")]) == 0
 
 
 @pytest.mark.parametrize("after", [0.3, 0.8, 1.5, 3.0, 6.0])
