@@ -22,6 +22,8 @@ import math
 import typing
 from typing import Any
 
+import numpy as np
+
 
 def setting(default: Any = dataclasses.MISSING, help: str = "", *, choices: tuple | None = None,
             from_data: bool = False) -> Any:
@@ -124,3 +126,43 @@ def check(config: Any) -> None:
             _in_range(f.name, value, *bounds)
         if f.name == "levels" and value == 1:
             raise ValueError("levels must be 0 (continuous data) or 2..65536, got 1")
+
+
+# ------------------------------------------------ the data a user gives, checked the same way
+
+
+def check_array(x: np.ndarray, name: str = "data") -> None:
+    """Refuse data a model cannot train on (one-line ValueError): not (n, ...) with n >= 2, an
+    empty dimension, not real numbers, NaN/inf, or beyond float32, the dtype models train in
+    (1e300 is finite as float64, inf as float32)."""
+    top = float(np.finfo(np.float32).max)
+    problems = [
+        (not isinstance(x, np.ndarray), f"must be one numpy array, got {type(x).__name__}"),
+        (lambda: x.ndim < 2 or x.shape[0] < 2, f"must have shape (n, ...) with n >= 2 "
+                                                f"examples, got shape {np.shape(x)}"),
+        (lambda: 0 in x.shape, f"has an empty dimension, shape {np.shape(x)}; every "
+                               "dimension must be >= 1"),
+        (lambda: x.dtype == bool or not np.issubdtype(x.dtype, np.number)
+         or np.issubdtype(x.dtype, np.complexfloating), "must be real numbers, got dtype "
+                                                        f"{getattr(x, 'dtype', '?')}"),
+        (lambda: not np.all(np.isfinite(x)), "contains NaN or infinite values; clean them"),
+        (lambda: float(np.max(np.abs(x.astype(np.float64)))) > top,
+         f"holds values beyond float32 (|x| <= {top:.3g}, the models train in float32); "
+         "rescale it"),
+    ]
+    for bad, message in problems:
+        if bad if isinstance(bad, bool) else bad():
+            raise ValueError(f"{name}: data {message}")
+
+
+MAX_CLASSES = 1_000_000
+
+
+def check_labels(y: np.ndarray, n: int, name: str = "data") -> None:
+    """Labels: n integers in 0..MAX_CLASSES-1 (cast to int32 and one-hot: 2**32 would wrap)."""
+    ok = (isinstance(y, np.ndarray) and y.shape == (n,) and y.dtype != bool
+          and np.issubdtype(y.dtype, np.integer))
+    if not ok or y.min() < 0 or y.max() >= MAX_CLASSES:
+        raise ValueError(f"{name}: labels 'y' must be {n} integers in 0..{MAX_CLASSES - 1}, "
+                         f"got {getattr(y, 'dtype', type(y).__name__)} {np.shape(y)}"
+                         + (f" from {y.min()} to {y.max()}" if ok else ""))

@@ -24,6 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from course_lib.config import MAX_CLASSES, check_array, check_labels  # noqa: F401
+
 
 def data_root() -> Path:
     """Where the shipped data and weights live: ``$COURSE_LIB_DATA`` if set; else the
@@ -265,47 +267,6 @@ def ising(L: int = 16, T: float = 2.269, n: int = 2048, sweeps: int = 1000,
     return _from_array("ising", f"2D Ising model, {L}x{L} periodic, T = {T}, {n} configurations "
                        f"after {sweeps} Metropolis sweeps", np.asarray(spins),
                        levels=2, value_range=(-1.0, 1.0))
-
-
-def check_array(x: np.ndarray, name: str = "data") -> None:
-    """Refuse (one-line ValueError) data a model cannot train on: not of shape (n, ...) with
-    n >= 2, an empty dimension, not real numbers, NaN or infinite values, or values beyond
-    float32 (the dtype every model trains in: 1e300 is finite as float64, inf as float32)."""
-    if not isinstance(x, np.ndarray):
-        raise ValueError(f"{name}: data must be one numpy array, got {type(x).__name__}")
-    if x.ndim < 2 or x.shape[0] < 2:
-        raise ValueError(f"{name}: data must have shape (n, ...) with n >= 2 examples, "
-                         f"got shape {x.shape}")
-    if 0 in x.shape:
-        raise ValueError(f"{name}: data has an empty dimension, shape {x.shape}; every "
-                         "dimension must be >= 1")
-    if (x.dtype == bool or not np.issubdtype(x.dtype, np.number)
-            or np.issubdtype(x.dtype, np.complexfloating)):
-        raise ValueError(f"{name}: data must be real numbers, got dtype {x.dtype}")
-    if not np.all(np.isfinite(x)):
-        bad = int(np.sum(~np.isfinite(x)))
-        raise ValueError(f"{name}: data contains {bad} NaN or infinite values; clean them first")
-    big = float(np.max(np.abs(x.astype(np.float64))))
-    if big > float(np.finfo(np.float32).max):
-        raise ValueError(f"{name}: data holds values up to {big:.3g}, beyond float32 (the "
-                         f"models train in float32: |x| <= {np.finfo(np.float32).max:.3g}); "
-                         "rescale it")
-
-
-MAX_CLASSES = 1_000_000
-
-
-def check_labels(y: np.ndarray, n: int, name: str = "data") -> None:
-    """Labels must be n non-negative integers below MAX_CLASSES (they are cast to int32 and
-    index a one-hot of size max + 1: 2**32 would wrap to 0)."""
-    if (not isinstance(y, np.ndarray) or y.shape != (n,) or y.dtype == bool
-            or not np.issubdtype(y.dtype, np.integer)):
-        raise ValueError(f"{name}: labels 'y' must be non-negative integers of shape "
-                         f"({n},), got {getattr(y, 'dtype', type(y).__name__)} "
-                         f"{getattr(y, 'shape', '')}")
-    if y.min() < 0 or y.max() >= MAX_CLASSES:
-        raise ValueError(f"{name}: labels 'y' must be in 0..{MAX_CLASSES - 1}, got "
-                         f"{y.min()}..{y.max()}")
 
 
 def from_file(path: str | Path) -> Dataset:

@@ -33,18 +33,10 @@ import numpy as np
 from course_lib import data as data_lib
 from course_lib import enable_compile_cache
 from course_lib.cli import pretrained
+from course_lib.cli.guard import SEED_MAX, check_memory, json_safe
 from course_lib.cli.models import MODELS, ModelSpec, get
 from course_lib.cli.options import Parser, add_options, flag, given, option_fields
-from course_lib.cli.runs import (
-    SEED_MAX,
-    check_memory,
-    evaluate_run,
-    json_safe,
-    load_run,
-    sample_run,
-    save_array,
-    train_model,
-)
+from course_lib.cli.runs import evaluate_run, load_run, sample_run, save_array, train_model
 from course_lib.train import TrainConfig, TrainingDiverged
 
 __all__ = ["main", "run", "train_model", "load_run", "sample_run", "evaluate_run",
