@@ -10,7 +10,8 @@ PACKAGE = Path(course_lib.__file__).resolve().parent
 # train (the one loop, which knows no model) and pretrained sit below the families that
 # offer fit helpers through them
 LAYERS = ["config", "gaussian", "checkpoint", "metrics", "ising", "data", "nets", "theory",
-          "train", "pretrained", "plots", "baseline", "gan", "diffusion", "cli"]
+          "train", "pretrained", "plots", "diagrams", "baseline", "gan", "diffusion", "explorables",
+          "doctor", "cli"]
 
 
 def imports(path: Path) -> set[str]:

@@ -31,7 +31,7 @@ import jax
 import numpy as np
 
 from course_lib import data as data_lib
-from course_lib import enable_compile_cache
+from course_lib import doctor, enable_compile_cache
 from course_lib.cli import pretrained
 from course_lib.cli.guard import SEED_MAX, check_memory, json_safe
 from course_lib.cli.models import MODELS, ModelSpec, get
@@ -69,7 +69,7 @@ def print_json(obj) -> None:
 
 def _parser() -> Parser:
     p = Parser(prog="course_lib", description="Train, sample and evaluate the course's models.")
-    verbs = p.add_subparsers(dest="verb", metavar="{data,train,sample,evaluate,pretrained}",
+    verbs = p.add_subparsers(dest="verb", metavar="{data,train,sample,evaluate,pretrained,doctor}",
                              parser_class=Parser)
     verbs.required = True
     d = verbs.add_parser("data", help="list or sample the built-in data sets")
@@ -105,6 +105,9 @@ def _parser() -> Parser:
     wverbs.add_parser("list", help="every pretrained file and the command that rebuilds it")
     r = wverbs.add_parser("regenerate", help="retrain one file alone, as its notebook does")
     r.add_argument("name", help="<notebook>/<model>, e.g. week17_diffusion/roll_vdm")
+
+    verbs.add_parser("doctor", help="check this installation (Python, JAX and its devices, "
+                     "the compile cache, the data, the pretrained files) and say what to fix")
     return p
 
 
@@ -150,6 +153,8 @@ def run(argv: list[str]) -> int:
         _train(*parse(argv))
         return 0
     _, args = parse(argv)
+    if args.verb == "doctor":
+        return doctor.main([])
     if args.verb == "data" and args.data_verb == "list":
         for name, line in data_lib.describe().items():
             print(f"{name:12s} {line}")
