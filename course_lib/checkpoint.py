@@ -7,9 +7,12 @@ bit from its last checkpoint, and the command line writes its run folders with i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +33,27 @@ def _state_leaves(state) -> list[np.ndarray]:
     return out
 
 
+def _digest(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 over every array's name, dtype, shape and bytes, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        x = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{x.dtype.str}|{x.shape}|".encode())
+        h.update(x.tobytes())
+    return h.hexdigest()
+
+
 def save_checkpoint(path: str | Path, state, step: int, history: dict[str, np.ndarray],
                     meta: dict[str, Any]) -> None:
-    """Save the state, the step and the history with :func:`write_atomic`."""
+    """Save the state, the step and the history with :func:`write_atomic`, with a manifest:
+    each array's name, shape and dtype and the sha256 of them all, checked on loading."""
     arrays = {f"state/{i}": x for i, x in enumerate(_state_leaves(state))}
-    arrays |= {f"history/{k}": v for k, v in history.items()}
+    arrays |= {f"history/{k}": np.asarray(v) for k, v in history.items()}
     arrays["step"] = np.asarray(step)
     arrays["meta"] = np.asarray(json.dumps(meta, sort_keys=True))
+    manifest = {"arrays": {k: [list(v.shape), v.dtype.str] for k, v in arrays.items()},
+                "sha256": _digest(arrays)}
+    arrays["manifest"] = np.asarray(json.dumps(manifest, sort_keys=True))
     write_atomic(path, lambda f: np.savez(f, **arrays))
 
 
@@ -64,27 +81,70 @@ def write_atomic(path: str | Path, write) -> None:
         raise
 
 
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be trusted: missing, truncated, altered or of another model."""
+
+
+def read_checkpoint(path: str | Path) -> dict[str, np.ndarray]:
+    """Every array of the checkpoint at ``path``, verified against its manifest (names,
+    shapes, dtypes, sha256). Raises :class:`CheckpointError` (a ValueError) with one line."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at '{path}'")
+    damaged = f"checkpoint '{path}' is damaged or not a checkpoint"
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as e:
+        raise CheckpointError(f"{damaged} ({type(e).__name__}: {str(e)[:80]}); "
+                              "retrain, or restore it from a copy") from None
+    if not isinstance(arrays.get("step"), np.ndarray) or "meta" not in arrays:
+        raise CheckpointError(f"{damaged} (no step or meta); retrain it")
+    if "manifest" in arrays:  # checkpoints written before the manifest load unchecked
+        try:
+            manifest = json.loads(str(arrays.pop("manifest")))
+            listed, digest = manifest["arrays"], manifest["sha256"]
+            ok = (isinstance(listed, dict) and set(listed) == set(arrays)
+                  and all(list(arrays[k].shape) == v[0] and arrays[k].dtype.str == v[1]
+                          for k, v in listed.items()))
+        except (ValueError, KeyError, TypeError, IndexError):
+            ok, digest = False, None
+        if not ok or digest != _digest(arrays):
+            raise CheckpointError(f"checkpoint '{path}' does not match its own manifest (its "
+                                  "arrays or their sha256 were altered); retrain, or restore "
+                                  "it from a copy")
+    return arrays
+
+
 def load_checkpoint(path: str | Path, state_template):
     """(state, step, history, meta) from ``path``; the template gives the pytree structure."""
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"no checkpoint at '{path}'")
-    with np.load(path, allow_pickle=False) as f:
-        template = jax.tree.leaves(state_template)
-        n = sum(k.startswith("state/") for k in f.files)
-        if n != len(template):
-            raise ValueError(f"checkpoint '{path}' holds {n} arrays but the model has "
-                             f"{len(template)}: it was written for a different model")
-        leaves = []
-        for i, t in enumerate(template):
-            x = f[f"state/{i}"]
-            if jnp.issubdtype(t.dtype, jax.dtypes.prng_key):
-                leaves.append(jax.random.wrap_key_data(x, impl=jax.random.key_impl(t)))
-            else:
-                if x.shape != t.shape:
-                    raise ValueError(f"checkpoint '{path}': array {i} has shape {x.shape}, "
-                                     f"the model expects {t.shape}")
-                leaves.append(jnp.asarray(x, t.dtype))
-        history = {k[len("history/"):]: f[k] for k in f.files if k.startswith("history/")}
+    f = read_checkpoint(path)
+    template = jax.tree.leaves(state_template)
+    n = sum(k.startswith("state/") for k in f)
+    if n != len(template):
+        raise CheckpointError(f"checkpoint '{path}' holds {n} arrays but the model has "
+                              f"{len(template)}: it was written for a different model")
+    leaves = []
+    for i, t in enumerate(template):
+        x = f.get(f"state/{i}")
+        if x is None:
+            raise CheckpointError(f"checkpoint '{path}' lacks array state/{i}")
+        if jnp.issubdtype(t.dtype, jax.dtypes.prng_key):
+            want = jax.random.key_data(t).shape
+            if x.shape != want or x.dtype != np.uint32:
+                raise CheckpointError(f"checkpoint '{path}': array {i} is not a PRNG key")
+            leaves.append(jax.random.wrap_key_data(x, impl=jax.random.key_impl(t)))
+        else:
+            if x.shape != t.shape:
+                raise CheckpointError(f"checkpoint '{path}': array {i} has shape {x.shape}, "
+                                      f"the model expects {t.shape}")
+            leaves.append(jnp.asarray(x, t.dtype))
+    history = {k[len("history/"):]: v for k, v in f.items() if k.startswith("history/")}
+    try:
         step, meta = int(f["step"]), json.loads(str(f["meta"]))
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"checkpoint '{path}': unreadable step or meta ({e})") from None
+    if not isinstance(meta, dict) or step < 0:
+        raise CheckpointError(f"checkpoint '{path}': its meta is not a record or step < 0")
     return jax.tree.unflatten(jax.tree.structure(state_template), leaves), step, history, meta

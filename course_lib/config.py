@@ -18,7 +18,11 @@ are not options.
 from __future__ import annotations
 
 import dataclasses
+import math
+import typing
 from typing import Any
+
+import numpy as np
 
 
 def setting(default: Any = dataclasses.MISSING, help: str = "", *, choices: tuple | None = None,
@@ -45,3 +49,120 @@ def from_dict(cls: type, values: dict[str, Any]) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: tuple(v) if isinstance(v, list) else v
                   for k, v in values.items() if k in names})
+
+
+# What a field's name means is the same in every config of the course (``lr`` is always a
+# learning rate, ``T`` always a number of diffusion steps), so their accepted ranges are written
+# once, here; a field may override with ``setting(..., low=, high=)`` metadata.
+# (low, high, low_open, high_open); None: unbounded on that side.
+RANGES: dict[str, tuple] = {
+    "lr": (0, 10, True, False), "lr_g": (0, 10, True, False), "lr_d": (0, 10, True, False),
+    "b1": (0, 1, False, True), "b2": (0, 1, False, True),
+    "gp_weight": (0, None, False, False), "clip": (0, None, True, False),
+    "d_dropout": (0, 1, False, True), "instance_noise": (0, None, False, False),
+    "p_T": (0, 1, True, True), "beta_1": (0, 1, True, True), "beta_T": (0, 1, True, True),
+    "gamma_min": (-30, 30, False, False), "gamma_max": (-30, 30, False, False),
+    "data_dim": (1, None, False, False), "latent_dim": (1, 1_000_000, False, False),
+    "critic_steps": (1, 1000, False, False), "pack": (1, 1000, False, False),
+    "T": (1, 1_000_000, False, False), "conv_features": (1, 100_000, False, False),
+    "num_classes": (0, 1_000_000, False, False), "decay_start": (0, None, False, False),
+    "decay_steps": (0, None, False, False), "noise_anneal_steps": (0, None, False, False),
+    "levels": (0, 65536, False, False),  # 0: continuous data; 1 level is refused below
+}
+INT_MAX = 2**31 - 1  # what an int32 holds: JAX's default integer
+
+
+def _in_range(name: str, value, low, high, low_open, high_open) -> None:
+    ok = ((low is None or (value > low if low_open else value >= low))
+          and (high is None or (value < high if high_open else value <= high)))
+    if not ok and isinstance(value, int) and low in (0, 1) and not low_open:
+        kind = "a positive" if low == 1 else "a non-negative"
+        raise ValueError(f"{name} must be {kind} integer{f' up to {high}' if high else ''}, "
+                         f"got {value}")
+    if not ok:
+        lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
+        hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
+        raise ValueError(f"{name} must be {' and '.join(s for s in (lo, hi) if s)}, "
+                         f"got {value!r}")
+
+
+def check(config: Any) -> None:
+    """Raise a one-line ValueError for any field a model cannot train with: a choice not
+    offered, a float that is NaN or infinite, an integer beyond int32, a layer width < 1, or
+    a value outside its range (:data:`RANGES`, or the field's ``low``/``high`` metadata).
+    TypeError for a value of the wrong type."""
+    check_choices(config)
+    hints = typing.get_type_hints(type(config))
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        hint = hints.get(f.name)
+        if isinstance(value, str) and hint is not str and str not in typing.get_args(hint):
+            raise TypeError(f"{f.name} must be a {getattr(hint, '__name__', hint)}, got the "
+                            f"text {value!r}")
+        if value is None or isinstance(value, str):
+            continue
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, tuple):
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+                raise TypeError(f"{f.name} must be integers, got {value!r}")
+            if not value or not all(1 <= v <= INT_MAX for v in value):
+                raise ValueError(f"{f.name} must be one or more integers >= 1 (layer widths), "
+                                 f"got {','.join(map(str, value)) or 'nothing'}")
+            continue
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ValueError(f"{f.name} must be a finite number, got {value}")
+        elif isinstance(value, int):
+            if abs(value) > INT_MAX:
+                raise ValueError(f"{f.name} must fit a 32-bit integer (|value| <= {INT_MAX}), "
+                                 f"got {value}")
+        else:
+            raise TypeError(f"{f.name} must be a number, got {type(value).__name__} {value!r}")
+        bounds = RANGES.get(f.name)
+        if "low" in f.metadata or "high" in f.metadata:
+            bounds = (f.metadata.get("low"), f.metadata.get("high"), False, False)
+        if bounds:
+            _in_range(f.name, value, *bounds)
+        if f.name == "levels" and value == 1:
+            raise ValueError("levels must be 0 (continuous data) or 2..65536, got 1")
+
+
+# ------------------------------------------------ the data a user gives, checked the same way
+
+
+def check_array(x: np.ndarray, name: str = "data") -> None:
+    """Refuse data a model cannot train on (one-line ValueError): not (n, ...) with n >= 2, an
+    empty dimension, not real numbers, NaN/inf, or beyond float32, the dtype models train in
+    (1e300 is finite as float64, inf as float32)."""
+    top = float(np.finfo(np.float32).max)
+    problems = [
+        (not isinstance(x, np.ndarray), f"must be one numpy array, got {type(x).__name__}"),
+        (lambda: x.ndim < 2 or x.shape[0] < 2, f"must have shape (n, ...) with n >= 2 "
+                                                f"examples, got shape {np.shape(x)}"),
+        (lambda: 0 in x.shape, f"has an empty dimension, shape {np.shape(x)}; every "
+                               "dimension must be >= 1"),
+        (lambda: x.dtype == bool or not np.issubdtype(x.dtype, np.number)
+         or np.issubdtype(x.dtype, np.complexfloating), "must be real numbers, got dtype "
+                                                        f"{getattr(x, 'dtype', '?')}"),
+        (lambda: not np.all(np.isfinite(x)), "contains NaN or infinite values; clean them"),
+        (lambda: float(np.max(np.abs(x.astype(np.float64)))) > top,
+         f"holds values beyond float32 (|x| <= {top:.3g}, the models train in float32); "
+         "rescale it"),
+    ]
+    for bad, message in problems:
+        if bad if isinstance(bad, bool) else bad():
+            raise ValueError(f"{name}: data {message}")
+
+
+MAX_CLASSES = 1_000_000
+
+
+def check_labels(y: np.ndarray, n: int, name: str = "data") -> None:
+    """Labels: n integers in 0..MAX_CLASSES-1 (cast to int32 and one-hot: 2**32 would wrap)."""
+    ok = (isinstance(y, np.ndarray) and y.shape == (n,) and y.dtype != bool
+          and np.issubdtype(y.dtype, np.integer))
+    if not ok or y.min() < 0 or y.max() >= MAX_CLASSES:
+        raise ValueError(f"{name}: labels 'y' must be {n} integers in 0..{MAX_CLASSES - 1}, "
+                         f"got {getattr(y, 'dtype', type(y).__name__)} {np.shape(y)}"
+                         + (f" from {y.min()} to {y.max()}" if ok else ""))

@@ -24,6 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from course_lib.config import MAX_CLASSES, check_array, check_labels  # noqa: F401
+
 
 def data_root() -> Path:
     """Where the shipped data and weights live: ``$COURSE_LIB_DATA`` if set; else the
@@ -274,32 +276,24 @@ def from_file(path: str | Path) -> Dataset:
         raise ValueError(f"data file '{path}' must be .npy or .npz (with arrays 'x' and "
                          "optionally 'y')")
     if not path.is_file():
-        raise ValueError(f"data file '{path}' does not exist")
+        raise ValueError(f"data file '{path}' " + ("is a folder, not a file" if path.is_dir()
+                                                   else "does not exist"))
     try:
         if path.suffix == ".npy":
-            x, y = np.load(path, allow_pickle=False), None
+            x, y, files = np.load(path, allow_pickle=False), None, None
         else:
             with np.load(path, allow_pickle=False) as f:
-                if "x" not in f:
-                    raise ValueError(f"{path}: an .npz must hold an array named 'x' (found: "
-                                     f"{', '.join(f.files) or 'nothing'})")
-                x, y = f["x"], (f["y"] if "y" in f else None)
-    except ValueError:
-        raise
-    except Exception as e:  # a corrupt or pickled file: say so in one line
-        raise ValueError(f"could not read '{path}' as a numpy array: {e}") from None
-    if x.ndim < 2 or x.shape[0] < 2:
-        raise ValueError(f"{path}: data must have shape (n, ...) with n >= 2 examples, "
-                         f"got shape {x.shape}")
-    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
-        raise ValueError(f"{path}: data must be real numbers, got dtype {x.dtype}")
-    if not np.all(np.isfinite(x)):
-        bad = int(np.sum(~np.isfinite(x)))
-        raise ValueError(f"{path}: data contains {bad} NaN or infinite values; clean them first")
+                files = f.files
+                x, y = (f["x"], f["y"] if "y" in f else None) if "x" in f else (None, None)
+    except Exception as e:  # a corrupt, truncated or pickled file: say so in one line
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ValueError(f"could not read '{path}' as a numpy array: {first}") from None
+    if x is None:
+        raise ValueError(f"{path}: an .npz must hold an array named 'x' (found: "
+                         f"{', '.join(files) or 'nothing'})")
+    check_array(x, str(path))
     if y is not None:
-        if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
-            raise ValueError(f"{path}: labels 'y' must be non-negative integers of shape "
-                             f"({x.shape[0]},), got {y.dtype} {y.shape}")
+        check_labels(y, x.shape[0], str(path))
     return _from_array(path.stem, f"user data from {path.name}, {x.shape[0]} examples of shape "
                        f"{x.shape[1:]}", x, y)
 

@@ -155,7 +155,12 @@ def train_or_load(name: str, objects, train_fn: Callable[[], dict], *, retrain: 
         raise ValueError(f"pre-trained weights '{weights}' are missing; {how}")
     if not sidecar.is_file():
         raise ValueError(f"'{sidecar}' (the sha256 of '{weights.name}') is missing; {how}")
-    expected, got = json.loads(sidecar.read_text())["sha256"], sha256(weights)
+    try:  # a hand-edited sidecar: one line, not a KeyError or TypeError
+        expected = json.loads(sidecar.read_text())["sha256"]
+    except (ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError):
+        raise ValueError(f"'{sidecar}' is not a sidecar: it holds no sha256 of "
+                         f"'{weights.name}'; {how}") from None
+    got = sha256(weights)
     if got != expected:
         raise ValueError(f"'{weights}' sha256 mismatch: expected {expected}, got {got} "
                          f"(damaged or replaced); {how}")

@@ -53,6 +53,9 @@ class TrainConfig:
             v = getattr(self, name)
             if not isinstance(v, int | np.integer) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
+            if v > 2**31 - 1:  # step counters and batch shapes are int32 inside the scan
+                raise ValueError(f"{name} must be a positive integer up to 2147483647, "
+                                 f"got {v}")
         if not isinstance(self.seed, int | np.integer) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
 
@@ -134,8 +137,8 @@ def _make_chunk(train_step, graphdef, sample_batch, batch_size, mesh):
 
 def train(train_step: Callable[..., dict], objects, sample_batch: Callable,
           config: TrainConfig = TrainConfig(), *, checkpoint_dir: str | Path | None = None,
-          resume: bool = False, callback: Callable[[int], None] | None = None
-          ) -> dict[str, np.ndarray]:
+          resume: bool = False, callback: Callable[[int], None] | None = None,
+          identity: dict | None = None) -> dict[str, np.ndarray]:
     """Run ``config.steps`` steps of ``train_step`` on ``objects``; return the metric history.
 
     train_step:   ``train_step(*objects, batch, key) -> dict of scalar metrics``; it updates
@@ -146,6 +149,8 @@ def train(train_step: Callable[..., dict], objects, sample_batch: Callable,
                   ``Dataset.sample``.
     checkpoint_dir: if given, ``checkpoint.npz`` there is rewritten after every call.
     resume:       continue from the checkpoint in ``checkpoint_dir`` (same config needed).
+    identity:     what the checkpoint holds (the model's name and config), recorded in it and
+                  required to match on resume.
     callback:     called as ``callback(step)`` between calls, the objects up to date (for
                   sample grids across training); it may not change the objects.
 
@@ -156,6 +161,8 @@ def train(train_step: Callable[..., dict], objects, sample_batch: Callable,
     if not isinstance(objects, tuple):
         objects = (objects,)
     meta = {k: v for k, v in asdict(config).items() if k not in ("progress", "steps")}
+    if identity is not None:
+        meta["identity"] = identity
     graphdef, state = nnx.split(objects)
     mesh = data_mesh()
     if mesh is not None:

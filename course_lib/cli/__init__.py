@@ -8,15 +8,24 @@
     python -m course_lib evaluate runs/ring --data ring
     python -m course_lib pretrained regenerate week17_diffusion/roll_vdm
 
-A bad argument gives exit status 2 and one line on stderr starting ``error:``; the Python
-functions (:mod:`course_lib.cli.runs`) raise ``ValueError`` with the same message.
+The error boundary: anything a user can cause (a bad argument, a file that is missing,
+unreadable, damaged or of the wrong kind, a locked run folder) gives exit status 2 and one
+line on stderr starting ``error:``, converted where its cause is known; the Python functions
+(:mod:`course_lib.cli.runs`) raise ``ValueError`` (``TypeError`` for a wrong type) with the
+same message. A bug of ours gives exit status 1 and one line asking for a report (the
+traceback with ``--debug``); Ctrl-C gives exit status 130 and one line. JSON output never
+holds NaN or Infinity (they become null, named under "nonfinite").
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import threading
+import traceback
 
 import jax
 import numpy as np
@@ -24,6 +33,7 @@ import numpy as np
 from course_lib import data as data_lib
 from course_lib import doctor, enable_compile_cache
 from course_lib.cli import pretrained
+from course_lib.cli.guard import SEED_MAX, check_memory, json_safe
 from course_lib.cli.models import MODELS, ModelSpec, get
 from course_lib.cli.options import Parser, add_options, flag, given, option_fields
 from course_lib.cli.runs import evaluate_run, load_run, sample_run, save_array, train_model
@@ -33,16 +43,28 @@ __all__ = ["main", "run", "train_model", "load_run", "sample_run", "evaluate_run
            "save_array", "MODELS", "get"]
 
 
-def _count(kind: str):
+def _count(kind: str, high: int | None = None):
     def parse(s: str) -> int:
         try:
             v = int(s)
         except ValueError:
             v = None
-        if v is None or v < (1 if kind == "positive" else 0):
-            raise argparse.ArgumentTypeError(f"must be a {kind} integer, got '{s}'")
+        if v is None or v < (1 if kind == "positive" else 0) or (high and v > high):
+            limit = f" up to {high}" if high else ""
+            raise argparse.ArgumentTypeError(f"must be a {kind} integer{limit}, got '{s}'")
         return v
     return parse
+
+
+_seed = _count("non-negative", SEED_MAX)
+
+
+def print_json(obj) -> None:
+    """Print ``obj`` as strict JSON: NaN and infinities become null, listed in "nonfinite"."""
+    obj, bad = json_safe(obj)
+    if bad and isinstance(obj, dict):
+        obj["nonfinite"] = bad
+    print(json.dumps(obj, allow_nan=False))
 
 
 def _parser() -> Parser:
@@ -57,7 +79,7 @@ def _parser() -> Parser:
     ds = dverbs.add_parser("sample", help="draw examples from a data set into a .npy file")
     ds.add_argument("name")
     ds.add_argument("--n", type=_count("positive"), required=True)
-    ds.add_argument("--seed", type=_count("non-negative"), default=0)
+    ds.add_argument("--seed", type=_seed, default=0)
     ds.add_argument("--out", required=True)
 
     t = verbs.add_parser("train", help="train a model; `train MODEL -h` lists its options")
@@ -67,12 +89,12 @@ def _parser() -> Parser:
     s.add_argument("run_dir")
     s.add_argument("--n", type=_count("positive"), required=True)
     s.add_argument("--out", required=True)
-    s.add_argument("--seed", type=_count("non-negative"), default=0)
+    s.add_argument("--seed", type=_seed, default=0)
 
     e = verbs.add_parser("evaluate", help="print a trained model's metrics on data, as JSON")
     e.add_argument("run_dir")
     e.add_argument("--data", required=True)
-    e.add_argument("--seed", type=_count("non-negative"), default=0)
+    e.add_argument("--seed", type=_seed, default=0)
     e.add_argument("--means", help="a .npy of mode centres, for the mode metrics on user data")
     e.add_argument("--std", type=float, help="the modes' standard deviation, with --means")
 
@@ -110,7 +132,7 @@ def _train(spec: ModelSpec, args) -> None:
         jax.distributed.initialize()
     metrics = train_model(spec.name, args.data, args.out, train_config, resume=args.resume,
                           **given(args, spec.config))
-    print(json.dumps({"out": args.out, "final": metrics["final"]}))
+    print_json({"out": args.out, "final": metrics["final"]})
 
 
 def parse(argv: list[str]):
@@ -139,7 +161,10 @@ def run(argv: list[str]) -> int:
     elif args.verb == "data":
         if not args.out.endswith(".npy"):
             raise ValueError(f"--out must name a .npy file, got '{args.out}'")
-        x = data_lib.get(args.name).sample(jax.random.key(args.seed), args.n)
+        dataset = data_lib.get(args.name)
+        check_memory(f"--n {args.n}", 4.0 * 4 * args.n * max(int(np.prod(dataset.shape)), 8),
+                     "draw fewer examples per call")
+        x = dataset.sample(jax.random.key(args.seed), args.n)
         save_array(args.out, np.asarray(x))
         print(f"wrote {args.out}: {args.n} examples of shape {tuple(x.shape[1:])}")
     elif args.verb == "sample":
@@ -149,8 +174,7 @@ def run(argv: list[str]) -> int:
         save_array(args.out, x)
         print(f"wrote {args.out}: {x.shape[0]} samples of shape {tuple(x.shape[1:])}")
     elif args.verb == "evaluate":
-        print(json.dumps(evaluate_run(args.run_dir, args.data, args.seed, args.means,
-                                      args.std)))
+        print_json(evaluate_run(args.run_dir, args.data, args.seed, args.means, args.std))
     elif args.pretrained_verb == "list":
         for name in pretrained.names():
             print(f"{name:45s} {json.loads(pretrained.sidecar_path(name).read_text())['command']}")
@@ -161,17 +185,74 @@ def run(argv: list[str]) -> int:
     return 0
 
 
+def _interrupted() -> None:
+    print("error: interrupted; a run folder keeps its last checkpoint (resume with --resume)",
+          file=sys.stderr, flush=True)
+
+
+def _on_sigint(signum, frame):
+    """Ctrl-C: raise KeyboardInterrupt where Python is, and if something swallows it or C++
+    holds the interpreter for long, leave anyway after 10 s (files are written atomically)."""
+    def leave():
+        _interrupted()
+        os._exit(130)
+    timer = threading.Timer(10.0, leave)
+    timer.daemon = True
+    timer.start()
+    signal.signal(signal.SIGINT, lambda *_: leave())  # a second Ctrl-C: leave now
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
-    enable_compile_cache()
+    """The command line's error boundary (see the module docstring)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, _on_sigint)
     try:
-        return run(sys.argv[1:] if argv is None else argv)
-    except ValueError as e:
+        enable_compile_cache()
+        return run(argv)
+    except (ValueError, TypeError) as e:
+        # the library raises exactly ValueError/TypeError (or CheckpointError) for what a user
+        # can cause, converted where the cause is known; a subclass from elsewhere (JAX's
+        # tracer errors, ...) is a bug of ours
+        if type(e) not in (ValueError, TypeError) and not _ours(e):
+            return _bug(e, debug)
+        if debug:
+            traceback.print_exc()
         print(f"error: {str(e).splitlines()[0] if str(e) else 'invalid argument'}",
               file=sys.stderr)
+        return 2
+    except OSError as e:  # the file system refused (disk full, permission) where we wrote
+        if debug:
+            traceback.print_exc()
+        where = f" '{e.filename}'" if e.filename else ""
+        print(f"error: cannot use{where}: {e.strerror or e}", file=sys.stderr)
         return 2
     except TrainingDiverged as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("error: interrupted; resume with --resume", file=sys.stderr)
+        _interrupted()
         return 130
+    except Exception as e:  # noqa: BLE001 -- the boundary: one line, never a traceback
+        return _bug(e, debug)
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, previous)
+
+
+def _ours(e: BaseException) -> bool:
+    from course_lib.checkpoint import CheckpointError
+    return isinstance(e, CheckpointError)
+
+
+def _bug(e: BaseException, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    first = str(e).splitlines()[0][:200] if str(e) else ""
+    print(f"error: internal error ({type(e).__name__}: {first}); this is a bug in course_lib: "
+          "please report the command" + ("" if debug else " and its output with --debug"),
+          file=sys.stderr)
+    return 1

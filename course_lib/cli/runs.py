@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -19,17 +20,28 @@ import numpy as np
 from flax import nnx
 
 from course_lib import data as data_lib
-from course_lib.checkpoint import CHECKPOINT, load_checkpoint, write_atomic
+from course_lib.checkpoint import CHECKPOINT, CheckpointError, load_checkpoint, write_atomic
+from course_lib.cli.guard import (
+    LOCK,
+    _model_bytes,
+    _oserror,
+    check_memory,
+    check_seed,
+    json_safe,
+    run_lock,
+)
 from course_lib.cli.models import ModelSpec, get
 from course_lib.cli.options import flag, option_fields
+from course_lib.config import check as check_config
 from course_lib.config import from_dict
 from course_lib.train import TrainConfig, train
 
 CONFIG, METRICS = "config.json", "metrics.json"
-
-
 def _write_json(path: Path, obj) -> None:
-    write_atomic(path, lambda f: f.write((json.dumps(obj, indent=2) + "\n").encode()))
+    try:
+        write_atomic(path, lambda f: f.write((json.dumps(obj, indent=2) + "\n").encode()))
+    except OSError as e:
+        raise _oserror(path, e, "write") from None
 
 
 def _data_spec(data: str) -> str:
@@ -46,96 +58,237 @@ def _check_options(spec: ModelSpec, options: dict[str, Any]) -> None:
                          f"{', '.join(flag(k) for k in accepted) or 'none'}")
 
 
+def read_run_config(run_dir: Path) -> dict[str, Any]:
+    """``config.json`` of a run folder, checked field by field (a hand-edited or foreign file
+    is refused with one line, not a KeyError)."""
+    path = run_dir / CONFIG
+    bad = f"'{path}' is not a run's config"
+    try:
+        saved = json.loads(path.read_text())
+    except OSError as e:
+        raise _oserror(path, e, "read") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"{bad}: not valid JSON ({e})") from None
+    if not isinstance(saved, dict):
+        raise ValueError(f"{bad}: it holds a {type(saved).__name__}, not a record")
+    kinds = {"model": str, "data": str, "shape": list, "config": dict, "train": dict}
+    wrong = [k for k, t in kinds.items() if not isinstance(saved.get(k), t)]
+    if wrong:
+        raise ValueError(f"{bad}: {', '.join(wrong)} missing or of the wrong type (it needs "
+                         "model, data, shape, config and train, as `train` writes them)")
+    if not saved["shape"] or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1
+                                     for d in saved["shape"]):
+        raise ValueError(f"{bad}: shape must be positive integers, got {saved['shape']}")
+    try:
+        saved["train_config"] = TrainConfig(**saved["train"])
+        check_seed(saved["train_config"].seed, "its train seed")
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{bad}: its train block is invalid ({e})") from None
+    return saved
+
+
+def _identity(model: str, config) -> dict[str, Any]:
+    return {"model": model, "config": json.loads(json.dumps(dataclasses.asdict(config)))}
+
+
+def _contents(out: Path) -> set[str]:
+    return {p.name for p in out.iterdir() if p.name != LOCK and not p.name.startswith(".tmp-")}
+
+
+def _make_dirs(out: Path) -> Path | None:
+    """Create ``out`` and its missing parents; return the topmost folder created (or None)."""
+    top, p = None, out
+    while not p.exists():
+        top, p = p, p.parent
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _oserror(out, e, "create the run folder") from None
+    return top
+
+
 def train_model(model: str, data: str, out: str | Path, train_config: TrainConfig | None = None,
                 *, resume: bool = False, **options) -> dict[str, Any]:
     """Train ``model`` on ``data`` (a built-in name or a .npy/.npz path) into folder ``out``;
     ``options`` are fields of the model's config (``lr_g=1e-4``, ``hidden=(64, 64)``).
 
     Returns the contents of ``out/metrics.json``: the loss history and the final metrics.
-    Everything is checked before the folder is created; a new run refuses a folder that
-    already holds one.
+    Everything is checked before anything is written; a new run refuses a folder that already
+    holds one, a second writer is refused while the first holds the folder's lock, and a
+    refused command changes nothing on disk. A start that fails before its first checkpoint
+    removes what it created.
     """
     spec = get(model)
     _check_options(spec, options)
-    train_config = train_config or TrainConfig()
+    train_config = TrainConfig() if train_config is None else train_config
+    if not isinstance(train_config, TrainConfig):
+        raise TypeError(f"train_config must be a TrainConfig, got {type(train_config).__name__}")
+    check_seed(train_config.seed)
     out = Path(out)
-    if resume and not (out / CHECKPOINT).is_file():
-        raise ValueError(f"cannot resume: '{out}' holds no {CHECKPOINT}")
-    if not resume and out.exists() and any(out.iterdir()):
-        raise ValueError(f"'{out}' is not empty; choose a new --out or add --resume")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out '{out}' is a file; --out names a run folder (new, or with "
+                         "--resume an existing one)")
     dataset = data_lib.load(data)
     if spec.needs_labels and dataset.labels is None:
         raise ValueError(f"model '{model}' needs class labels: use digits or an .npz with "
                          "arrays 'x' and 'y'")
-    config = spec.make_config(dataset, options)
+    try:
+        config = spec.make_config(dataset, options)
+    except TypeError as e:
+        raise TypeError(f"model '{model}': {e}") from None
+    check_config(config)
+    check_memory(f"model '{model}' with these options", _model_bytes(config,
+                 train_config.batch_size), "choose smaller --hidden or --batch-size")
+    identity = _identity(model, config)
     run_config = {"model": model, "data": _data_spec(data), "shape": list(dataset.shape),
-                  "config": dataclasses.asdict(config), "train": dataclasses.asdict(train_config)}
-    if resume:
-        saved = json.loads((out / CONFIG).read_text())
-        same = {k: saved.get(k) for k in ("model", "data", "config")}
-        if same != json.loads(json.dumps({k: run_config[k] for k in same})):
-            raise ValueError(f"cannot resume: '{out}' was trained with {same}")
+                  "config": identity["config"], "train": dataclasses.asdict(train_config)}
+    if resume and not (out / CONFIG).is_file():
+        raise ValueError(f"cannot resume: '{out}' is not a run folder (no {CONFIG})")
 
     objects = spec.init(config, train_config.seed)
     batches = spec.batches(dataset, config) if spec.batches else dataset.sample
-    created = not out.exists()
+    created = _make_dirs(out)
+    wrote_config = False
     try:
-        _write_json(out / CONFIG, run_config)
-        history = train(spec.train_step, objects, batches, train_config, checkpoint_dir=out,
-                        resume=resume)
+        with run_lock(out):
+            has_checkpoint = (out / CHECKPOINT).is_file()
+            if resume:
+                saved = read_run_config(out)
+                same = {k: saved.get(k) for k in ("model", "data", "config")}
+                if same != {k: run_config[k] for k in same}:
+                    raise ValueError(f"cannot resume: '{out}' was trained with {same}")
+                if has_checkpoint:
+                    _check_resumable(out / CHECKPOINT, objects, train_config, identity)
+            elif _contents(out) - {CONFIG} or has_checkpoint:
+                raise ValueError(f"'{out}' is not empty; choose a new --out or add --resume")
+            # else: empty, or a start that died before its first checkpoint: start over
+            _write_json(out / CONFIG, run_config)
+            wrote_config = True
+            history = train(spec.train_step, objects, batches, train_config, checkpoint_dir=out,
+                            resume=resume and has_checkpoint, identity=identity)
+            final = spec.evaluate(objects, dataset, jax.random.key(train_config.seed + 1))
+            metrics = {k: [float(x) for x in v] for k, v in history.items()}
+            metrics["final"] = final
+            _write_json(out / METRICS, json_safe(metrics)[0])
     except BaseException:
-        if created and not (out / CHECKPOINT).is_file():  # nothing worth resuming: leave no trace
-            shutil.rmtree(out, ignore_errors=True)
+        if wrote_config and not (out / CHECKPOINT).is_file():  # nothing worth resuming
+            if created is not None:
+                shutil.rmtree(created, ignore_errors=True)
+            elif not resume:
+                (out / CONFIG).unlink(missing_ok=True)
+        elif created is not None and not any(created.rglob("*")):
+            shutil.rmtree(created, ignore_errors=True)
         raise
-    final = spec.evaluate(objects, dataset, jax.random.key(train_config.seed + 1))
-    metrics = {k: [float(x) for x in v] for k, v in history.items()}
-    metrics["final"] = final
-    _write_json(out / METRICS, metrics)
     return metrics
 
 
+def _check_resumable(path: Path, objects, train_config: TrainConfig, identity) -> None:
+    """Everything train(resume=True) will check, checked before anything is written."""
+    _, step, _, saved = load_checkpoint(path, nnx.state(objects))
+    if "identity" in saved and saved["identity"] != identity:
+        raise CheckpointError(f"cannot resume: '{path}' holds model "
+                              f"'{saved['identity'].get('model')}' with another config than "
+                              f"{CONFIG} says (a checkpoint copied from another run?)")
+    meta = {k: v for k, v in dataclasses.asdict(train_config).items()
+            if k not in ("progress", "steps")} | {"identity": identity}
+    if {k: v for k, v in saved.items() if k != "identity"} != {
+            k: v for k, v in meta.items() if k != "identity"}:
+        raise ValueError(f"cannot resume: the checkpoint was written with "
+                         f"{ {k: v for k, v in saved.items() if k != 'identity'} }, this run "
+                         f"asks for { {k: v for k, v in meta.items() if k != 'identity'} }")
+    if "identity" not in saved:
+        raise CheckpointError(f"cannot resume: '{path}' was written before checkpoints "
+                              "recorded their model; start a new run")
+    if step > train_config.steps:
+        raise ValueError(f"cannot resume: the checkpoint is at step {step}, past the "
+                         f"requested steps={train_config.steps}")
+
+
 def load_run(run_dir: str | Path) -> tuple[ModelSpec, tuple, list[int]]:
-    """The model of a run folder, with its trained state: (spec, objects, example shape)."""
+    """The model of a run folder, with its trained state: (spec, objects, example shape).
+    A config.json or checkpoint that was altered, truncated or copied from another run is
+    refused with one line."""
     run_dir = Path(run_dir)
     if not (run_dir / CONFIG).is_file() or not (run_dir / CHECKPOINT).is_file():
         raise ValueError(f"'{run_dir}' is not a run folder (it needs {CONFIG} and {CHECKPOINT}; "
                          "make one with: python -m course_lib train ...)")
-    saved = json.loads((run_dir / CONFIG).read_text())
+    saved = read_run_config(run_dir)
     spec = get(saved["model"])
     # fields added to a config after the run was trained take their defaults
-    objects = spec.init(from_dict(spec.config, saved["config"]), saved["train"]["seed"])
-    state, *_ = load_checkpoint(run_dir / CHECKPOINT, nnx.state(objects))
+    try:
+        config = from_dict(spec.config, saved["config"])
+        check_config(config)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"'{run_dir / CONFIG}': its config is not a valid {spec.name} config "
+                         f"({e})") from None
+    identity = _identity(saved["model"], config)
+    objects = spec.init(config, saved["train_config"].seed)
+    state, _, _, meta = load_checkpoint(run_dir / CHECKPOINT, nnx.state(objects))
+    if "identity" in meta and meta["identity"] != identity:
+        theirs = meta["identity"].get("model") if isinstance(meta["identity"], dict) else "?"
+        raise CheckpointError(f"'{run_dir / CHECKPOINT}' holds a '{theirs}' model whose config "
+                              f"differs from {CONFIG} ('{saved['model']}'): a checkpoint or "
+                              "config copied from another run; retrain, or restore the pair")
     nnx.update(objects, state)
     return spec, objects, saved["shape"]
 
 
+def _check_n(n, what: str = "--n") -> int:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer):
+        raise TypeError(f"{what} must be an integer, got {type(n).__name__} {n!r}")
+    if n <= 0:
+        raise ValueError(f"{what} must be a positive integer, got {n}")
+    return int(n)
+
+
 def sample_run(run_dir: str | Path, n: int, seed: int = 0) -> np.ndarray:
     """n samples of the run's model, each of the training data's shape."""
-    if n <= 0:
-        raise ValueError(f"--n must be a positive integer, got {n}")
+    n = _check_n(n)
+    seed = check_seed(seed)
     spec, objects, shape = load_run(run_dir)
+    config = objects[0].config if hasattr(objects[0], "config") else None
+    width = max([int(np.prod(shape)), *getattr(config, "hidden", ())])
+    check_memory(f"--n {n}", 4.0 * 8 * n * width, "draw fewer samples per call")
     return np.asarray(spec.sample(objects, jax.random.key(seed), n)).reshape(n, *shape)
+
+
+def _load_means(means: str, dim: int) -> np.ndarray:
+    path = Path(means)
+    if path.suffix != ".npy" or not path.is_file():
+        raise ValueError(f"--means must name an existing .npy file of shape (modes, {dim}), "
+                         f"got '{means}'")
+    try:
+        centres = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise ValueError(f"could not read --means '{means}' as a .npy array: {e}") from None
+    if (not isinstance(centres, np.ndarray) or centres.ndim != 2 or centres.shape[1] != dim
+            or centres.shape[0] < 1):
+        raise ValueError(f"--means must have shape (modes, {dim}), got "
+                         f"{getattr(centres, 'shape', type(centres).__name__)}")
+    if not np.issubdtype(centres.dtype, np.number) or np.iscomplexobj(centres):
+        raise ValueError(f"--means must be real numbers, got dtype {centres.dtype}")
+    with np.errstate(over="ignore"):
+        c32 = centres.astype(np.float32)
+    if not np.all(np.isfinite(c32)):
+        raise ValueError("--means must be finite numbers that fit a float32")
+    return c32
 
 
 def evaluate_run(run_dir: str | Path, data: str, seed: int = 0, means: str | None = None,
                  std: float | None = None) -> dict[str, Any]:
     """The model's metrics on ``data``; ``means`` (a .npy of mode centres) and ``std`` give a
     user's mixture the mode metrics that the built-in ring and grid have."""
-    spec, objects, shape = load_run(run_dir)
-    dataset = data_lib.load(data)
+    seed = check_seed(seed)
     if (means is None) != (std is None):
         raise ValueError("--means and --std go together: the mode centres (.npy of shape "
                          "(modes, dim)) and their common standard deviation")
+    if std is not None and not (isinstance(std, int | float) and math.isfinite(std) and std > 0):
+        raise ValueError(f"--std must be a finite number > 0, got {std}")
+    spec, objects, shape = load_run(run_dir)
+    dataset = data_lib.load(data)
     if means is not None:
-        if not Path(means).is_file():
-            raise ValueError(f"--means file '{means}' does not exist")
-        centres = np.load(means, allow_pickle=False)
-        if centres.ndim != 2 or centres.shape[1] != int(np.prod(dataset.shape)):
-            raise ValueError(f"--means must have shape (modes, {int(np.prod(dataset.shape))}), "
-                             f"got {centres.shape}")
-        if not std > 0:
-            raise ValueError(f"--std must be > 0, got {std}")
-        dataset = dataclasses.replace(dataset, means=centres.astype(np.float32), std=float(std))
+        centres = _load_means(means, int(np.prod(dataset.shape)))
+        dataset = dataclasses.replace(dataset, means=centres, std=float(std))
     if tuple(dataset.shape) != tuple(shape):
         raise ValueError(f"data '{data}' has examples of shape {dataset.shape}, the model was "
                          f"trained on shape {tuple(shape)}")
@@ -146,4 +299,9 @@ def save_array(path: str | Path, x: np.ndarray) -> None:
     path = Path(path)
     if path.suffix != ".npy":
         raise ValueError(f"--out must name a .npy file, got '{path}'")
-    write_atomic(path, lambda f: np.save(f, np.asarray(x)))
+    if path.is_dir():
+        raise ValueError(f"--out '{path}' is a folder; --out must name a .npy file")
+    try:
+        write_atomic(path, lambda f: np.save(f, np.asarray(x)))
+    except OSError as e:
+        raise _oserror(path, e, "write") from None

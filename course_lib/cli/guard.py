@@ -1,0 +1,108 @@
+"""The command line's guards: seeds, memory estimates, strict JSON and the run folder's lock.
+
+Each turns something a user can cause into a one-line ``ValueError`` where its cause is
+known, before anything is allocated or written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+
+import numpy as np
+
+LOCK = ".lock"
+SEED_MAX = 2**63 - 2  # jax.random.key takes an int64; the evaluation uses seed + 1
+
+
+def check_seed(seed, what: str = "--seed") -> int:
+    """A seed as an int in 0..2**63-2 (a larger one is refused, not wrapped or hashed: two
+    different seeds must never give the same run)."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise TypeError(f"{what} must be an integer, got {type(seed).__name__} {seed!r}")
+    if not 0 <= seed <= SEED_MAX:
+        raise ValueError(f"{what} must be an integer in 0..{SEED_MAX} (2**63 - 2), got {seed}")
+    return int(seed)
+
+
+def memory_limit() -> int:
+    """Bytes one command may ask for: half of this machine's physical memory."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume 8 GiB
+        return 4 * 2**30
+
+
+def check_memory(what: str, nbytes: float, hint: str) -> None:
+    """Refuse, before allocating, a request whose estimate exceeds :func:`memory_limit`."""
+    limit = memory_limit()
+    if nbytes > limit:
+        raise ValueError(f"{what} would need about {nbytes / 2**30:.3g} GiB, more than the "
+                         f"{limit / 2**30:.3g} GiB allowed (half of this machine's memory); "
+                         f"{hint}")
+
+
+def _model_bytes(config, batch_size: int) -> float:
+    """A generous estimate of training memory: parameters with Adam's moments and gradients
+    (x4), two networks, and a batch of activations through every layer (x8 for the backward
+    pass and the critic's extra evaluations)."""
+    dim = getattr(config, "data_dim", 1)
+    widths = [dim + getattr(config, "latent_dim", 0) + getattr(config, "num_classes", 0) + 64,
+              *getattr(config, "hidden", ()), dim]
+    params = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+    return 4.0 * (2 * 4 * params + 8 * batch_size * sum(widths) * getattr(config, "pack", 1))
+
+
+def _oserror(path, e: OSError, doing: str) -> ValueError:
+    return ValueError(f"cannot {doing} '{path}': {e.strerror or e}")
+
+
+def json_safe(obj):
+    """``obj`` with every NaN or infinite float replaced by None, and the list of the keys
+    where that happened: JSON has no NaN or Infinity."""
+    bad: list[str] = []
+
+    def clean(x, where):
+        if isinstance(x, dict):
+            return {k: clean(v, f"{where}.{k}" if where else str(k)) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [clean(v, f"{where}[{i}]") for i, v in enumerate(x)]
+        if isinstance(x, float | np.floating) and not np.isfinite(x):
+            bad.append(f"{where} ({x})")
+            return None
+        if isinstance(x, np.generic):
+            return x.item()
+        return x
+
+    return clean(obj, ""), bad
+
+
+@contextlib.contextmanager
+def run_lock(out: Path):
+    """Hold an exclusive lock on run folder ``out`` (``fcntl.flock`` on ``out/.lock``, which
+    holds the writer's pid): a second writer is refused at once. The kernel drops the lock
+    when its process dies, so a killed run leaves no stale lock."""
+    path = out / LOCK
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise _oserror(out, e, "lock the run folder") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+        os.close(fd)  # the holder's lock file stays
+        raise ValueError(f"'{out}' is being written by another process (pid {pid}); wait "
+                         "for it to finish, or choose another --out") from None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        for tmp in out.glob(".tmp-*"):  # left by a killed writer; we hold the lock now
+            tmp.unlink(missing_ok=True)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # while still locked: the next writer makes a fresh one
+        os.close(fd)
