@@ -44,11 +44,11 @@ class LatticeDiffusionConfig:
     """
 
     L: int = 16
-    T: int = 100
-    features: int = 32
+    T: int = 50
+    features: int = 16
     dilations: tuple[int, ...] = (1, 2, 4, 8)
     conditional: bool = False
-    lr: float = 1e-3
+    lr: float = 2e-3
 
     def __post_init__(self):
         if self.L < 2 or self.T < 2 or self.features < 1 or not self.dilations:
@@ -200,6 +200,25 @@ def symmetrised(sample_batch):
     return sample
 
 
+def fit(model: LatticeDiffusion, spins, train_config, temperatures=None) -> dict:
+    """Train ``model`` in place with Adam on configurations drawn with replacement from
+    ``spins`` (n, L, L) (with their ``temperatures`` (n,) for a conditional model), each
+    flipped with probability 1/2; returns :func:`course_lib.train.train`'s history."""
+    import optax
+
+    from course_lib.train import train
+
+    spins = jnp.asarray(spins, jnp.float32)
+    temps = None if temperatures is None else jnp.asarray(temperatures, jnp.float32)
+
+    def draw(key, n):
+        i = jax.random.randint(key, (n,), 0, len(spins))
+        return spins[i] if temps is None else (spins[i], temps[i])
+
+    optimizer = nnx.Optimizer(model, optax.adam(model.config.lr), wrt=nnx.Param)
+    return train(train_step, (model, optimizer), symmetrised(draw), train_config)
+
+
 def bits_per_spin(model: LatticeDiffusion, spins, key, repeats: int = 10, temperature=None,
                   batch_size: int = 512) -> dict[str, float]:
     """Held-out negative ELBO in bits per spin (an upper bound on the cross-entropy, hence on
@@ -217,3 +236,102 @@ def bits_per_spin(model: LatticeDiffusion, spins, key, repeats: int = 10, temper
     return {"bits_per_spin": float(per_config.mean()),
             "stderr": float(per_config.std(ddof=1) / np.sqrt(len(per_config))),
             "n": int(len(per_config))}
+
+
+# ------------------------------------------------------------------------- the command line
+
+from course_lib.models import ModelSpec, Option, RunInfo, register  # noqa: E402
+
+
+def _spin_stats(dataset, options: dict) -> dict:
+    x = dataset.data if dataset.data is not None else np.asarray(
+        dataset.sample(jax.random.key(0), 1000))
+    x = np.asarray(x)
+    if x.ndim != 3 or x.shape[1] != x.shape[2] or not np.all(np.abs(x) == 1):
+        raise ValueError(f"the lattice model needs square spin configurations, shape (n, L, L) "
+                         f"with values -1/+1 (e.g. --data ising); '{dataset.name}' has shape "
+                         f"{x.shape[1:]} and values {np.unique(x)[:4]}")
+    return {}
+
+
+def _dilations(text: str) -> tuple[int, ...]:
+    try:
+        d = tuple(int(v) for v in str(text).split(","))
+    except ValueError:
+        raise ValueError(f"--dilations must be comma-separated integers, got {text!r}") from None
+    if not d or min(d) < 1:
+        raise ValueError(f"--dilations must be positive integers, got {text!r}")
+    return d
+
+
+def _config(info: RunInfo) -> LatticeDiffusionConfig:
+    o = info.options
+    return LatticeDiffusionConfig(L=int(info.shape[-1]), T=o["T"], features=o["features"],
+                                  dilations=_dilations(o["dilations"]), lr=o["lr"])
+
+
+def _lattice_init(info: RunInfo):
+    import optax
+
+    model = LatticeDiffusion(_config(info), rngs=nnx.Rngs(info.seed))
+    return model, nnx.Optimizer(model, optax.adam(info.options["lr"]), wrt=nnx.Param)
+
+
+def _lattice_sample(objects, key, n, info):
+    return np.asarray(jax.jit(objects[0].sample, static_argnums=1)(key, n))
+
+
+def _lattice_evaluate(objects, dataset, key, info):
+    from course_lib import ising
+
+    x = dataset.data if dataset.data is not None else np.asarray(dataset.sample(key, 2000))
+    x = np.asarray(x[:2000], np.float32)
+    out = bits_per_spin(objects[0], x, key, repeats=4)
+    generated = _lattice_sample(objects, jax.random.fold_in(key, 1), 1000, info)
+    for name, s in (("generated", generated), ("data", x)):
+        e = np.asarray(ising.energy_per_site(jnp.asarray(s)))
+        m = np.abs(s.mean((1, 2)))
+        out |= {f"{name}_energy": float(e.mean()), f"{name}_abs_m": float(m.mean())}
+    return out
+
+
+def write_run_folder(model: LatticeDiffusion, folder, train_config, data: str = "ising") -> None:
+    """A run folder of the command line (config.json, checkpoint.npz) holding ``model``, so
+    that ``python -m course_lib sample FOLDER --n N --out FILE.npy`` samples it. The optimizer
+    state stored with it is a fresh Adam state (the weights are what matter)."""
+    import json
+    from pathlib import Path
+
+    import optax
+
+    from course_lib.train import save_checkpoint, write_atomic
+
+    c, folder = model.config, Path(folder)
+    if c.conditional:
+        raise ValueError("the command line samples unconditional lattice models only")
+    options = {"T": c.T, "features": c.features, "dilations": ",".join(map(str, c.dilations)),
+               "lr": c.lr}
+    run = {"model": "lattice", "data": data, "shape": [c.L, c.L], "num_classes": None,
+           "options": options, "data_stats": {},
+           "train": {"steps": train_config.steps, "batch_size": train_config.batch_size,
+                     "seed": train_config.seed}}
+    optimizer = nnx.Optimizer(model, optax.adam(c.lr), wrt=nnx.Param)
+    save_checkpoint(folder / "checkpoint.npz", nnx.state((model, optimizer)), train_config.steps,
+                    {}, {})
+    write_atomic(folder / "config.json",
+                 lambda f: f.write((json.dumps(run, indent=2) + "\n").encode()))
+
+
+_DEFAULTS = LatticeDiffusionConfig()
+register(ModelSpec(
+    name="lattice",
+    description="binomial diffusion of spin lattices (n, L, L) with a periodic conv denoiser",
+    init=_lattice_init, train_step=train_step, sample=_lattice_sample,
+    evaluate=_lattice_evaluate,
+    options={"T": Option(int, _DEFAULTS.T, "diffusion steps (network calls per sample)"),
+             "features": Option(int, _DEFAULTS.features, "channels per conv layer"),
+             "dilations": Option(str, ",".join(map(str, _DEFAULTS.dilations)),
+                                 "dilation of each 3x3 periodic conv layer"),
+             "lr": Option(float, _DEFAULTS.lr, "Adam learning rate")},
+    batches=lambda dataset, info: symmetrised(dataset.sample),
+    data_stats=_spin_stats))

@@ -72,7 +72,7 @@ class ModelSpec:
 
 
 MODELS: dict[str, ModelSpec] = {}
-FAMILIES = ("course_lib.gan", "course_lib.diffusion")
+FAMILIES = ("course_lib.gan", "course_lib.diffusion", "course_lib.ising_diffusion")
 
 
 def register(spec: ModelSpec) -> ModelSpec:

@@ -205,3 +205,34 @@ def test_sampling_gives_spins_and_conditional_training_runs():
     assert np.isfinite(float(metrics["loss"]))
     bits = idm.bits_per_spin(model, s, jax.random.key(2), repeats=2, temperature=jnp.full(5, 2.0))
     assert 0 < bits["bits_per_spin"] < 5
+
+
+def test_command_line_trains_samples_and_refuses_non_spin_data(tmp_path, capsys):
+    from course_lib import cli
+
+    spins = np.asarray(ising.metropolis(jax.random.key(0), L=8, T=2.5, n_chains=64, sweeps=20))
+    np.save(tmp_path / "spins.npy", spins)
+    out = tmp_path / "run"
+    assert cli.main(["train", "lattice", "--data", str(tmp_path / "spins.npy"), "--out", str(out),
+                     "--steps", "3", "--batch-size", "8", "--T", "4", "--features", "4",
+                     "--dilations", "1,2", "--no-progress"]) == 0
+    assert cli.main(["sample", str(out), "--n", "5", "--out", str(tmp_path / "s.npy")]) == 0
+    s = np.load(tmp_path / "s.npy")
+    assert s.shape == (5, 8, 8) and set(np.unique(s)) <= {-1.0, 1.0}
+
+    # a model trained in Python, written as a run folder, samples the same way
+    model = small_model(L=8, T=4, dilations=(1, 2))
+    from course_lib.train import TrainConfig
+    idm.write_run_folder(model, tmp_path / "shipped", TrainConfig(steps=1))
+    assert cli.main(["sample", str(tmp_path / "shipped"), "--n", "3", "--out",
+                     str(tmp_path / "t.npy"), "--seed", "4"]) == 0
+    assert np.array_equal(np.load(tmp_path / "t.npy"),
+                          np.asarray(jax.jit(model.sample, static_argnums=1)(jax.random.key(4), 3)))
+
+    capsys.readouterr()
+    assert cli.main(["train", "lattice", "--data", "ring", "--out", str(tmp_path / "bad"),
+                     "--steps", "1", "--no-progress"]) == 2
+    assert "square spin configurations" in capsys.readouterr().err
+    assert cli.main(["train", "lattice", "--data", str(tmp_path / "spins.npy"), "--out",
+                     str(tmp_path / "bad2"), "--dilations", "1,x", "--no-progress"]) == 2
+    assert "--dilations must be" in capsys.readouterr().err
