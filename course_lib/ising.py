@@ -183,9 +183,11 @@ def exact_finite_lattice(L: int, T: float, dK: float = 1e-4) -> dict[str, float]
     N, K = L * L, 1.0 / T
     f = [log_partition_function(L, L, 1.0 / k) for k in (K - dK, K, K + dK)]
     energy = -(f[2] - f[0]) / (2 * dK) / N
-    return {"energy": energy, "specific_heat": K**2 * (f[2] - 2 * f[1] + f[0]) / dK**2 / N,
-            "entropy_nats": f[1] / N + energy / T, "entropy_bits": (f[1] / N + energy / T) / np.log(2),
-            "log_z": f[1]}
+    entropy = f[1] / N + energy / T
+    heat = K**2 * (f[2] - 2 * f[1] + f[0]) / dK**2 / N
+    return {"energy": float(energy), "specific_heat": float(heat),
+            "entropy_nats": float(entropy), "entropy_bits": float(entropy / np.log(2)),
+            "log_z": float(f[1])}
 
 
 def _complete_elliptic_k(k):
@@ -202,8 +204,9 @@ def onsager_energy(T) -> np.ndarray:
     exactly -sqrt 2 at T_c, where K(k) diverges but its prefactor vanishes."""
     K = 1.0 / np.asarray(T, float)
     k = np.minimum(2 * np.sinh(2 * K) / np.cosh(2 * K) ** 2, 1 - 1e-16)
-    e = -(1 + 2 / np.pi * (2 * np.tanh(2 * K) ** 2 - 1) * _complete_elliptic_k(k)) / np.tanh(2 * K)
-    return np.where(np.isclose(np.asarray(T, float), T_CRITICAL, rtol=0, atol=1e-12), -np.sqrt(2), e)
+    e = -(1 + 2 / np.pi * (2 * np.tanh(2 * K) ** 2 - 1) * _complete_elliptic_k(k))
+    at_tc = np.isclose(np.asarray(T, float), T_CRITICAL, rtol=0, atol=1e-12)
+    return np.where(at_tc, -np.sqrt(2), e / np.tanh(2 * K))
 
 
 def onsager_magnetization(T) -> np.ndarray:

@@ -72,7 +72,7 @@ class ModelSpec:
 
 
 MODELS: dict[str, ModelSpec] = {}
-FAMILIES = ("course_lib.gan", "course_lib.diffusion", "course_lib.ising_diffusion")
+FAMILIES = ("course_lib.gan", "course_lib.diffusion", "course_lib.ising_cli")
 
 
 def register(spec: ModelSpec) -> ModelSpec:

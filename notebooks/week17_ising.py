@@ -45,13 +45,12 @@ import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
-import optax
 from flax import nnx
 
 from course_lib import ising
 from course_lib import ising_diffusion as idm
 from course_lib.pretrained import PRETRAINED_DIR, RETRAIN, train_or_load
-from course_lib.train import TrainConfig, train
+from course_lib.train import TrainConfig
 
 notebook_start = time.perf_counter()
 T_C = ising.T_CRITICAL
@@ -158,11 +157,12 @@ critical_history = train_or_load(
     "week17_ising/critical", (critical_model,), train_critical,
     config={"model": CRITICAL, "train": CRITICAL_TRAINING,
             "data": "metropolis key 0, 4096 chains, 1000 sweeps, T_c"})
-x = jnp.asarray(reference[:8])
-shift = critical_model.x0_logit((jnp.roll(x, (5, 11), (1, 2)) + 1) / 2, jnp.full(8, 20.0))
-print(f"{sum(v.size for v in jax.tree.leaves(nnx.state(critical_model, nnx.Param)))} parameters; "
-      "translation equivariance: max |f(shifted x) - shifted f(x)| = "
-      f"{float(jnp.abs(shift - jnp.roll(critical_model.x0_logit((x + 1) / 2, jnp.full(8, 20.0)), (5, 11), (1, 2))).max()):.1e}")
+x, t = (jnp.asarray(reference[:8]) + 1) / 2, jnp.full(8, 20.0)
+shifted_output = critical_model.x0_logit(jnp.roll(x, (5, 11), (1, 2)), t)
+output_shifted = jnp.roll(critical_model.x0_logit(x, t), (5, 11), (1, 2))
+n_parameters = sum(v.size for v in jax.tree.leaves(nnx.state(critical_model, nnx.Param)))
+print(f"{n_parameters} parameters; translation equivariance: max |f(shifted x) - shifted f(x)| "
+      f"= {float(jnp.abs(shifted_output - output_shifted).max()):.1e}")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1000 generated configurations at $T_c$ against Metropolis
@@ -270,10 +270,9 @@ generated_t = np.asarray(jax.jit(conditional_model.sample, static_argnums=1)(
 sweep_seconds = time.perf_counter() - t0
 generated_t = generated_t.reshape(len(TEMPERATURES), PER_TEMPERATURE, 16, 16)
 OBSERVABLES = ("energy", "abs_m", "specific_heat", "susceptibility")
-gen_curves = {k: np.array([ising.thermodynamics(g, T)[k] for g, T in zip(generated_t, TEMPERATURES)])
-              for k in OBSERVABLES}
-ref_curves = {k: np.array([ising.thermodynamics(g, T)[k] for g, T in zip(references_t, TEMPERATURES)])
-              for k in OBSERVABLES}
+gen_curves, ref_curves = ({k: np.array([ising.thermodynamics(g, T)[k]
+                                          for g, T in zip(configs, TEMPERATURES)])
+                            for k in OBSERVABLES} for configs in (generated_t, references_t))
 
 # %%
 fine = np.linspace(1.5, 3.5, 201)

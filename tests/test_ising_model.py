@@ -145,8 +145,8 @@ def test_posterior_is_bayes_rule_on_the_forward_chain():
         beta = 1 / (7 - t + 1)
         for xt in (0.0, 1.0):
             prior1 = float(model.q_prob(x0, tt - 1)[0, 0, 1])  # x0 = 1 at that site
-            like = lambda prev: (1 - beta / 2) if prev == xt else beta / 2  # noqa: E731
-            expected = prior1 * like(1.0) / (prior1 * like(1.0) + (1 - prior1) * like(0.0))
+            like1, like0 = ((1 - beta / 2, beta / 2) if xt == 1 else (beta / 2, 1 - beta / 2))
+            expected = prior1 * like1 / (prior1 * like1 + (1 - prior1) * like0)
             got = model.posterior_prob(jnp.full((1, 2, 2), xt), x0, tt)[0, 0, 1]
             assert float(got) == pytest.approx(expected, rel=1e-6)
     assert jnp.allclose(model.q_prob(x0, jnp.array([7.0])), 0.5)
@@ -236,3 +236,14 @@ def test_command_line_trains_samples_and_refuses_non_spin_data(tmp_path, capsys)
     assert cli.main(["train", "lattice", "--data", str(tmp_path / "spins.npy"), "--out",
                      str(tmp_path / "bad2"), "--dilations", "1,x", "--no-progress"]) == 2
     assert "--dilations must be" in capsys.readouterr().err
+
+
+def test_cached_spins_round_trip_and_refuse_non_spins(tmp_path):
+    spins = np.where(np.random.default_rng(0).random((5, 6, 6)) < 0.5, -1.0, 1.0)
+    made = ising.cached_spins(tmp_path / "s.npz", lambda: spins)
+    loaded = ising.cached_spins(tmp_path / "s.npz", lambda: pytest.fail("should load"))
+    assert np.array_equal(made, spins) and np.array_equal(loaded, spins)
+    assert (tmp_path / "s.npz").stat().st_size < spins.size  # packed: 1 bit per spin
+    with pytest.raises(ValueError, match="spins"):
+        ising.cached_spins(tmp_path / "t.npz", lambda: spins * 0.5)
+    assert not (tmp_path / "t.npz").exists()
