@@ -187,6 +187,16 @@ def train_step(model: LatticeDiffusion, optimizer: nnx.Optimizer, batch, key):
     return {"loss": loss}
 
 
+def generate(model: LatticeDiffusion, key, n: int, temperature=None, chunk: int = 250):
+    """n configurations (n, L, L) in {-1, +1} as numpy, sampled ``chunk`` at a time with one
+    compiled sampler (chunk i from ``fold_in(key, i)``), at one ``temperature`` if given."""
+    sampler = jax.jit(model.sample, static_argnums=1)
+    temp = None if temperature is None else jnp.float32(temperature)
+    return np.concatenate([np.asarray(sampler(jax.random.fold_in(key, i), min(chunk, n - start),
+                                              temp))
+                           for i, start in enumerate(range(0, n, chunk))])
+
+
 def symmetrised(sample_batch):
     """A batch sampler that also flips every configuration's sign with probability 1/2:
     H(s) = H(-s), and the network is not built to know it."""
