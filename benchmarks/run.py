@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from course_lib.train import write_atomic
+from course_lib.checkpoint import write_atomic
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

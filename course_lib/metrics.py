@@ -1,4 +1,4 @@
-"""Sample-based metrics: mode coverage on the mixtures, MMD, and the exact 1D Wasserstein-1."""
+"""Metrics: mode coverage on the mixtures, MMD, the exact 1D Wasserstein-1, and nats to bits."""
 
 from __future__ import annotations
 
@@ -50,4 +50,14 @@ def wasserstein_1d(x, y) -> float:
     return float(np.mean(np.abs(x - y)))
 
 
+LOG2 = float(np.log(2))
 
+
+def nats_to_bits(nats):
+    """nats / ln 2: the one conversion from nats to bits in the library."""
+    return nats / LOG2
+
+
+def bits_per_dim(nll_nats: float, dims: int) -> float:
+    """Negative log-likelihood per example in nats -> bits per dimension: nats / (D ln 2)."""
+    return float(nats_to_bits(nll_nats) / dims)

@@ -38,8 +38,8 @@ import jax
 import numpy as np
 from flax import nnx
 
+from course_lib.checkpoint import load_checkpoint, save_checkpoint, write_atomic
 from course_lib.data import DATA_DIR
-from course_lib.train import load_checkpoint, save_checkpoint, write_atomic
 
 RETRAIN = os.environ.get("COURSE_RETRAIN", "") == "1"  # the one flag: retrain instead of load
 PRETRAINED_DIR = DATA_DIR / "pretrained"

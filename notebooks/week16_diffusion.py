@@ -35,7 +35,7 @@ import numpy as np
 
 from course_lib import data
 from course_lib import diffusion as dm
-from course_lib.hvae import LinearGaussianHVAE
+from course_lib.theory.hvae import LinearGaussianHVAE
 
 notebook_start = time.perf_counter()
 print("devices:", jax.devices())

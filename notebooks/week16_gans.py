@@ -48,7 +48,7 @@ import optax
 from flax import nnx
 
 from course_lib import data, gan, metrics, nets
-from course_lib import gan_theory as theory
+from course_lib.theory import gan as theory
 from course_lib.pretrained import RETRAIN, train_or_load
 from course_lib.train import TrainConfig, step_from_loss, train
 

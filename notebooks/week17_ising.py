@@ -48,7 +48,7 @@ import numpy as np
 from flax import nnx
 
 from course_lib import ising
-from course_lib import ising_diffusion as idm
+from course_lib.diffusion import lattice
 from course_lib.pretrained import PRETRAINED_DIR, RETRAIN, train_or_load
 from course_lib.train import TrainConfig
 
@@ -143,14 +143,14 @@ for name, exact in (("energy", exact_16["energy"]), ("specific_heat", exact_16["
 # flipping half of every training batch.
 
 # %%
-CRITICAL = idm.LatticeDiffusionConfig(T=50, features=16, dilations=(1, 2, 4, 8), lr=2e-3)
+CRITICAL = lattice.LatticeDiffusionConfig(T=50, features=16, dilations=(1, 2, 4, 8), lr=2e-3)
 CRITICAL_TRAINING = TrainConfig(steps=1500, batch_size=32, progress=False, steps_per_call=100)
-critical_model = idm.LatticeDiffusion(CRITICAL, rngs=nnx.Rngs(0))
+critical_model = lattice.LatticeDiffusion(CRITICAL, rngs=nnx.Rngs(0))
 
 
 def train_critical():  # what COURSE_RETRAIN=1 runs: 4096 fresh Metropolis configurations
     spins = ising.metropolis(jax.random.key(0), L=16, T=T_C, n_chains=4096, sweeps=1000)
-    return idm.fit(critical_model, spins, CRITICAL_TRAINING)
+    return lattice.fit(critical_model, spins, CRITICAL_TRAINING)
 
 
 critical_history = train_or_load(
@@ -178,10 +178,11 @@ print(f"{n_parameters} parameters; translation equivariance: max |f(shifted x) -
 # %%
 generated = ising.cached_spins(
     PRETRAINED / "generated_tc.npz", remake=RETRAIN,
-    make=lambda: idm.generate(critical_model, jax.random.key(10), 1000),
-    description="1000 configurations from week17_ising/critical: idm.generate(model, key(10))")
+    make=lambda: lattice.generate(critical_model, jax.random.key(10), 1000),
+    description="1000 configurations from week17_ising/critical: lattice.generate(model, key(10))")
 gen_thermo = ising.thermodynamics(generated, T_C)
-critical_bits = idm.bits_per_spin(critical_model, reference[:1000], jax.random.key(3), repeats=1)
+critical_bits = lattice.bits_per_spin(critical_model, reference[:1000], jax.random.key(3),
+                                      repeats=1)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -238,10 +239,10 @@ plt.show()
 
 # %%
 TEMPERATURES = np.round(np.arange(1.5, 3.51, 0.1), 2)
-CONDITIONAL = idm.LatticeDiffusionConfig(T=50, features=16, dilations=(1, 2, 4, 8), lr=2e-3,
+CONDITIONAL = lattice.LatticeDiffusionConfig(T=50, features=16, dilations=(1, 2, 4, 8), lr=2e-3,
                                          conditional=True)
 CONDITIONAL_TRAINING = TrainConfig(steps=1500, batch_size=32, progress=False, steps_per_call=100)
-conditional_model = idm.LatticeDiffusion(CONDITIONAL, rngs=nnx.Rngs(0))
+conditional_model = lattice.LatticeDiffusion(CONDITIONAL, rngs=nnx.Rngs(0))
 
 
 def metropolis_at(T, seed, n=256):  # below T_c from an ordered start (see ising.metropolis)
@@ -252,7 +253,7 @@ def metropolis_at(T, seed, n=256):  # below T_c from an ordered start (see ising
 def train_conditional():  # what COURSE_RETRAIN=1 runs
     spins = np.concatenate([metropolis_at(T, 100 + i) for i, T in enumerate(TEMPERATURES)])
     temperatures = np.repeat(TEMPERATURES.astype(np.float32), 256)
-    return idm.fit(conditional_model, spins, CONDITIONAL_TRAINING, temperatures)
+    return lattice.fit(conditional_model, spins, CONDITIONAL_TRAINING, temperatures)
 
 
 conditional_history = train_or_load(
@@ -268,7 +269,7 @@ references_t = references_t.reshape(len(TEMPERATURES), 256, 16, 16)
 PER_TEMPERATURE, SAMPLED = 100, np.array([1.5, 2.0, 2.3, 2.6, 3.0, 3.5])
 generated_t = ising.cached_spins(
     PRETRAINED / "generated_temperatures.npz", remake=RETRAIN,
-    make=lambda: np.concatenate([idm.generate(conditional_model, jax.random.key(20 + i),
+    make=lambda: np.concatenate([lattice.generate(conditional_model, jax.random.key(20 + i),
                                               PER_TEMPERATURE, T) for i, T in enumerate(SAMPLED)]),
     description="100 configurations at each of T = 1.5, 2.0, 2.3, 2.6, 3.0, 3.5 from "
                 "week17_ising/conditional")
@@ -365,7 +366,7 @@ print("z:          " + " ".join(f"{v:+6.1f}" for v in z_r[1:]))
 # %%
 critical_run = PRETRAINED_DIR.parent / "runs" / "ising_critical"  # a command-line run folder
 if RETRAIN or not (critical_run / "checkpoint.npz").is_file():
-    idm.write_run_folder(critical_model, critical_run, CRITICAL_TRAINING)
+    lattice.write_run_folder(critical_model, critical_run, CRITICAL_TRAINING)
 print(sorted(p.name for p in critical_run.iterdir()))
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -376,7 +377,7 @@ print(sorted(p.name for p in critical_run.iterdir()))
 #    $E/N$, $\langle|m|\rangle$ or $C(r)$ at large $r$? Each reverse step is a product over
 #    sites, so spins that flip in the same step flip independently: why does that hurt
 #    long-range order more than the energy?
-# 2. **Break the symmetry.** Train without the random global flips (`idm.fit` on the raw
+# 2. **Break the symmetry.** Train without the random global flips (`lattice.fit` on the raw
 #    batches). Is the histogram of $m$ (not $|m|$) of the samples still symmetric?
 # 3. **Entropy by thermodynamic integration.** The bits per spin are bounded below by the
 #    entropy. Check the 16 x 16 floor without Kaufman: integrate $C/T$ from the Metropolis

@@ -15,7 +15,7 @@ import pytest
 from flax import nnx
 
 from course_lib import ising
-from course_lib import ising_diffusion as idm
+from course_lib.diffusion import lattice
 
 
 def brute_force_log_z(rows, cols, T):
@@ -120,9 +120,9 @@ def test_metropolis_matches_kaufman_energy_and_onsager_magnetisation():
 
 
 def small_model(conditional=False, L=8, dilations=(1, 2, 4), T=10):
-    config = idm.LatticeDiffusionConfig(L=L, T=T, features=8, dilations=dilations,
+    config = lattice.LatticeDiffusionConfig(L=L, T=T, features=8, dilations=dilations,
                                         conditional=conditional)
-    return idm.LatticeDiffusion(config, rngs=nnx.Rngs(0))
+    return lattice.LatticeDiffusion(config, rngs=nnx.Rngs(0))
 
 
 @pytest.mark.parametrize("conditional", [False, True])
@@ -201,9 +201,10 @@ def test_sampling_gives_spins_and_conditional_training_runs():
     import optax
     opt = nnx.Optimizer(model, optax.adam(1e-3), wrt=nnx.Param)
     batch = (s, jnp.full((5,), 2.0))
-    metrics = idm.train_step(model, opt, batch, jax.random.key(1))
+    metrics = lattice.train_step(model, opt, batch, jax.random.key(1))
     assert np.isfinite(float(metrics["loss"]))
-    bits = idm.bits_per_spin(model, s, jax.random.key(2), repeats=2, temperature=jnp.full(5, 2.0))
+    bits = lattice.bits_per_spin(model, s, jax.random.key(2), repeats=2,
+                                 temperature=jnp.full(5, 2.0))
     assert 0 < bits["bits_per_spin"] < 5
 
 
@@ -223,7 +224,7 @@ def test_command_line_trains_samples_and_refuses_non_spin_data(tmp_path, capsys)
     # a model trained in Python, written as a run folder, samples the same way
     model = small_model(L=8, T=4, dilations=(1, 2))
     from course_lib.train import TrainConfig
-    idm.write_run_folder(model, tmp_path / "shipped", TrainConfig(steps=1))
+    lattice.write_run_folder(model, tmp_path / "shipped", TrainConfig(steps=1))
     assert cli.main(["sample", str(tmp_path / "shipped"), "--n", "3", "--out",
                      str(tmp_path / "t.npy"), "--seed", "4"]) == 0
     assert np.array_equal(np.load(tmp_path / "t.npy"),
@@ -235,7 +236,7 @@ def test_command_line_trains_samples_and_refuses_non_spin_data(tmp_path, capsys)
     assert "square spin configurations" in capsys.readouterr().err
     assert cli.main(["train", "lattice", "--data", str(tmp_path / "spins.npy"), "--out",
                      str(tmp_path / "bad2"), "--dilations", "1,x", "--no-progress"]) == 2
-    assert "--dilations must be" in capsys.readouterr().err
+    assert "must be integers separated by commas" in capsys.readouterr().err
 
 
 def test_cached_spins_round_trip_and_refuse_non_spins(tmp_path):

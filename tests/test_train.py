@@ -164,7 +164,7 @@ def test_write_atomic_gives_the_permissions_open_would(tmp_path):
     import os
     import stat
 
-    from course_lib.train import write_atomic
+    from course_lib.checkpoint import write_atomic
 
     mask = os.umask(0o022)
     try:

@@ -1,23 +1,16 @@
 """The command line contract: verbs, outputs, one-line errors, no half-written runs, resume."""
 
+import dataclasses
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from course_lib import cli
+from course_lib import cli, gan
 
 
-def run(*args, cwd=None):
-    """The CLI in a fresh process, as a user runs it."""
-    p = subprocess.run([sys.executable, "-m", "course_lib", *map(str, args)], cwd=cwd,
-                       capture_output=True, text=True, timeout=300)
-    return p.returncode, p.stdout, p.stderr
-
-
-def test_data_list_and_sample(tmp_path):
+def test_data_list_and_sample(tmp_path, cli_process):
+    run = cli_process
     rc, out, _ = run("data", "list")
     assert rc == 0
     for name in ("ring", "grid", "swiss_roll", "moons", "heartbeat", "digits", "ising"):
@@ -31,7 +24,8 @@ def test_data_list_and_sample(tmp_path):
     np.testing.assert_array_equal(x, np.load(tmp_path / "g2.npy"))
 
 
-def test_train_sample_evaluate_and_resume(tmp_path):
+def test_train_sample_evaluate_and_resume(tmp_path, cli_process):
+    run = cli_process
     out = tmp_path / "run"
     assert cli.main(["train", "gaussian", "--data", "ring", "--out", str(out), "--steps", "300",
                      "--seed", "1", "--no-progress"]) == 0
@@ -73,6 +67,10 @@ BAD = [
     (["train", "gaussian", "--data", "missing.npy", "--out", "r"], "does not exist"),
     (["train", "gaussian", "--data", "ring", "--out", "r", "--lr", "fast"], "must be a float"),
     (["train", "gaussian", "--data", "ring", "--out", "r", "--depth", "3"], "its options: --lr"),
+    (["train", "gan", "--data", "ring", "--out", "r", "--hidden", "64,x"], "separated by commas"),
+    (["train", "ddpm", "--data", "ring", "--out", "r", "--loss", "l1"], "invalid choice: 'l1'"),
+    (["train", "ddpm", "--data", "ring", "--out", "r", "--T", "0"], "T must be a positive"),
+    (["train", "wgan-gp", "--data", "ring", "--out", "r", "--loss", "minimax"], "its options"),
     (["train", "gaussian", "--data", "ring", "--out", "r", "--resume"], "cannot resume"),
     (["sample", "nowhere", "--n", "3", "--out", "s.npy"], "not a run folder"),
     (["evaluate", "nowhere", "--data", "ring"], "not a run folder"),
@@ -96,7 +94,8 @@ def test_bad_arguments_give_one_error_line_and_exit_2(tmp_path, args, message, c
     assert not (tmp_path / "x.txt").exists()
 
 
-def test_errors_in_a_fresh_process_have_no_traceback(tmp_path):
+def test_errors_in_a_fresh_process_have_no_traceback(tmp_path, cli_process):
+    run = cli_process
     rc, out, err = run("train", "gaussian", "--data", "ring", "--out", tmp_path / "r",
                        "--batch-size", "abc")
     assert rc == 2 and err.startswith("error: ") and err.count("\n") == 1 and out == ""
@@ -126,34 +125,60 @@ def test_train_help_lists_the_models_own_options(capsys):
     assert e.value.code == 0
     out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines at the terminal width
     assert "options of gan:" in out
-    for option in ("--latent-dim", "--width", "--lr", "--decay-start", "--decay-steps",
-                   "--instance-noise", "--noise-anneal-steps", "--loss"):
+    for option in ("--latent-dim", "--hidden", "--lr-g", "--lr-d", "--decay-start",
+                   "--decay-steps", "--instance-noise", "--noise-anneal-steps", "--loss",
+                   "--critic-steps", "--b2"):
         assert option in out
-    assert "one of non_saturating, minimax" in out
+    assert "one of non_saturating, minimax, wgan_clip, wgan_gp" in out
 
 
-def test_gan_learning_rate_decay_from_the_command_line(tmp_path):
+def test_ddpm_help_lists_the_notebooks_settings(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "ddpm", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for option in ("--loss", "--learn-variance", "--schedule", "--T", "--beta-1", "--beta-T",
+                   "--parameterization", "--hidden", "--levels", "--lr"):
+        assert option + " " in out
+
+
+def test_cli_defaults_are_the_configs_and_a_loss_changes_nothing_else(tmp_path):
+    """The command line builds exactly the config a notebook would: GANConfig's defaults, and
+    --loss wgan_gp changes the loss alone (no hidden critic_steps or b2)."""
+    defaults = dataclasses.asdict(gan.GANConfig(data_dim=2))
+    for loss in ("non_saturating", "wgan_gp"):
+        out = tmp_path / loss
+        assert cli.main(["train", "gan", "--data", "ring", "--out", str(out), "--steps", "2",
+                         "--loss", loss, "--no-progress"]) == 0
+        config = json.loads((out / "config.json").read_text())["config"]
+        expected = defaults | {"loss": loss}
+        assert config == json.loads(json.dumps(expected)), loss
+    assert cli.MODELS["wgan-gp"].defaults()["critic_steps"] == 5  # the named recipe says so
+
+
+def test_gan_learning_rate_decay_from_the_command_line(tmp_path, cli_process):
+    run = cli_process
     out = tmp_path / "run"
     assert cli.main(["train", "gan", "--data", "ring", "--out", str(out), "--steps", "40",
-                     "--batch-size", "64", "--width", "32", "--decay-start", "20",
+                     "--batch-size", "64", "--hidden", "32,32", "--decay-start", "20",
                      "--decay-steps", "20", "--instance-noise", "0.5",
                      "--noise-anneal-steps", "30", "--no-progress"]) == 0
-    options = json.loads((out / "config.json").read_text())["options"]
-    assert options["decay_start"] == 20 and options["decay_steps"] == 20
-    assert options["instance_noise"] == 0.5 and options["noise_anneal_steps"] == 30
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["decay_start"] == 20 and config["decay_steps"] == 20
+    assert config["instance_noise"] == 0.5 and config["noise_anneal_steps"] == 30
+    assert config["hidden"] == [32, 32]
     rc, _, err = run("train", "gan", "--data", "ring", "--out", tmp_path / "bad",
                      "--instance-noise", "0.5")
     assert rc == 2 and err.startswith("error: instance_noise must be >= 0 and, when > 0, "
                                       "noise_anneal_steps > 0") and not (tmp_path / "bad").exists()
 
 
-def test_a_run_trained_before_an_option_existed_still_samples(tmp_path):
+def test_a_run_trained_before_a_setting_existed_still_samples(tmp_path):
     out = tmp_path / "run"
     assert cli.main(["train", "gan", "--data", "ring", "--out", str(out), "--steps", "20",
-                     "--batch-size", "32", "--width", "16", "--no-progress"]) == 0
+                     "--batch-size", "32", "--hidden", "16", "--no-progress"]) == 0
     config = json.loads((out / "config.json").read_text())
     for option in ("decay_start", "decay_steps", "instance_noise", "noise_anneal_steps"):
-        del config["options"][option]  # as written before these options were added
+        del config["config"][option]  # as written before these settings were added
     (out / "config.json").write_text(json.dumps(config))
     assert cli.main(["sample", str(out), "--n", "10", "--out", str(tmp_path / "s.npy")]) == 0
     assert np.load(tmp_path / "s.npy").shape == (10, 2)

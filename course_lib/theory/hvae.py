@@ -20,16 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LOG2PI = np.log(2 * np.pi)
-
-
-def normal_logpdf(x, mean, var):
-    return -0.5 * (LOG2PI + np.log(var) + (x - mean) ** 2 / var)
-
-
-def normal_kl(m1, v1, m2, v2):
-    """KL(N(m1, v1) || N(m2, v2))."""
-    return 0.5 * (np.log(v2 / v1) + (v1 + (m1 - m2) ** 2) / v2 - 1)
+from course_lib.gaussian import LOG2PI
+from course_lib.gaussian import gaussian_kl as normal_kl
+from course_lib.gaussian import normal_log_prob as normal_logpdf
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ import numpy as np
 from flax import nnx
 
 from course_lib import nets
+from course_lib.config import setting
 
 LOG2 = float(np.log(2.0))
 
@@ -43,12 +44,12 @@ class LatticeDiffusionConfig:
     conditional:  the network also sees the temperature (train on several T).
     """
 
-    L: int = 16
-    T: int = 50
-    features: int = 16
-    dilations: tuple[int, ...] = (1, 2, 4, 8)
-    conditional: bool = False
-    lr: float = 2e-3
+    L: int = setting(16, "lattice side (the data's)", from_data=True)
+    T: int = setting(50, "diffusion steps (network calls per sample)")
+    features: int = setting(16, "channels of every periodic conv layer")
+    dilations: tuple[int, ...] = setting((1, 2, 4, 8), "dilation of each 3x3 periodic conv")
+    conditional: bool = setting(False, "the network also sees the temperature")
+    lr: float = setting(2e-3, "Adam learning rate")
 
     def __post_init__(self):
         if self.L < 2 or self.T < 2 or self.features < 1 or not self.dilations:
@@ -187,6 +188,14 @@ def train_step(model: LatticeDiffusion, optimizer: nnx.Optimizer, batch, key):
     return {"loss": loss}
 
 
+def init(config: LatticeDiffusionConfig, seed: int = 0):
+    """(model, Adam optimizer) for ``config``, the network initialised from nnx.Rngs(seed)."""
+    import optax
+
+    model = LatticeDiffusion(config, rngs=nnx.Rngs(seed))
+    return model, nnx.Optimizer(model, optax.adam(config.lr), wrt=nnx.Param)
+
+
 def generate(model: LatticeDiffusion, key, n: int, temperature=None, chunk: int = 250):
     """n configurations (n, L, L) in {-1, +1} as numpy, sampled ``chunk`` at a time with one
     compiled sampler (chunk i from ``fold_in(key, i)``), at one ``temperature`` if given."""
@@ -252,6 +261,7 @@ def write_run_folder(model: LatticeDiffusion, folder, train_config, data: str = 
     """A run folder of the command line (config.json, checkpoint.npz) holding ``model``, so
     that ``python -m course_lib sample FOLDER --n N --out FILE.npy`` samples it. The optimizer
     state stored with it is a fresh Adam state (the weights are what matter)."""
+    import dataclasses
     import json
     from pathlib import Path
 
@@ -262,12 +272,8 @@ def write_run_folder(model: LatticeDiffusion, folder, train_config, data: str = 
     c, folder = model.config, Path(folder)
     if c.conditional:
         raise ValueError("the command line samples unconditional lattice models only")
-    options = {"T": c.T, "features": c.features, "dilations": ",".join(map(str, c.dilations)),
-               "lr": c.lr}
-    run = {"model": "lattice", "data": data, "shape": [c.L, c.L], "num_classes": None,
-           "options": options, "data_stats": {},
-           "train": {"steps": train_config.steps, "batch_size": train_config.batch_size,
-                     "seed": train_config.seed}}
+    run = {"model": "lattice", "data": data, "shape": [c.L, c.L],
+           "config": dataclasses.asdict(c), "train": dataclasses.asdict(train_config)}
     optimizer = nnx.Optimizer(model, optax.adam(c.lr), wrt=nnx.Param)
     save_checkpoint(folder / "checkpoint.npz", nnx.state((model, optimizer)), train_config.steps,
                     {}, {})

@@ -1,0 +1,52 @@
+"""Generative adversarial networks: the losses of the lecture, one training step for all of
+them, and the conditional, PacGAN and semi-supervised variants.
+
+Notation follows the notebooks: the discriminator D(x) = sigmoid(d(x)) with logit d, the
+generator G(z), data x ~ p_r, samples G(z) ~ p_g. The value function (Goodfellow et al. 2014)
+
+    V(G, D) = E_{x~p_r} log D(x) + E_{z~p_z} log(1 - D(G(z)))
+
+is maximised by D and minimised by G. Written with logits, log D = -softplus(-d) and
+log(1 - D) = -softplus(d), which stays finite when D saturates.
+
+- :mod:`.losses`: V(G, D) and the losses of D, G and the WGAN critic;
+- :mod:`.models`: :class:`GANConfig`, :class:`Generator`, :class:`Discriminator`, :func:`init`;
+- :mod:`.steps`: :func:`train_step`, :func:`batches`, :func:`fit_discriminator`,
+  :func:`semi_supervised_step`.
+
+``import course_lib.gan as gan`` gives every public name: ``gan.train_step``, ``gan.GANConfig``.
+"""
+
+from course_lib.gan.losses import (
+    critic_loss_wasserstein,
+    discriminator_loss,
+    generator_loss_minimax,
+    generator_loss_non_saturating,
+    gradient_penalty,
+    value_function,
+)
+from course_lib.gan.models import (
+    LOSSES,
+    Discriminator,
+    GANConfig,
+    Generator,
+    generate,
+    init,
+    init_semi_supervised,
+    instance_noise_std,
+    learning_rate,
+    sample_latent,
+)
+from course_lib.gan.steps import (
+    batches,
+    discriminator_objective,
+    fit_discriminator,
+    semi_supervised_step,
+    train_step,
+)
+
+__all__ = ["LOSSES", "GANConfig", "Generator", "Discriminator", "init", "init_semi_supervised",
+           "generate", "sample_latent", "learning_rate", "instance_noise_std", "train_step",
+           "batches", "discriminator_objective", "fit_discriminator", "semi_supervised_step",
+           "value_function", "discriminator_loss", "generator_loss_minimax",
+           "generator_loss_non_saturating", "critic_loss_wasserstein", "gradient_penalty"]

@@ -1,0 +1,165 @@
+"""One training step for every GAN of the lecture, the batches it eats, and D alone against a
+fixed generator.
+
+The step follows the game as stated: ``critic_steps`` updates of D (or a WGAN critic) on fresh
+batches, then one update of G against the updated D. The losses are in :mod:`.losses`.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from course_lib.data import Dataset
+from course_lib.gan.losses import (
+    critic_loss_wasserstein,
+    discriminator_loss,
+    generator_loss_minimax,
+    generator_loss_non_saturating,
+    gradient_penalty,
+)
+from course_lib.gan.models import GANConfig, instance_noise_std, sample_latent
+from course_lib.train import TrainConfig, train
+
+
+def _split(batch):
+    return batch if isinstance(batch, tuple) else (batch, None)
+
+
+def discriminator_objective(D, x, fake, labels, key):
+    """The loss D minimises on one batch, with its outputs on data and samples."""
+    config = D.config
+    real_out, fake_out = D(x, labels), D(fake, labels)
+    if not config.loss.startswith("wgan"):
+        return discriminator_loss(real_out, fake_out), (real_out, fake_out)
+    loss = critic_loss_wasserstein(real_out, fake_out)
+    if config.loss == "wgan_gp":
+        loss += config.gp_weight * gradient_penalty(lambda v: D(v, labels), x, fake, key)
+    return loss, (real_out, fake_out)
+
+
+def train_step(G, D, opt_G, opt_D, batch, key):
+    """One generator update after ``critic_steps`` discriminator updates.
+
+    ``batch`` holds ``critic_steps`` real batches stacked on axis 0 (see :func:`batches`),
+    each optionally with labels. Returns the metrics the notebooks plot.
+    """
+    config = G.config
+    reals, labels = _split(batch)
+    k_steps = jax.random.split(key, config.critic_steps + 1)
+    wasserstein = config.loss.startswith("wgan")
+
+    def seen_by_D(x, key):  # instance noise; without it no extra random numbers are drawn
+        if not config.instance_noise:
+            return x
+        return x + instance_noise_std(config, opt_G.step[...]) * jax.random.normal(key, x.shape)
+
+    for i in range(config.critic_steps):
+        x = reals[i].reshape(reals.shape[1], -1)
+        y = None if labels is None else labels[i]
+        kz, kgp = jax.random.split(k_steps[i])
+        fake = G(sample_latent(config, kz, x.shape[0]), y)
+        x = seen_by_D(x, jax.random.fold_in(kz, 1))
+        fake = seen_by_D(fake, jax.random.fold_in(kz, 2))
+        (d_loss, (real_out, fake_out)), grads = nnx.value_and_grad(
+            discriminator_objective, has_aux=True)(D, x, fake, y, kgp)
+        opt_D.update(D, grads)
+        if config.loss == "wgan_clip":
+            params = nnx.state(D, nnx.Param)
+            nnx.update(D, jax.tree.map(lambda p: jnp.clip(p, -config.clip, config.clip), params))
+
+    y = None if labels is None else labels[-1]
+    z = sample_latent(config, k_steps[-1], reals.shape[1])
+
+    def g_objective(G, D):  # D is an argument, not a closure: NNX may update its RNG state
+        fake_out = D(seen_by_D(G(z, y), jax.random.fold_in(k_steps[-1], 1)), y)
+        if wasserstein:
+            return -jnp.mean(fake_out)
+        if config.loss == "minimax":
+            return generator_loss_minimax(fake_out)
+        return generator_loss_non_saturating(fake_out)
+
+    g_loss, g_grads = nnx.value_and_grad(g_objective)(G, D)
+    opt_G.update(G, g_grads)
+    out = {"d_loss": d_loss, "g_loss": g_loss,
+           "g_grad_norm": optax.tree.norm(g_grads)}
+    if not wasserstein:
+        out |= {"d_real": jnp.mean(jax.nn.sigmoid(real_out)),
+                "d_fake": jnp.mean(jax.nn.sigmoid(fake_out))}
+    else:
+        out |= {"w_estimate": jnp.mean(real_out) - jnp.mean(fake_out)}
+    return out
+
+
+def batches(dataset: Dataset, config: GANConfig):
+    """sample_batch for :func:`train`: ``critic_steps`` fresh real batches per step."""
+    k = config.critic_steps
+    if config.num_classes:
+        def sample(key, n):
+            x, y = dataset.sample_with_labels(key, n * k)
+            return x.reshape(k, n, *x.shape[1:]), y.reshape(k, n)
+    else:
+        def sample(key, n):
+            x = dataset.sample(key, n * k)
+            return x.reshape(k, n, *x.shape[1:])
+    return sample
+
+
+# -------------------------------------------------------------- semi-supervised GAN (K + 1)
+
+
+def semi_supervised_step(G, D, opt_G, opt_D, batch, key, *, unsup_weight=1.0):
+    """Salimans et al. (2016): D has K logits l_k; class K+1 ("fake") has logit 0, so
+    D(real) = Z/(Z+1) with Z = sum_k exp(l_k). Loss: cross-entropy on the few labeled
+    examples + the GAN loss on unlabeled data and samples; G uses feature matching-free
+    non-saturating loss on log D(real | G(z))."""
+    (x_lab, y_lab), x_unl = batch
+    config = G.config
+    kz1, kz2 = jax.random.split(key)
+    n = x_unl.shape[0]
+    fake = G(sample_latent(config, kz1, n))
+
+    def d_objective(D):
+        logits_lab = D(x_lab)
+        supervised = optax.softmax_cross_entropy_with_integer_labels(logits_lab, y_lab).mean()
+        lse_real = jax.nn.logsumexp(D(x_unl), -1)  # log Z: the logit of "real"
+        lse_fake = jax.nn.logsumexp(D(fake), -1)
+        unsupervised = (jnp.mean(jax.nn.softplus(-lse_real)) + jnp.mean(jax.nn.softplus(lse_fake)))
+        return supervised + unsup_weight * unsupervised, supervised
+
+    (d_loss, sup), grads = nnx.value_and_grad(d_objective, has_aux=True)(D)
+    opt_D.update(D, grads)
+
+    def g_objective(G, D):
+        logits = D(G(sample_latent(config, kz2, n)))
+        return jnp.mean(jax.nn.softplus(-jax.nn.logsumexp(logits, -1)))
+
+    g_loss, g_grads = nnx.value_and_grad(g_objective)(G, D)
+    opt_G.update(G, g_grads)
+    return {"d_loss": d_loss, "supervised": sup, "g_loss": g_loss}
+
+
+
+
+def fit_discriminator(D, opt_D, real, fake, train_config: TrainConfig) -> dict:
+    """Train D alone against a FIXED generator p_g: ``real(key, n)`` and ``fake(key, n)`` draw
+    data and samples (``Dataset.sample``, or ``lambda k, n: generate(G, k, n)``).
+
+    D minimises the objective of its config's loss (:func:`discriminator_objective`), so a
+    WGAN critic is trained as a critic. Returns :func:`course_lib.train.train`'s history:
+    "loss", and "w_estimate" = E C(x) - E C(G(z)) for a critic.
+    """
+
+    def step(D, opt_D, x, key):  # the step's key draws the samples; a fold of it the penalty's
+        (loss, (real_out, fake_out)), grads = nnx.value_and_grad(
+            discriminator_objective, has_aux=True)(D, x, fake(key, x.shape[0]), None,
+                                                   jax.random.fold_in(key, 1))
+        opt_D.update(D, grads)
+        out = {"loss": loss}
+        if D.config.loss.startswith("wgan"):
+            out["w_estimate"] = jnp.mean(real_out) - jnp.mean(fake_out)
+        return out
+
+    return train(step, (D, opt_D), real, train_config)
