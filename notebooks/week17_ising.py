@@ -49,7 +49,7 @@ from flax import nnx
 
 from course_lib import ising
 from course_lib.diffusion import lattice
-from course_lib.pretrained import PRETRAINED_DIR, RETRAIN, train_or_load
+from course_lib.pretrained import PRETRAINED_DIR, RETRAIN, cached_spins, train_or_load
 from course_lib.train import TrainConfig
 
 notebook_start = time.perf_counter()
@@ -103,7 +103,7 @@ print(f"infinite lattice at T_c (Onsager): E/N = {float(ising.onsager_energy(T_C
 
 # %%
 PRETRAINED = PRETRAINED_DIR / "week17_ising"
-reference = ising.cached_spins(
+reference = cached_spins(
     PRETRAINED / "metropolis_tc.npz", remake=RETRAIN,
     description="Metropolis key 1, 2048 chains, 1000 sweeps from random, 16x16 at T_c",
     make=lambda: ising.metropolis(jax.random.key(1), L=16, T=T_C, n_chains=2048, sweeps=1000))
@@ -176,7 +176,7 @@ print(f"{n_parameters} parameters; translation equivariance: max |f(shifted x) -
 # `COURSE_RETRAIN=1` samples them again, and the command line below samples your own.)
 
 # %%
-generated = ising.cached_spins(
+generated = cached_spins(
     PRETRAINED / "generated_tc.npz", remake=RETRAIN,
     make=lambda: lattice.generate(critical_model, jax.random.key(10), 1000),
     description="1000 configurations from week17_ising/critical: lattice.generate(model, key(10))")
@@ -260,14 +260,14 @@ conditional_history = train_or_load(
     "week17_ising/conditional", (conditional_model,), train_conditional,
     config={"model": CONDITIONAL, "train": CONDITIONAL_TRAINING,
             "data": "metropolis keys 100+i, 256 chains at T = 1.5, 1.6, ..., 3.5, 1000 sweeps"})
-references_t = ising.cached_spins(
+references_t = cached_spins(
     PRETRAINED / "metropolis_temperatures.npz", remake=RETRAIN,
     description="Metropolis keys 200+i, 256 chains at T = 1.5, 1.6, ..., 3.5, 1000 sweeps",
     make=lambda: np.concatenate([metropolis_at(T, 200 + i) for i, T in enumerate(TEMPERATURES)]))
 references_t = references_t.reshape(len(TEMPERATURES), 256, 16, 16)
 
 PER_TEMPERATURE, SAMPLED = 100, np.array([1.5, 2.0, 2.3, 2.6, 3.0, 3.5])
-generated_t = ising.cached_spins(
+generated_t = cached_spins(
     PRETRAINED / "generated_temperatures.npz", remake=RETRAIN,
     make=lambda: np.concatenate([lattice.generate(conditional_model, jax.random.key(20 + i),
                                               PER_TEMPERATURE, T) for i, T in enumerate(SAMPLED)]),

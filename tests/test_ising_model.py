@@ -16,6 +16,7 @@ from flax import nnx
 
 from course_lib import ising
 from course_lib.diffusion import lattice
+from course_lib.pretrained import cached_spins
 
 
 def brute_force_log_z(rows, cols, T):
@@ -241,10 +242,10 @@ def test_command_line_trains_samples_and_refuses_non_spin_data(tmp_path, capsys)
 
 def test_cached_spins_round_trip_and_refuse_non_spins(tmp_path):
     spins = np.where(np.random.default_rng(0).random((5, 6, 6)) < 0.5, -1.0, 1.0)
-    made = ising.cached_spins(tmp_path / "s.npz", lambda: spins)
-    loaded = ising.cached_spins(tmp_path / "s.npz", lambda: pytest.fail("should load"))
+    made = cached_spins(tmp_path / "s.npz", lambda: spins)
+    loaded = cached_spins(tmp_path / "s.npz", lambda: pytest.fail("should load"))
     assert np.array_equal(made, spins) and np.array_equal(loaded, spins)
     assert (tmp_path / "s.npz").stat().st_size < spins.size  # packed: 1 bit per spin
     with pytest.raises(ValueError, match="spins"):
-        ising.cached_spins(tmp_path / "t.npz", lambda: spins * 0.5)
+        cached_spins(tmp_path / "t.npz", lambda: spins * 0.5)
     assert not (tmp_path / "t.npz").exists()
