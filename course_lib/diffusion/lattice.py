@@ -267,7 +267,7 @@ def write_run_folder(model: LatticeDiffusion, folder, train_config, data: str = 
 
     import optax
 
-    from course_lib.train import save_checkpoint, write_atomic
+    from course_lib.checkpoint import save_checkpoint, write_atomic
 
     c, folder = model.config, Path(folder)
     if c.conditional:
