@@ -1,35 +1,43 @@
-# Two commands: `make course` (run and render every notebook) and `make test` (everything CI checks).
+# Two commands: `make course` (run and render every notebook, into build/) and `make test` (all CI checks).
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 # The first Python >= 3.12 found: python3.12 on PATH, or a pyenv install of it (jax >= 0.11 needs 3.12).
 PYTHON ?= $(shell for p in python3.12 python3.13 python3 $$HOME/.pyenv/versions/3.12*/bin/python3.12 /root/.pyenv/versions/3.12*/bin/python3.12; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
-# JAX keeps compiled programs here between runs (see course_lib/__init__.py).
+# JAX keeps compiled programs here between runs, the small CPU programs of the course too
+# (JAX reads these settings itself; course_lib.enable_compile_cache() sets the same).
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.cache/jax
+export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS ?= 0
+export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES ?= -1
 export PYTHONHASHSEED := 0
 NOTEBOOKS := $(sort $(wildcard notebooks/week*.ipynb))
 
-.PHONY: course test lint unit nbval clean setup notebook student bench slides site browser
+.PHONY: course test lint unit nbval clean setup notebook student bench slides site browser canary lock
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Every package at the version and with the sha256 of requirements.lock (make lock writes it from
+# pyproject.toml's pins), then course_lib itself, editable.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found (tried python3.12, python3.13, python3, ~/.pyenv/versions/3.12*)"; exit 2; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[notebooks,dev]"
+	$(PY) -m pip install -q --require-hashes -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $@
 
-## make course: execute every notebook in place, then render them as the offline site in build/site/
+## make course: execute every notebook into build/notebooks/ (the committed ones stay untouched),
+## then render the executed copies as the offline site in build/site/
+BUILD ?= build
 course: setup node_modules/.installed
-	$(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1200 $(NOTEBOOKS)
-	$(PY) tools/course_site.py site build/site $(NOTEBOOKS)
+	$(PY) -m jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=1200 \
+		--output-dir $(BUILD)/notebooks $(NOTEBOOKS)
+	$(PY) tools/course_site.py site $(BUILD)/site $(addprefix $(BUILD)/notebooks/,$(notdir $(NOTEBOOKS)))
 
 ## make student: the notebooks without the worked solutions (cells tagged "solution")
 student: setup
-	$(PY) -m jupyter nbconvert --to notebook --TagRemovePreprocessor.enabled=True \
-		--TagRemovePreprocessor.remove_cell_tags solution --output-dir build/student $(NOTEBOOKS)
+	$(PY) tools/course_site.py student build/student $(NOTEBOOKS)
 
 ## make slides: every notebook as a reveal.js deck in build/slides/, working offline
 slides: setup node_modules/.installed
@@ -64,6 +72,26 @@ unit: setup node_modules/.installed browser
 
 nbval: setup
 	$(PY) -m pytest -q --nbval-lax --nbval-current-env -n 2 --dist loadfile $(NOTEBOOKS)
+
+## make canary: a scratch venv with the newest jax, flax, optax, numpy and matplotlib (past the
+## pins), the unit tests and nbval run there; prints what broke. Not part of make test.
+CANARY := .venv-canary
+canary:
+	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found"; exit 2; }
+	rm -rf $(CANARY)
+	$(PYTHON) -m venv $(CANARY)
+	$(CANARY)/bin/python -m pip install -q --upgrade pip
+	$(CANARY)/bin/python -m pip install -q -e ".[notebooks,dev]"
+	$(CANARY)/bin/python -m pip install -q --upgrade jax jaxlib flax optax numpy matplotlib 2>&1 \
+		| grep -v "requires .*, but you have" || true
+	$(CANARY)/bin/python tools/canary.py
+
+## make lock: re-resolve requirements.lock from pyproject.toml: every package of the environment,
+## pinned, with its sha256 hashes, for Linux, macOS and Windows alike (uv's --universal)
+lock: setup
+	$(PY) -m pip install -q uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra notebooks --extra dev --universal \
+		--python-version 3.12 --generate-hashes --quiet -o requirements.lock
 
 ## make bench: course_lib against PyTorch eager (torch 2.13.0, CPU build, Python 3.11 venv)
 PY311 ?= $(shell for p in python3.11 $$HOME/.pyenv/versions/3.11*/bin/python3.11 /root/.pyenv/versions/3.11*/bin/python3.11; do \

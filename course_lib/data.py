@@ -13,7 +13,9 @@ configurations) sample with replacement from the array.
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +24,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+def data_root() -> Path:
+    """Where the shipped data and weights live: ``$COURSE_LIB_DATA`` if set; else the
+    repository's ``data/`` folder, which an install (a wheel, or ``pip install -e``) provides
+    as the package ``course_lib_data``; else ``data/`` beside a checkout's ``course_lib/``."""
+    if os.environ.get("COURSE_LIB_DATA"):
+        return Path(os.environ["COURSE_LIB_DATA"])
+    spec = importlib.util.find_spec("course_lib_data")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0])
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+DATA_DIR = data_root()
 
 
 @dataclass(frozen=True)

@@ -250,6 +250,22 @@ plt.show()
 slope = np.gradient(np.array(curves["abs_m"])[:, 0], Ts)
 print(f"|m| falls fastest at T = {Ts[np.argmin(slope)]:.1f} (T_c = {ising.T_CRITICAL:.3f})")
 
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Explore: heating a lattice through $T_c$
+#
+# The same sampler on a 32x32 lattice at 13 temperatures, one frame each: a configuration
+# after 500 sweeps, and $\langle|m|\rangle$ and $E/N$ over 16 independent chains (error bars
+# are standard errors over the chains). Move the slider: the picture and the numbers are
+# stored in the page, so this works without Python and offline, on the course site and in
+# the slides. In JupyterLab, `temperature.live()` gives a slider that reruns the sampler at
+# any temperature.
+
+# %%
+from course_lib import explorables
+
+temperature = explorables.ising_temperature()
+temperature
+
 # %% [markdown]
 # The Ising data set used in the diffusion weeks is `data.ising(L, T)`: 2048 such
 # configurations, drawn once from a seed.

@@ -31,10 +31,8 @@ import time
 import jax
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import HTML
-from matplotlib import animation
 
-from course_lib import data, gan
+from course_lib import data, gan, plots
 from course_lib.train import TrainConfig, train
 
 notebook_start = time.perf_counter()
@@ -102,6 +100,14 @@ for name, values, theory, book in rows:
 # (The $\pm$ is the standard error of a mean of 1000 correlated batch values, so it understates
 # the uncertainty; what matters is that the values sit near, not on, the limits: the game is
 # still being played, and $D$ keeps finding small differences.)
+#
+# What these four numbers do and do not show: they are *necessary* for $p_g = p_r$, not
+# sufficient. A discriminator that has learned nothing, the constant $D = 1/2$, also gives
+# $D(x) = D(G(z)) = 1/2$ and a loss of exactly $2\ln 2$, whatever the generator draws; and
+# the losses here are measured against the $D$ of the game, not the best one. Week 16 makes
+# this precise: the loss of *any* $D$ only bounds the distance between $p_g$ and $p_r$ from
+# below, so it measures that distance from samples instead. The samples below are the other
+# half of the evidence.
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.4))
@@ -131,14 +137,8 @@ plt.show()
 # The same 16 noise vectors after 500, 2000 and 8000 steps:
 
 # %%
-fig, axes = plt.subplots(3, 16, figsize=(13, 2.9))
-for row, step in enumerate((500, 2000, 8000)):
-    images = snapshots[step]
-    for j in range(16):
-        axes[row, j].imshow(images[j], cmap="gray_r", vmin=-1, vmax=1)
-        axes[row, j].axis("off")
-    axes[row, 0].set_title(f"step {step}", loc="left", fontsize=9)
-plt.tight_layout()
+plots.image_grid(np.stack([snapshots[step] for step in (500, 2000, 8000)]),
+                 row_titles=["step 500", "step 2000", "step 8000"], size=0.75)
 plt.show()
 
 # %% [markdown]
@@ -147,25 +147,8 @@ plt.show()
 # as the discriminator keeps moving the target.
 
 # %%
-fig, axes = plt.subplots(4, 4, figsize=(3.6, 3.9))
-pictures = [ax.imshow(snapshots[500][j], cmap="gray_r", vmin=-1, vmax=1)
-            for j, ax in enumerate(axes.flat)]
-for ax in axes.flat:
-    ax.axis("off")
-title = fig.suptitle("")
-
-
-def frame(step):
-    for picture, image in zip(pictures, snapshots[step]):
-        picture.set_data(image)
-    title.set_text(f"step {step}")
-    return (*pictures, title)
-
-
-across_training = animation.FuncAnimation(fig, frame, frames=sorted(snapshots), interval=300)
-html = across_training.to_jshtml(default_mode="once")
-plt.close(fig)
-HTML(html)
+plots.chain_animation(np.stack([snapshots[step] for step in sorted(snapshots)]),
+                      titles=[f"step {step}" for step in sorted(snapshots)], interval_ms=300)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
@@ -175,14 +158,62 @@ HTML(html)
 # 2. Remove the dropout from the discriminator. Does $D(x)$ still approach 1/2?
 
 # %% tags=["solution"]
-# Solution 1
-mm_config = gan.GANConfig(**{**config.__dict__, "loss": "minimax"})
-objects = gan.init(mm_config, seed=1)
-h = train(gan.train_step, objects, gan.batches(digits, mm_config),
-          TrainConfig(steps=2000, batch_size=64, progress=False))
-print(f"minimax: D(G(z)) over the first 200 steps {h['d_fake'][:200].mean():.3f}, "
-      f"generator gradient norm {h['g_grad_norm'][:200].mean():.3f} "
-      f"(non-saturating: {history['g_grad_norm'][:200].mean():.3f})")
+# Solution 1. Both losses from the same start (seed 1; step i draws the same batch and noise in
+# both runs), 2000 steps. Early on D(G(z)) is small, where the minimax loss log(1 - D(G(z))) is
+# flat (its slope in D's logit is D(G(z))) and the non-saturating -log D(G(z)) is steep.
+# What it does to the samples: every 250 steps, the MMD^2 of 500 samples to 500 real digits
+# (0 for a perfect generator; metrics.mmd, kernel widths 2, 5, 10) and the same 16 noise vectors.
+from course_lib import metrics
+
+real_500 = digits.data[:500].reshape(500, 64)
+early = {}
+for loss in ("non_saturating", "minimax"):
+    cfg = gan.GANConfig(**{**config.__dict__, "loss": loss})
+    objects = gan.init(cfg, seed=1)
+    curve, pictures = [], {}
+
+    def measure(step, G=objects[0]):
+        x = G(jax.random.uniform(jax.random.key(2), (500, 20), minval=-1, maxval=1))
+        curve.append((step, metrics.mmd(x, real_500, (2.0, 5.0, 10.0))))
+        pictures[step] = np.asarray(G(fixed_z)).reshape(16, 8, 8)
+
+    h = train(gan.train_step, objects, gan.batches(digits, cfg),
+              TrainConfig(steps=2000, batch_size=64, steps_per_call=250, progress=False),
+              callback=measure)
+    early[loss] = (h, np.array(curve), pictures)
+
+print(f"{'':15s} {'D(G(z)), steps 1-200':>21s} {'G loss, steps 1-200':>20s} "
+      f"{'|grad G|, steps 1-200':>22s}")
+for loss, (h, _, _) in early.items():
+    print(f"{loss:15s} {h['d_fake'][:200].mean():21.3f} {h['g_loss'][:200].mean():20.3f} "
+          f"{h['g_grad_norm'][:200].mean():22.3f}")
+print("MMD^2 of the samples to real digits at steps", early["minimax"][1][:, 0].astype(int).tolist())
+for loss, (_, curve, _) in early.items():
+    print(f"  {loss:15s}", np.round(curve[:, 1], 3).tolist())
+
+fig, axes = plt.subplots(2, 9, figsize=(11, 2.8))
+for row, (loss, (_, _, pictures)) in enumerate(early.items()):
+    for col, step in enumerate((250, 500, 1000)):
+        for j in range(3):
+            ax = axes[row, 3 * col + j]
+            ax.imshow(pictures[step][j], cmap="gray_r", vmin=-1, vmax=1)
+            ax.axis("off")
+        axes[row, 3 * col].set_title(f"{loss}, step {step}", loc="left", fontsize=8)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown] tags=["solution"]
+# **Answer.** The generator's loss changes meaning: the minimax loss is
+# $\mathbb{E}\log(1 - D(G(z)))$, negative and heading *down* towards $\ln\frac12 = -0.693$ at the
+# equilibrium (here $-0.605$ over the first 200 steps), where the non-saturating
+# $-\mathbb{E}\log D(G(z))$ heads down towards $+0.693$ (here 1.026). What it does *not* do in
+# this network is stall: with dropout 0.5 in $D$, $D(G(z))$ stays near 0.44 from the start, where
+# $\log(1 - D)$ is far from flat (its slope in the logit is $D(G(z)) = 0.44$ against
+# $1 - D(G(z)) = 0.56$ for the non-saturating loss). So the gradients are of the same size (1.04
+# against 1.53) and the samples improve at the same pace: the MMD$^2$ to real digits falls from
+# about 1.0 to 0.08 in 2000 steps under both losses, and the pictures are alike. The minimax loss
+# saturates only when $D$ wins decisively, $D(G(z)) \to 0$: week 16 builds that case (a generator
+# far from the data) and measures the gradient falling by four orders of magnitude.
 
 # %% tags=["solution"]
 # Solution 2

@@ -42,8 +42,9 @@ from flax import nnx
 from IPython.display import HTML
 from matplotlib import animation
 
-from course_lib import data, ising
+from course_lib import data, ising, metrics
 from course_lib import diffusion as dm
+from course_lib.diffusion import samplers
 from course_lib.pretrained import RETRAIN, train_or_load
 from course_lib.train import TrainConfig, train
 
@@ -71,7 +72,7 @@ print("models:", "trained from scratch (COURSE_RETRAIN=1)" if RETRAIN else
 #   = \tfrac12\big(\mathrm{SNR}(t-1) - \mathrm{SNR}(t)\big)\, \|x_0 - \hat x_\theta(x_t, t)\|^2,
 # \qquad \mathrm{SNR}(t) = \frac{\bar\alpha_t}{1 - \bar\alpha_t} \quad \text{(Eqs. 108-110)}.$$
 #
-# `DDPM.loss_terms` returns this ELBO by name: `reconstruction` $-\log p_\theta(x_0\mid x_1)$,
+# `DDPM.elbo_terms` returns this ELBO by name: `reconstruction` $-\log p_\theta(x_0\mid x_1)$,
 # `prior` $\mathrm{KL}(q(x_T\mid x_0)\,\|\,\mathcal N(0, I))$ and `diffusion`, the sum over
 # $t = 2..T$ estimated as $(T-1)$ times the term at one uniformly drawn $t$.
 
@@ -83,9 +84,17 @@ print("models:", "trained from scratch (COURSE_RETRAIN=1)" if RETRAIN else
 # $\nabla \log p(x_t)$, since Tweedie's formula gives
 # $\sqrt{\bar\alpha_t}\,x_0 = x_t + (1 - \bar\alpha_t)\nabla\log p(x_t)$ (Eq. 133), with the
 # score of $q(x_t\mid x_0)$ equal to $-\epsilon/\sqrt{1 - \bar\alpha_t}$ (Eq. 151). All three
-# give the same ELBO once converted to $\hat x_\theta$; they differ in how the network's errors
-# are weighted during training. We train each on the two moons with the ELBO itself as the
-# loss, and score them on held-out points.
+# give the same ELBO once converted to $\hat x_\theta$. We train each on the two moons with the
+# ELBO itself as the loss, and score them on held-out points.
+#
+# (Luo's Eq. 133 writes Tweedie as $\sqrt{\bar\alpha_t}\,x_0 = x_t + \dots$; the left side is
+# the conditional mean: $\sqrt{\bar\alpha_t}\,\mathbb E[x_0\mid x_t] = x_t + (1 - \bar\alpha_t)
+# \nabla\log p(x_t)$. A single $x_t$ does not determine $x_0$, only its expectation.)
+#
+# Every bits figure in this notebook carries an error bar over *examples*: each example's
+# bound is first averaged over its Monte-Carlo draws (of $t$ and the noise), and the error bar
+# is the standard deviation of those per-example values over $\sqrt n$. (Pooling the
+# repeats $\times n$ draws as if independent would shrink it by up to $\sqrt{\text{repeats}}$.)
 
 # %%
 moons = data.get("moons")
@@ -111,19 +120,90 @@ def train_ddpm(name, config, dataset, steps, batch_size=256, seed=0):
     return model, history
 
 
-parameterization_bits = {}
+moons_models, parameterization_bits, moons_draws = {}, {}, {}
 for p in ("noise", "x0", "score"):
     cfg = dm.DDPMConfig(data_dim=2, T=100, beta_1=1e-3, beta_T=0.2, parameterization=p,
                         loss="elbo", hidden=(128, 128, 128))
-    model, _ = train_ddpm(f"moons_{p}", cfg, moons, steps=4000)
-    parameterization_bits[p] = dm.evaluate_model_bits(model, held_out, jax.random.key(1),
-                                                       repeats=20)
+    moons_models[p], _ = train_ddpm(f"moons_{p}", cfg, moons, steps=4000)
+    parameterization_bits[p] = dm.evaluate_model_bits(moons_models[p], held_out,
+                                                       jax.random.key(1), repeats=20)
+    moons_draws[p] = dm.bits_draws(moons_models[p], held_out, jax.random.key(1), repeats=20)
+
+
+def paired(a, b):
+    """Mean and error bar over examples of the per-example difference a - b (same draws)."""
+    d = a.mean(0) - b.mean(0)
+    return d.mean(), d.std(ddof=1) / np.sqrt(len(d))
+
 
 # %%
 # NBVAL_CHECK_OUTPUT
 for p, r in parameterization_bits.items():
-    print(f"{p:6s} prediction: {r['bits_per_example']:.2f} +- {20 * r['stderr_bits_per_dim'] / 10:.2f}"
-          f" bits per example (held-out negative ELBO)")
+    print(f"{p:6s} prediction: {r['bits_per_example']:.2f} +- {r['stderr_bits_per_example']:.2f}"
+          f" bits per example (held-out negative ELBO, 2000 points x 20 draws)")
+for a, b in [("score", "noise"), ("x0", "noise")]:
+    m, e = paired(moons_draws[a], moons_draws[b])
+    print(f"paired difference {a} - {b}: {m:+.3f} +- {e:.3f} bits per example")
+
+# %% [markdown]
+# The unpaired error bars ($\pm 0.3$) are mostly the spread between points, which all three
+# models share; the *paired* difference on the same points and draws is what compares them.
+# Noise and score agree within it; $x_0$ is clearly worse. Trained on the ELBO, all three
+# have the same optimum, $\hat x_\theta = \mathbb E[x_0\mid x_t]$, and weigh errors in $\hat x_0$
+# identically; what differs is how the network's *output* enters $\hat x_0$:
+#
+# $$\hat x_0 = \frac{x_t}{\sqrt{\bar\alpha_t}} - \frac{\sqrt{1 - \bar\alpha_t}}{\sqrt{\bar\alpha_t}}\,\hat\epsilon
+#   \;\;\text{(noise)},\qquad
+#   \hat x_0 = \frac{x_t}{\sqrt{\bar\alpha_t}} + \frac{1 - \bar\alpha_t}{\sqrt{\bar\alpha_t}}\,\hat s
+#   \;\;\text{(score)},\qquad \hat x_0 = \text{output} \;\;(x_0).$$
+#
+# Noise and score both carry the skip connection $x_t/\sqrt{\bar\alpha_t}$, and both
+# multiply the network's output by a factor that vanishes as $t \to 0$; they differ only by the
+# per-$t$ constant $\hat s = -\hat\epsilon/\sqrt{1 - \bar\alpha_t}$, which the network absorbs. The
+# $x_0$ network has to reproduce $x_t$ itself at small $t$, and an error $\delta$ in its output
+# costs $\tfrac12(\mathrm{SNR}(t-1) - \mathrm{SNR}(t))\,\delta^2$ nats, unscaled:
+# %%
+# NBVAL_CHECK_OUTPUT
+ab_m = np.asarray(moons_models["noise"].alpha_bar[...], np.float64)
+ab_prev = np.concatenate([[1.0], ab_m[:-1]])
+snr_drop = dm.snr(ab_prev[1:]) - dm.snr(ab_m[1:])  # t = 2..T
+weights = {"x0": 0.5 * snr_drop,
+           "noise": 0.5 * snr_drop * (1 - ab_m[1:]) / ab_m[1:],
+           "score": 0.5 * snr_drop * (1 - ab_m[1:]) ** 2 / ab_m[1:]}
+print("ELBO cost (nats) of a unit error in the network's output, per dimension:")
+for p, w in weights.items():
+    print(f"  {p:6s} t = 2: {w[0]:9.3g}   t = 10: {w[8]:9.3g}   t = 100: {w[-1]:9.3g}")
+
+
+def diffusion_nats_at(model, x0, ts, key):
+    """The denoising term at each t in ts (Eq. 110), averaged over x0, in nats."""
+
+    @jax.jit
+    def at(t, k):
+        tt = jnp.full((len(x0),), t)
+        a_t, ab_t, ab_p = model._coefs(tt)
+        x_t = dm.q_sample(x0, ab_t, jax.random.normal(k, x0.shape))
+        x0_hat, v = model.predict(x_t, tt)
+        mean_q, var_q = dm.q_posterior(x_t, x0, a_t, ab_t, ab_p)
+        mean_p, _ = dm.q_posterior(x_t, x0_hat, a_t, ab_t, ab_p)
+        kl = dm.gaussian_kl(mean_q, var_q, mean_p, model.reverse_variance(tt, v))
+        return jnp.mean(jnp.sum(kl, -1))
+
+    return np.array([float(at(t, jax.random.fold_in(key, int(t)))) for t in ts])
+
+
+small_t = {p: diffusion_nats_at(m, held_out, range(2, 6), jax.random.key(13)).sum() / np.log(2)
+           for p, m in moons_models.items()}
+print("bits per example paid at t = 2..5: " + ", ".join(f"{p} {v:.2f}" for p, v in small_t.items())
+      + f"; x0 - noise: {small_t['x0'] - small_t['noise']:.2f}")
+
+# %% [markdown]
+# At $t = 2$ a unit error in the output costs the $x_0$ network 375 nats per dimension, the
+# noise network 1.5 and the score network 0.006; the terms at $t = 2..5$ alone account for
+# about half of the $x_0$ model's extra 1.2 bits. Noise and score weigh their outputs
+# differently only where $1 - \bar\alpha_t$ is small, and there both weights are small; at
+# large $t$ they coincide. The network absorbs the per-$t$ factor in its last layer: same
+# function, same bound (paired difference $-0.004 \pm 0.023$ bits), different weights.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Sohl-Dickstein et al. (2015): the swiss roll with T = 40
@@ -161,12 +241,19 @@ true_bits = float(data.swiss_roll_log_prob(roll_test).mean()) / np.log(2)
 # NBVAL_CHECK_OUTPUT
 K = -roll_bits["bits_per_example"]
 print(f"prior term KL(q(x_T|x_0) || N(0, I)): {float(roll_history['prior'][-500:].mean()):.4f} nats")
-print(f"bound K on held-out log-likelihood: {K:.2f} +- {2 * roll_bits['stderr_bits_per_dim']:.2f} bits"
+print(f"bound K on held-out log-likelihood: {K:.2f} +- {roll_bits['stderr_bits_per_example']:.2f} bits"
       " (paper, on its own roll: 2.35)")
 print(f"exact E log p(x) of our roll: {true_bits:.2f} bits; K is {true_bits - K:.2f} bits below it")
 print(f"best Gaussian: {gauss_bits:.2f} bits; K is {K - gauss_bits:.2f} bits above it (paper: 6.45)")
 
 # %% [markdown]
+# The bound sits 0.77 bits below what any model of this roll could reach (its exact
+# $\mathbb E\log p(x)$, a number that needs no model): with 40 steps each reverse Gaussian
+# has to undo a large step, and a Gaussian is only an approximation of that reverse kernel.
+# The continuous-time VDM below closes most of that gap (0.30 bits from the ceiling). The
+# paper's 2.35 bits were on a roll of unpublished thickness, so neither number compares with
+# it like for like; the distance to the exact ceiling does.
+#
 # Sampling runs the learned reverse chain from noise, $x_T \sim \mathcal N(0, I)$, through
 # $p_\theta(x_{t-1}\mid x_t)$ for $t = T, \dots, 1$, all 40 steps inside one `lax.scan`:
 
@@ -203,9 +290,14 @@ HTML(html)
 #
 # $$\mathcal L_\infty = \tfrac12\, \mathbb{E}_{t\sim U[0,1],\,\epsilon}\big[\gamma'(t)\, \|\epsilon - \hat\epsilon_\theta(z_t, t)\|^2\big],$$
 #
-# which depends on the schedule only through its end points $\gamma(0), \gamma(1)$; in between,
-# learning $\gamma$ (a monotone network, `LearnedGamma`) only changes the *variance* of the
-# estimator, and VDM learns it to minimise that variance. The times of a batch are drawn
+# which depends on the schedule only through its end points $\gamma(0), \gamma(1)$: substitute
+# $\gamma$ for $t$ and it is $\tfrac12\int_{\gamma(0)}^{\gamma(1)} \mathbb E\|\epsilon - \hat\epsilon_\theta(z_\gamma, \gamma)\|^2 d\gamma$.
+# In between, the shape of $\gamma$ (a monotone network, `LearnedGamma`) only changes the
+# *variance* of the one-$t$ estimator. Trained on the ELBO, the interior of $\gamma$ sees
+# gradients of mean zero (pure noise); Kingma et al. (sec. 5.3) instead train it to minimise
+# the estimator's variance, $\mathbb E[\mathcal L^2]$ (`dm.vdm_variance_train_step`; the
+# network and the end points still descend the ELBO). We train the roll's VDM on the ELBO
+# alone and compare both objectives on the digits below. The times of a batch are drawn
 # *antithetically* (evenly spaced, one random offset), another variance reduction.
 
 # %%
@@ -223,8 +315,10 @@ vdm_roll_bits = dm.evaluate_model_bits(vdm_roll, roll_test, jax.random.key(4), r
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(f"VDM on the swiss roll: K = {-vdm_roll_bits['bits_per_example']:.2f} bits "
-      f"(DDPM with T = 40: {K:.2f}; exact E log p(x): {true_bits:.2f})")
+print(f"VDM on the swiss roll: K = {-vdm_roll_bits['bits_per_example']:.2f} "
+      f"+- {vdm_roll_bits['stderr_bits_per_example']:.2f} bits "
+      f"(DDPM with T = 40: {K:.2f}; exact E log p(x): {true_bits:.2f}, "
+      f"{true_bits + vdm_roll_bits['bits_per_example']:.2f} bits above K)")
 g = jax.vmap(vdm_roll.gamma)(jnp.array([0.0, 0.5, 1.0]))
 print(f"learned schedule gamma(0), gamma(0.5), gamma(1): {float(g[0]):.2f}, {float(g[1]):.2f}, "
       f"{float(g[2]):.2f} (initial: -13.30, -4.15, 5.00)")
@@ -262,7 +356,7 @@ heartbeat_bits = dm.evaluate_model_bits(binomial, np.repeat(sequences, 4000, axi
 # %%
 # NBVAL_CHECK_OUTPUT
 bound = -heartbeat_bits["bits_per_example"]
-err = heartbeat_bits["stderr_bits_per_dim"] * 20
+err = heartbeat_bits["stderr_bits_per_example"]
 samples = np.asarray(binomial.sample(jax.random.key(6), 1000))
 valid = np.isin(samples.dot(2 ** np.arange(20)), sequences.dot(2 ** np.arange(20))).mean()
 print(f"bound on log-likelihood: {bound:.3f} +- {err:.3f} bits per sequence")
@@ -273,63 +367,352 @@ print(f"fraction of 1000 samples that are one of the 5 heartbeats: {valid:.3f}")
 # ## Digits, in bits per dimension
 #
 # Image likelihoods are reported in bits per dimension, the negative ELBO divided by the
-# number of pixels and by $\ln 2$. The digits take 17 grey levels, so the decoder
-# $p(x_0\mid x_1)$ must be a distribution over those levels: DDPM integrates its Gaussian over
-# each level's bin, VDM normalises over the levels. Coding each pixel uniformly would cost
-# $\log_2 17 = 4.09$ bits.
+# number of pixels and by $\ln 2$. The digits take 17 grey levels, spaced $0.125$ apart in
+# $[-1, 1]$, so the decoder $p(x_0\mid x_1)$ must be a distribution over those levels. Coding
+# each pixel uniformly costs $\log_2 17 = 4.09$ bits: any model worth its name must beat it.
+#
+# Here is what Ho et al.'s recipe gives out of the box: $\beta_t$ linear from $10^{-4}$ to
+# $0.02$, a Gaussian decoder integrated over each level's bin, the hybrid loss with learned
+# variances; and the same network with the discretisation fixed (`dm.LevelsDDPMConfig`):
+#
+# 1. the schedule starts where the data's precision ends: linear in $\gamma = -\log\mathrm{SNR}$
+#    from $-7.5$ to $6$, so the first step's noise is $\sqrt{\beta_1} = 0.023$, a fifth of the
+#    level spacing, instead of $0.01$ (it is where VDM's learned $\gamma(0)$ ends up);
+# 2. the decoder is VDM's: the Gaussian likelihood of $x_1$ under each of the 17 levels,
+#    normalised, so no network has to learn to round.
 
 # %%
 digits_train, digits_test = data.digits("train"), data.digits("test")
-ddpm_digits, _ = train_ddpm("digits_ddpm",
-                            dm.DDPMConfig(data_dim=64, T=1000, levels=17, loss="hybrid",
-                                          learn_variance=True, hidden=(512, 512, 512)),
-                            digits_train, steps=6000, batch_size=128)
-vdm_digits, _ = train_vdm("digits_vdm",
-                          dm.VDMConfig(data_dim=64, levels=17, hidden=(512, 512, 512), lr=1e-3),
-                          digits_train, steps=6000, batch_size=128)
-digit_bits = {name: dm.evaluate_model_bits(model, digits_test.data, jax.random.key(9),
-                                           repeats=20)
-              for name, model in [("DDPM (T = 1000, hybrid loss)", ddpm_digits),
-                                  ("VDM (continuous time, learned schedule)", vdm_digits)]}
+digits_models = {
+    "DDPM, linear betas (Ho et al.)": train_ddpm(
+        "digits_ddpm", dm.DDPMConfig(data_dim=64, T=1000, levels=17, loss="hybrid",
+                                     learn_variance=True, hidden=(512, 512, 512)),
+        digits_train, steps=6000, batch_size=128)[0],
+    "DDPM, discretisation fixed": train_ddpm(
+        "digits_ddpm_levels", dm.LevelsDDPMConfig(data_dim=64, T=1000, levels=17,
+                                                  loss="hybrid", learn_variance=True,
+                                                  hidden=(512, 512, 512)),
+        digits_train, steps=6000, batch_size=128)[0]}
+x_test = jnp.asarray(digits_test.data.reshape(300, 64))
+digit_bits, digit_terms = {}, {}
+for name, model in digits_models.items():
+    digit_bits[name] = dm.evaluate_model_bits(model, x_test, jax.random.key(9), repeats=20)
+    terms = jax.jit(model.elbo_terms)
+    draws = [terms(x_test, jax.random.fold_in(jax.random.key(9), r)) for r in range(20)]
+    digit_terms[name] = {k: float(np.mean([getattr(d, k).mean() for d in draws])) / np.log(2) / 64
+                         for k in ("reconstruction", "prior", "diffusion")}
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("held-out digits (300), negative ELBO:")
+print("held-out digits (300 x 20 draws), bits/dim    bound            recon.  prior  diffusion")
 for name, r in digit_bits.items():
-    print(f"  {name:42s} {r['bits_per_dim']:.3f} +- {r['stderr_bits_per_dim']:.3f} bits/dim")
-print(f"  {'uniform over 17 levels':42s} {np.log2(17):.3f} bits/dim")
+    c = digit_terms[name]
+    print(f"  {name:32s} {r['bits_per_dim']:.3f} +- {r['stderr_bits_per_dim']:.3f}"
+          f"   {c['reconstruction']:.3f}   {c['prior']:.3f}  {c['diffusion']:.3f}")
+print(f"  {'uniform over 17 levels':32s} {np.log2(17):.3f}")
 
 # %% [markdown]
-# DDPM's bound is worse than coding every pixel uniformly, although its samples look fine.
-# Its first step adds noise of standard deviation $\sqrt{\beta_1} = 0.01$, far below the
-# spacing 0.125 of the 17 grey levels, and the terms of the smallest $t$ then ask the network
-# for an exact $x_0$: every residual error is multiplied by an SNR drop of order $10^4$. This
-# also makes the estimator noisy (the large $\pm$). VDM *learns* where its schedule starts
-# ($\gamma(0)$) and so avoids paying for precision the data do not have.
+# Where do the bits go? The diffusion term is a sum over $t$; plot how much of it has been
+# paid by the time the noise has grown to $\sigma_t = \sqrt{1 - \bar\alpha_t}$:
 
 # %%
-fig, axes = plt.subplots(2, 10, figsize=(10, 2.3))
-for row, model in enumerate([ddpm_digits, vdm_digits]):
-    x = np.asarray(model.sample(jax.random.key(10), 10)).reshape(10, 8, 8)
-    for j in range(10):
-        axes[row, j].imshow(x[j], cmap="gray_r", vmin=-1, vmax=1)
-        axes[row, j].axis("off")
-axes[0, 0].set_title("DDPM", loc="left")
-axes[1, 0].set_title("VDM", loc="left")
+ts = np.unique(np.round(np.geomspace(2, 1000, 25)).astype(int))
+fig, ax = plt.subplots(figsize=(6, 3.4))
+for name, model in digits_models.items():
+    per_t = diffusion_nats_at(model, x_test, ts, jax.random.key(14)) / np.log(2) / 64
+    full = np.interp(np.arange(2, 1001), ts, per_t)  # the sum over all t, interpolated
+    sigma = np.sqrt(1 - np.asarray(model.alpha_bar[...], np.float64))[1:]
+    ax.plot(sigma, np.cumsum(full), label=name)
+ax.axvline(0.125, color="gray", ls=":", label="grey-level spacing")
+ax.axhline(np.log2(17), color="k", ls="--", lw=1, label="uniform coding")
+ax.set_xscale("log")
+ax.set_xlabel(r"noise level $\sigma_t$")
+ax.set_ylabel("diffusion bits/dim paid up to $t$")
+ax.legend(fontsize=8)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# With linear betas the model has paid 3.3 bits/dim by the time $\sigma_t$ reaches the level
+# spacing; the fixed model 1.7, and less than half as much over the whole chain. At such small noise $x_0$ is, in principle, known exactly (round $x_t$ to
+# the nearest level), but the noise network would have to output the sawtooth
+# $(x_t - \text{level})/\sigma_t$, of slope $1/\sigma_t = 100$, which a smooth MLP cannot; every
+# residual error is then weighted by an SNR drop of order $10^4$. Starting the schedule at a
+# fifth of the spacing and decoding with the exact likelihood of the levels removes that
+# region: 2.996 bits/dim, clearly below uniform coding. The fixed schedule has a second
+# virtue: with equal steps in $\gamma$, $L_\text{simple}$ at a uniform $t$ *is* the ELBO's
+# weighting (VDM's $\tfrac12\gamma'(t)\|\epsilon - \hat\epsilon\|^2$ with $\gamma'$ constant).
+
+# %%
+def show_digits(rows, titles, figsize):
+    fig, axes = plt.subplots(len(rows), len(rows[0]), figsize=figsize, squeeze=False)
+    for i, row in enumerate(rows):
+        for j, image in enumerate(row):
+            axes[i, j].imshow(np.asarray(image).reshape(8, 8), cmap="gray_r", vmin=-1, vmax=1)
+            axes[i, j].set_xticks([])
+            axes[i, j].set_yticks([])
+        axes[i, 0].set_ylabel(titles[i], rotation=0, ha="right", va="center", fontsize=9)
+    plt.tight_layout()
+    plt.show()
+
+
+levels_ddpm = digits_models["DDPM, discretisation fixed"]
+noise_ts = [1, 50, 100, 200, 300, 500, 700, 1000]
+x_show = x_test[:3]
+rows = []
+for i in range(3):
+    row = []
+    for t in noise_ts:
+        ab = levels_ddpm.alpha_bar[...][t - 1]
+        row.append(dm.q_sample(x_show[i:i + 1], ab, jax.random.normal(jax.random.key(t), (1, 64))))
+    rows.append(row)
+print("forward process q(x_t | x_0) at t =", noise_ts)
+show_digits(rows, ["", "", ""], (9, 3.4))
+
+# %% [markdown]
+# And backwards: the fixed model's reverse chain, with $x_t$ above and the network's guess
+# $\hat x_0(x_t)$ below. The guess is a blurred average digit while $\sigma_t$ is large and
+# commits to one digit around $t \approx 400$ (where $\sigma_t \approx 0.9$).
+
+# %%
+chain_x0, chain = levels_ddpm.sample(jax.random.key(15), 2, return_chain=True)
+show_ts = [1000, 800, 600, 500, 400, 300, 200, 100, 20, 2]
+rows = [[], []]
+for t in show_ts:
+    x_t = chain[1000 - t]  # chain[0] is x_T, chain[k] is x_{T-k}
+    rows[0].append(x_t[0])
+    rows[1].append(levels_ddpm.predict_x0(x_t, jnp.full((2,), t))[0])
+print("t =", show_ts)
+show_digits(rows, ["$x_t$", r"$\hat x_0(x_t)$"], (10, 2.4))
+
+# %% [markdown]
+# Samples, 1000 ancestral steps each, from both DDPMs (top: linear betas, bottom: fixed):
+# the broken bound does not show in the samples, which is why a bound must be measured.
+
+# %%
+show_digits([np.asarray(m.sample(jax.random.key(10), 10)) for m in digits_models.values()],
+            ["linear", "fixed"], (10, 2.3))
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## VDM on the digits, and its schedule's objective
+#
+# VDM learns the whole schedule. Two models, the same network, 6000 steps each: the schedule's
+# interior trained on the ELBO (zero-mean gradients), or on the variance of the diffusion
+# loss (Kingma et al. sec. 5.3). A third row evaluates the ELBO-trained network on the
+# *straight line* between its learned end points: the mean must not change (that is the
+# theory), the variance may.
+
+# %%
+vdm_config = dm.VDMConfig(data_dim=64, levels=17, hidden=(512, 512, 512), lr=1e-3)
+vdm_digits, _ = train_vdm("digits_vdm", vdm_config, digits_train, steps=6000, batch_size=128)
+vdm_variance = dm.VDM(vdm_config, rngs=nnx.Rngs(0))
+vdm_train = TrainConfig(steps=6000, batch_size=128, seed=0, progress=False)
+
+
+def fit_vdm_variance():
+    optimizer = nnx.Optimizer(vdm_variance, optax.adamw(vdm_config.lr), wrt=nnx.Param)
+    return train(dm.vdm_variance_train_step, (vdm_variance, optimizer), digits_train.sample,
+                 vdm_train)
+
+
+train_or_load("week17_diffusion/digits_vdm_variance", (vdm_variance,), fit_vdm_variance,
+              config={"model": vdm_config, "train": vdm_train, "data": digits_train.name,
+                      "schedule_objective": "variance (VDM sec. 5.3)"})
+g_ends = [float(vdm_digits.gamma(jnp.asarray(t))) for t in (0.0, 1.0)]
+vdm_straight = dm.VDM(vdm_config, rngs=nnx.Rngs(0))
+nnx.update(vdm_straight, nnx.state(vdm_digits))
+vdm_straight.gamma = dm.LinearGamma(*g_ends)
+vdm_models = {"VDM, schedule on the ELBO": vdm_digits,
+              "VDM, schedule on the variance": vdm_variance,
+              "  (ELBO net, straight gamma)": vdm_straight}
+vdm_diffusion = {}
+for name, model in vdm_models.items():
+    digit_bits[name] = dm.evaluate_model_bits(model, x_test, jax.random.key(9), repeats=20)
+    f = jax.jit(lambda k, m=model: m.elbo_terms(x_test, k).diffusion)
+    vdm_diffusion[name] = np.stack([np.asarray(f(jax.random.key(r))) for r in range(20)])
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("held-out digits, bits/dim       bound            diffusion-loss std per example (nats)")
+for name, r in digit_bits.items():
+    if name in vdm_models:
+        std = vdm_diffusion[name].std(0, ddof=1).mean()
+        print(f"  {name:30s} {r['bits_per_dim']:.3f} +- {r['stderr_bits_per_dim']:.3f}   {std:6.1f}")
+
+# %% [markdown]
+# The three bounds agree (2.882, 2.884, 2.882 bits/dim): the straight line between the
+# learned end points changes nothing, as the theory says, and neither does training the
+# interior on the variance. What changes is the estimator: its spread per digit (the
+# standard deviation of one draw of the diffusion loss) falls from 77 to 36 nats with the
+# variance objective, a 4.6x smaller variance, so a bound to a given precision needs 4.6x
+# fewer draws, and training sees less gradient noise. The ELBO-trained interior is no better
+# than a straight line (75 nats): on the ELBO it only gets gradients of mean zero.
+#
+# The learned schedules against the initial one (from $-13.3$ to $5$), and the diffusion loss's spread over $t$ for one
+# digit: the variance objective flattens $\tfrac12\gamma'(t)\|\epsilon - \hat\epsilon\|^2$
+# across $t$, which is what a low-variance one-sample estimator needs.
+
+# %%
+t_grid = jnp.linspace(0, 1, 101)
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.3))
+initial_gamma = dm.VDM(vdm_config, rngs=nnx.Rngs(0)).gamma  # the schedule before training
+axes[0].plot(t_grid, jax.vmap(initial_gamma)(t_grid), "k--", lw=1, label="initial")
+for name, model in list(vdm_models.items())[:2]:
+    axes[0].plot(t_grid, jax.vmap(model.gamma)(t_grid), label=name)
+axes[0].set_xlabel("$t$")
+axes[0].set_ylabel(r"$\gamma(t) = -\log\mathrm{SNR}$")
+axes[0].legend(fontsize=8)
+for name, d in vdm_diffusion.items():
+    axes[1].hist(d[:, :50].ravel() / 64 / np.log(2), bins=np.linspace(0, 8, 60), alpha=0.5,
+                 density=True, label=name.strip())
+axes[1].set_xlabel("one-draw diffusion loss, bits/dim")
+axes[1].legend(fontsize=8)
 plt.tight_layout()
 plt.show()
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## Physics: Ising configurations at the critical temperature
+# ## Samplers beyond the ancestral chain
 #
-# A generated Ising configuration should not only look right; its energy and magnetisation
-# should follow the Boltzmann distribution. Spins are binary, so the natural diffusion is the
-# binomial one from the heartbeat, now on 256 bits with $p_T = 1/2$: each spin is forgotten
-# towards a fair coin. (A Gaussian diffusion with an MLP on the same data produced samples
-# with far too little order; a periodic convolutional denoiser, `VDMConfig(image_shape=...)`,
-# is the better Gaussian choice but takes minutes on a CPU.) We train on 2048 Metropolis
-# configurations of the 16x16 model at $T_c$, draw 1024 samples, and compare the histograms of
-# $E/N$ and $|m|$ with fresh Metropolis samples.
+# A trained denoiser $\hat x_0(x_t, t)$ defines more than one sampler (`course_lib.samplers`):
+#
+# - **DDIM** (Song, Meng and Ermon 2021): from $x_t$, jump to $x_s$ for any $s < t$ with
+#   $x_s = \sqrt{\bar\alpha_s}\,\hat x_0 + \sqrt{1 - \bar\alpha_s}\,\hat\epsilon$, where $\hat\epsilon$ is
+#   the noise $\hat x_0$ implies. No fresh noise: the sample is a function of $x_T$, and the
+#   steps can be few.
+# - **Langevin / predictor-corrector** (Song et al. 2021): Tweedie's formula turns the denoiser
+#   into the score of the noisy marginal, $\nabla\log p_t(x) = (\sqrt{\bar\alpha_t}\,\hat x_0 - x)/(1 - \bar\alpha_t)$,
+#   and Langevin steps $x \leftarrow x + h\nabla\log p_t + \sqrt{2h}\,z$ sample $p_t$ at each
+#   level (the corrector), between DDIM moves from level to level (the predictor). Without a
+#   predictor it is annealed Langevin dynamics.
+#
+# The tests (`tests/test_samplers.py`) check each sampler in distribution on Gaussian data,
+# where the exact denoiser is known. Here we measure sample quality on the two moons (the
+# noise model, $T = 100$) by the MMD between 2000 samples and 2000 held-out points, against
+# the number of network evaluations; the floor is the MMD between two held-out sets.
+
+# %%
+moons_model = moons_models["noise"]
+ab_moons = moons_model.alpha_bar[...]
+reference = moons.sample(jax.random.key(20), 2000)
+x_T = jax.random.normal(jax.random.key(21), (2000, 2))
+mmd_floor = metrics.mmd(moons.sample(jax.random.key(22), 2000), reference)
+mmd_ancestral = metrics.mmd(moons_model.sample(jax.random.key(23), 2000), reference)
+sampler_mmd = {"DDIM": {}, "PC (DDIM + 1 Langevin step)": {}, "annealed Langevin (5 steps)": {}}
+for steps in (2, 5, 10, 20, 50, 100):
+    x = samplers.ddim_sample(moons_model.predict_x0, ab_moons, x_T, steps)
+    sampler_mmd["DDIM"][steps] = metrics.mmd(x, reference)
+    x = samplers.pc_sample(moons_model.predict_x0, ab_moons, jax.random.key(24), x_T, steps,
+                           corrector_steps=1, snr=0.1)
+    sampler_mmd["PC (DDIM + 1 Langevin step)"][2 * steps] = metrics.mmd(x, reference)
+    if steps >= 5:
+        x = samplers.pc_sample(moons_model.predict_x0, ab_moons, jax.random.key(25), x_T,
+                               steps, corrector_steps=5, snr=0.1, predictor="none")
+        sampler_mmd["annealed Langevin (5 steps)"][6 * steps] = metrics.mmd(x, reference)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"MMD^2 x 1000 against held-out moons (floor, two held-out sets: {1000 * mmd_floor:.2f}; "
+      f"ancestral, 100 steps: {1000 * mmd_ancestral:.2f})")
+for name, r in sampler_mmd.items():
+    print(f"  {name:30s} " + "  ".join(f"{n}: {1000 * v:.2f}" for n, v in r.items()))
+
+# %%
+fig, ax = plt.subplots(figsize=(6, 3.4))
+for name, r in sampler_mmd.items():
+    ax.plot(list(r), 1000 * np.maximum(np.array(list(r.values())), 1e-5), "o-", label=name)
+ax.plot([100], [1000 * mmd_ancestral], "k*", ms=10, label="ancestral, T = 100")
+ax.set_xscale("log")
+ax.set_yscale("log")
+ax.set_xlabel("network evaluations")
+ax.set_ylabel(r"MMD$^2$ $\times 1000$")
+ax.legend(fontsize=8)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Two held-out sets give an MMD$^2$ indistinguishable from zero (the estimator is unbiased
+# and can go negative), so every sampler's value is the model's error plus the sampler's. The
+# ancestral chain with all 100 steps reaches 17; DDIM reaches 35 in 20 steps (from 2146 in
+# 2) and levels off at 23-25: its deterministic steps cannot undo the model's own errors. One
+# Langevin correction per level (PC) buys the ancestral chain's quality at 100 evaluations.
+# Langevin alone needs hundreds: each level's few steps cannot keep up with the falling noise
+# (`test_annealed_langevin_with_few_steps_lags_behind` shows the same on exact Gaussians).
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(10, 3.3), sharex=True, sharey=True)
+shown = [("held-out data", reference),
+         ("DDIM, 10 steps", samplers.ddim_sample(moons_model.predict_x0, ab_moons, x_T, 10)),
+         ("ancestral, 100 steps", moons_model.sample(jax.random.key(23), 2000))]
+for ax, (title, x) in zip(axes, shown):
+    ax.scatter(*np.asarray(x).T, s=1, alpha=0.4)
+    ax.set_title(title)
+    ax.set_aspect("equal")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Multiplying distributions: inpainting
+#
+# Sohl-Dickstein et al. (sec. 2.5) condition a trained diffusion on a function $r(x)$ by
+# multiplying every reverse kernel by it. With $r$ a delta function on the pixels we know,
+# each reverse step keeps the model's move for the unknown pixels and sets the known ones to
+# a draw of $q(x_{t-1}\mid x_0 = \text{observed})$, noised to their step (`samplers.inpaint`).
+# We give the fixed digits DDPM the top half of 100 held-out digits and let it draw the
+# bottom half. Is the completion closer to the truth than what we could guess without the
+# model? Two baselines: the bottom half of the training digit whose top half is nearest (a
+# nearest-neighbour guess), and that of a random training digit.
+
+# %%
+mask = jnp.concatenate([jnp.ones(32), jnp.zeros(32)])
+observed = x_test[:100]
+filled = samplers.inpaint(levels_ddpm.predict_x0, levels_ddpm.alpha_bar[...], jax.random.key(30),
+                          jax.random.normal(jax.random.key(31), (100, 64)), observed, mask)
+levels17 = dm.bin_centres(17)
+filled = np.asarray(levels17[jnp.argmin(jnp.abs(filled[..., None] - levels17), -1)])
+train_x = digits_train.data.reshape(-1, 64)
+nearest = train_x[np.argmin(((np.asarray(observed)[:, None, :32] - train_x[None, :, :32]) ** 2)
+                            .sum(-1), 1)]
+random_digit = train_x[np.random.default_rng(0).choice(len(train_x), 100)]
+
+
+def bottom_rmse(x):
+    """Per-digit RMSE of the bottom half against the truth: mean and error over digits."""
+    e = np.sqrt(((np.asarray(x)[:, 32:] - np.asarray(observed)[:, 32:]) ** 2).mean(1))
+    return e.mean(), e.std(ddof=1) / np.sqrt(len(e))
+
+
+# %%
+# NBVAL_CHECK_OUTPUT
+assert np.all(filled[:, :32] == np.asarray(observed)[:, :32])  # the known half is kept exactly
+for name, x in [("diffusion inpainting", filled), ("nearest training top half", nearest),
+                ("random training digit", random_digit)]:
+    m, e = bottom_rmse(x)
+    print(f"bottom-half RMSE, {name:26s} {m:.3f} +- {e:.3f}")
+
+# %%
+show_digits([observed[:10], np.where(np.asarray(mask) > 0, observed[:10], -1), filled[:10]],
+            ["truth", "given", "completed"], (10, 3.3))
+
+# %% [markdown]
+# The completions are digits, continue the strokes of the top half, and are much closer to
+# the truth than a random digit; but they lose to the nearest-neighbour guess. The
+# replacement chain is the crudest way of multiplying by $r$: the unknown pixels learn about
+# the known ones only through the denoiser at each noise level, and once a coarse structure
+# has been committed at large $t$ it is not revised (RePaint, Lugmayr et al. 2022, goes back
+# and forth in $t$ to fix this). `tests/test_samplers.py` shows the bias where everything is
+# exact: on a 2D Gaussian with correlation 0.9, given $x_1 = 1$, the replacement chain with
+# the exact denoiser draws $x_2$ with mean 0.63 and variance 0.31; the true conditional has
+# 0.90 and 0.19.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Ising configurations: what an MLP misses
+#
+# Spins are binary, so the binomial diffusion of the heartbeat applies, now on 256 bits with
+# $p_T = 1/2$. An MLP on the flattened 16x16 lattice, trained on 2048 Metropolis
+# configurations at $T_c$, gives samples whose energy per spin misses Metropolis' by about
+# 25 standard errors (below), and too much order ($|m|$ 0.79 against 0.72): the MLP knows
+# nothing of the lattice's neighbours or its periodicity. The notebook `week17_ising` builds
+# a model that respects the lattice and takes up the physics.
 
 # %%
 ising_config = dm.BinomialConfig(data_dim=256, T=500, p_T=0.5, hidden=(512, 512))
@@ -366,27 +749,11 @@ def se(v):
     return v.std(ddof=1) / np.sqrt(len(v))
 
 
-print(f"E/N:  generated {e_gen.mean():.3f} +- {se(e_gen):.3f}, Metropolis {e_ref.mean():.3f} +- {se(e_ref):.3f}")
+print(f"E/N:  generated {e_gen.mean():.3f} +- {se(e_gen):.3f}, Metropolis {e_ref.mean():.3f} +- {se(e_ref):.3f}"
+      f"  ({(e_gen.mean() - e_ref.mean()) / np.hypot(se(e_gen), se(e_ref)):.0f} sigma)")
 print(f"|m|:  generated {m_gen.mean():.3f} +- {se(m_gen):.3f}, Metropolis {m_ref.mean():.3f} +- {se(m_ref):.3f}")
 print(f"held-out negative ELBO: {ising_bits['bits_per_dim']:.3f} bits per spin "
       f"(a fair coin per spin: 1 bit)")
-
-# %%
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.2))
-bins = np.linspace(-2, 0, 41)
-axes[0].hist(e_ref, bins, alpha=0.5, density=True, label="Metropolis")
-axes[0].hist(e_gen, bins, alpha=0.5, density=True, label="binomial diffusion")
-axes[0].set_xlabel("$E/N$")
-axes[0].legend()
-axes[1].hist(m_ref, np.linspace(0, 1, 41), alpha=0.5, density=True, label="Metropolis")
-axes[1].hist(m_gen, np.linspace(0, 1, 41), alpha=0.5, density=True, label="binomial diffusion")
-axes[1].set_xlabel("$|m|$")
-axes[2].imshow(np.concatenate([generated[0], np.zeros((16, 1)), generated[1]], 1),
-               cmap="gray", vmin=-1, vmax=1)
-axes[2].set_title("two generated configurations")
-axes[2].axis("off")
-plt.tight_layout()
-plt.show()
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The table
@@ -400,11 +767,11 @@ rows = [("swiss roll, exact entropy", -true_bits, "bits/example", "(the floor fo
         ("swiss roll, DDPM T = 40", -K, "bits/example", "-2.35 (Sohl-Dickstein, own roll)"),
         ("swiss roll, VDM", vdm_roll_bits["bits_per_example"], "bits/example", ""),
         ("heartbeat, binomial T = 2000", -bound, "bits/sequence", "2.414 (paper), 2.322 true"),
-        *[(f"digits, {name.split(' (')[0]}", r["bits_per_dim"], "bits/dim", "")
-          for name, r in digit_bits.items()],
+        *[(f"digits, {name.strip()}", r["bits_per_dim"], "bits/dim", "4.087 uniform")
+          for name, r in digit_bits.items() if not name.startswith(" ")],
         ("Ising 16x16 at T_c, binomial", ising_bits["bits_per_dim"], "bits/spin", "1 (fair coin)")]
 for name, value, unit, ref in rows:
-    print(f"{name:30s} {value:7.3f} {unit:14s} {ref}")
+    print(f"{name:42s} {value:7.3f} {unit:14s} {ref}")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises

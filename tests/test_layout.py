@@ -10,7 +10,8 @@ PACKAGE = Path(course_lib.__file__).resolve().parent
 # train (the one loop, which knows no model) and pretrained sit below the families that
 # offer fit helpers through them
 LAYERS = ["config", "gaussian", "checkpoint", "metrics", "ising", "data", "nets", "theory",
-          "train", "pretrained", "plots", "baseline", "gan", "diffusion", "cli"]
+          "train", "pretrained", "plots", "diagrams", "baseline", "gan", "diffusion", "explorables",
+          "doctor", "cli"]
 
 
 def imports(path: Path) -> set[str]:
@@ -23,7 +24,8 @@ def imports(path: Path) -> set[str]:
             if name.startswith("course_lib."):
                 out.add(name.split(".")[1])
             elif name == "course_lib" and isinstance(node, ast.ImportFrom):
-                out |= {a.name for a in node.names}
+                # submodules; a name defined in course_lib/__init__ (the root) counts as none
+                out |= {a.name for a in node.names} & set(LAYERS)
     return out
 
 
@@ -65,3 +67,12 @@ def test_theory_is_numpy_only():
         names |= {(n.module or "").split(".")[0] for n in ast.walk(tree)
                   if isinstance(n, ast.ImportFrom)}
         assert not names & {"jax", "flax", "optax"}, p
+
+
+def test_pyproject_installs_every_subpackage():
+    import tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+                 ["tool"]["setuptools"]["packages"])
+    found = {"course_lib"} | {f"course_lib.{p.parent.name}" for p in PACKAGE.glob("*/__init__.py")}
+    assert found <= listed, found - listed

@@ -79,6 +79,7 @@ def test_gpu_environment_differs_from_the_cpu_one_only_in_jax_cuda():
 def test_compiled_programs_are_cached_on_disk(tmp_path):
     """The first process compiles and fills JAX's persistent cache; a second one only hits it."""
     code = ("import jax, jax.numpy as jnp, course_lib\n"
+            "course_lib.enable_compile_cache()\n"
             "jax.monitoring.register_event_listener("
             "lambda e, **kw: print(e.rsplit('/', 1)[-1]) if 'compilation_cache/cache_' in e "
             "else None)\n"
@@ -92,3 +93,21 @@ def test_compiled_programs_are_cached_on_disk(tmp_path):
     assert "cache_hits" in second and "cache_misses" not in second
     assert first[-1] == second[-1]  # the same result
     assert any((tmp_path / "cache").iterdir())
+
+
+def test_importing_course_lib_changes_no_jax_setting():
+    """Only enable_compile_cache() (which the command line calls) turns the disk cache on."""
+    names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs",
+             "jax_persistent_cache_min_entry_size_bytes")
+    code = ("import jax\n"
+            f"names = {names!r}\n"
+            "before = [getattr(jax.config, n) for n in names]\n"
+            "import course_lib, course_lib.cli, course_lib.gan, course_lib.diffusion\n"
+            "assert [getattr(jax.config, n) for n in names] == before\n"
+            "course_lib.enable_compile_cache('/tmp/x')\n"
+            "assert [getattr(jax.config, n) for n in names] == ['/tmp/x', 0, -1]\n")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("JAX_COMPILATION", "JAX_PERSISTENT", "COURSE_LIB_NO_CACHE"))}
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr

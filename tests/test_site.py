@@ -1,12 +1,16 @@
 """The course site and its slide decks opened in a real headless Chromium with every host name
-unresolvable: the pages load, MathJax typesets the math, the figures show, the index's links
-resolve, and nothing is requested from anywhere but the site's own folder."""
+unresolvable: the pages load, MathJax typesets the math, the figures show (with alt text), the
+index's links resolve, nothing is requested from anywhere but the site's own folder; the
+explorables' sliders change their pictures, the search finds sections from file://, dark mode
+darkens the pages but not the figures, axe-core finds no serious or critical violation, and no
+deck slide is taller than 1280x720 or cuts a line of code off."""
 
 import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,12 +34,18 @@ def chromium():
         yield b
 
 
-def test_the_site_and_its_decks_work_offline(tmp_path, chromium):
-    """Every page and every deck the index links to; each week's page must show its math."""
-    site = tmp_path / "site"
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The committed notebooks rendered once, as `make site` does."""
+    site = tmp_path_factory.mktemp("built") / "site"
     build = subprocess.run([sys.executable, ROOT / "tools" / "course_site.py", "site", site],
                            capture_output=True, text=True, timeout=600)
     assert build.returncode == 0, build.stderr
+    return site
+
+
+def test_the_site_and_its_decks_work_offline(site, chromium):
+    """Every page and every deck the index links to; each week's page must show its math."""
 
     index = browser.inspect(chromium, site / "index.html")
     found = browser.problems(index, expect_math=False)
@@ -79,3 +89,215 @@ def test_the_site_builder_localises_font_awesome_and_refuses_other_remote_resour
         course_site.offline('<script src="https://cdn.plot.ly/plotly.min.js"></script>', "x.html")
     paper = '<a href="https://arxiv.org/abs/2208.11970">Luo (2022)</a>'  # a link, not a load
     assert course_site.offline(paper, "x.html") == paper
+
+
+def test_make_course_writes_only_under_build_and_leaves_the_notebooks_untouched(tmp_path):
+    """The recipe of `make course` (printed by make -n for every notebook) writes executed copies
+    and the site under BUILD; then the real thing on week 0, and git sees no change."""
+    build = tmp_path / "build"
+    recipe = subprocess.run(["make", "-n", "course", f"BUILD={build}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert recipe.returncode == 0, recipe.stderr
+    steps = [line for line in recipe.stdout.replace("\\\n", " ").splitlines()
+             if "nbconvert" in line or "course_site.py" in line]
+    assert steps and not any("--inplace" in line for line in steps), steps
+    assert any(f"--output-dir {build}/notebooks" in line for line in steps), steps
+    assert any(f"site {build}/site {build}/notebooks/week00_setup.ipynb" in line for line in steps)
+
+    def status():
+        return subprocess.run(["git", "status", "--porcelain", "--", "notebooks"], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stdout
+
+    # The real recipe, on a one-cell notebook (executing week 0 here would take a minute)
+    tiny = tmp_path / "week99_tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Week 99: tiny\n\nOne cell."),
+        nbformat.v4.new_code_cell("print(6 * 7)")]), tiny)
+    committed, before = tiny.read_bytes(), status()
+    run = subprocess.run(["make", "course", f"BUILD={build}", f"NOTEBOOKS={tiny}"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert status() == before and tiny.read_bytes() == committed
+    executed = nbformat.read(build / "notebooks" / tiny.name, as_version=4)
+    assert executed.cells[1].outputs[0]["text"] == "42\n"
+    assert (build / "site" / "week99_tiny.html").is_file()
+
+
+# ------------------------------------------------------------------- explorables
+
+def _moved(report):
+    """Each slider moved to its two ends and back: the picture, its alt text and the caption
+    changed, and came back to a frame of the range."""
+    assert report, "no explorable on the page"
+    for fig in report:
+        low, high, back = fig["seen"]
+        assert fig["frames"] > 2, fig["title"]
+        for key in ("src", "alt", "caption"):
+            assert low[key] != high[key], (fig["title"], key)
+        assert back["value"] in range(fig["frames"]) and back["caption"]
+
+
+def test_the_explorables_sliders_change_the_picture_on_the_page_in_the_deck_and_alone(
+        site, chromium, tmp_path):
+    """Week 0's Ising explorable on its page and in its deck, and (a) and (b) on a bare page."""
+    from course_lib import explorables
+
+    for name in ("week00_setup.html", "week00_setup.slides.html"):
+        session = browser.open_page(chromium, site / name)
+        _moved(browser.move_sliders(chromium, session))
+        browser.close_page(chromium, session)
+    page = tmp_path / "explorables.html"
+    page.write_text('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>x</title>'
+                    "</head><body><main>"
+                    + explorables.gan_offset([0.0, 1.0, 3.0]).html()
+                    + explorables.diffusion_time([0, 100, 1000]).html()
+                    + "</main></body></html>")
+    report = browser.inspect(chromium, page)
+    assert not browser.problems(report, expect_math=False)
+    session = browser.open_page(chromium, page)
+    moved = browser.move_sliders(chromium, session)
+    browser.close_page(chromium, session)
+    assert [fig["title"][:25] for fig in moved] == ["The optimal discriminator",
+                                                     "The forward process q(x_t"]
+    _moved(moved)
+    assert moved[1]["seen"][1]["caption"].startswith("t = 1000 of 1000: alpha_bar_t = 0.0000")
+
+
+# ------------------------------------------------------------------- search, dark mode, alt
+
+SEARCH = """(async (query) => {
+  const input = document.getElementById('course-search');
+  input.value = query;
+  input.dispatchEvent(new Event('input'));
+  return {status: document.getElementById('course-search-status').textContent,
+          hits: [...document.querySelectorAll('#course-search-results a')]
+                  .map(a => a.getAttribute('href'))};
+})"""
+
+
+def test_the_search_box_finds_sections_from_file_urls_on_every_page(site, chromium):
+    for name in ("index.html", "week00_setup.html", "week17_diffusion.html"):
+        session = browser.open_page(chromium, site / name)
+        found = chromium.evaluate(f"{SEARCH}('optimal discrim')", session)
+        assert "week16_gans.html#The-optimal-discriminator" in found["hits"][:3], found
+        none = chromium.evaluate(f"{SEARCH}('qwertyzzz')", session)
+        assert none == {"status": "nothing found", "hits": []}
+        ising = chromium.evaluate(f"{SEARCH}('Ising temperature')", session)
+        assert any(h.startswith("week00_setup.html#") for h in ising["hits"]), ising
+        browser.close_page(chromium, session)
+    # every hit is an anchor that exists on its page
+    index = (site / "search-index.js").read_text()
+    for anchor in ("The-optimal-discriminator", "Explore:-heating-a-lattice-through-$T_c$"):
+        page = "week16_gans.html" if "discrim" in anchor else "week00_setup.html"
+        assert f'"{page}#{anchor}"' in index and f'id="{anchor}"' in (site / page).read_text()
+
+
+LOOK = """(() => {
+  const lum = c => { const [r, g, b] = c.match(/[\\d.]+/g).map(Number);
+                     return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255; };
+  const body = getComputedStyle(document.body);
+  const img = document.querySelector('.jp-RenderedImage img');
+  return {background: lum(body.backgroundColor), text: lum(body.color),
+          figure: img ? getComputedStyle(img).backgroundColor : null,
+          alts: [...document.images].map(i => i.getAttribute('alt'))};
+})()"""
+
+
+def test_dark_mode_follows_the_system_and_keeps_figures_on_white_and_every_figure_has_alt(
+        site, chromium):
+    for name in ["index.html"] + [nb.stem + ".html" for nb in NOTEBOOKS]:
+        light = chromium.evaluate(LOOK, session := browser.open_page(chromium, site / name))
+        browser.close_page(chromium, session)
+        dark = chromium.evaluate(LOOK, session := browser.open_page(chromium, site / name, True))
+        browser.close_page(chromium, session)
+        assert light["background"] > 0.9 and light["text"] < 0.3, (name, light)
+        assert dark["background"] < 0.15 and dark["text"] > 0.7, (name, dark)
+        if name != "index.html":
+            assert dark["figure"] == "rgb(255, 255, 255)", name
+            assert light["alts"] and all(a and len(a) > 12 for a in light["alts"]), (name, light)
+
+
+def test_alt_text_comes_from_metadata_then_the_plots_titles_then_the_section():
+    cell = nbformat.v4.new_code_cell('ax.set_title("$D^*(x)$ against $x$")\nax.set_xlabel(r"$x$")')
+    assert course_site.figure_alt(cell, "Sec") == "Figure: D^*(x) against x, plotted against x"
+    assert course_site.figure_alt(nbformat.v4.new_code_cell("plt.plot(x)"), "The data") == (
+        "Figure: The data")
+    cell.metadata["alt"] = "Two curves"
+    assert course_site.figure_alt(cell, "Sec") == "Two curves"
+
+
+# ------------------------------------------------------------------- accessibility
+
+def test_axe_core_finds_no_serious_or_critical_violation(site, chromium):
+    """Every page and the index with all of axe's rules, again in dark mode for contrast (the
+    other rules do not depend on the colours), and every deck; the counts are printed."""
+    names = ["index.html"] + [nb.stem + ".html" for nb in NOTEBOOKS]
+    runs = [(n, False) for n in names] + [(n, True) for n in names]
+    runs += [(nb.stem + ".slides.html", False) for nb in NOTEBOOKS]
+    counts, bad = {}, []
+    for name, dark in runs:
+        session = browser.open_page(chromium, site / name, dark=dark)
+        found = browser.axe_audit(chromium, session, ["color-contrast"] if dark else None)
+        browser.close_page(chromium, session)
+        for impact, rules in found.items():
+            counts[impact] = counts.get(impact, 0) + len(rules)
+            if impact in ("serious", "critical"):
+                bad.append(f"{name}{' (dark)' if dark else ''}: {impact}: {rules}")
+    print(f"axe-core over {len(runs)} page views, violated rules by impact: {counts}")
+    assert not bad, "\n".join(bad)
+
+
+# ------------------------------------------------------------------- decks
+
+def test_no_deck_slide_is_taller_than_the_screen_or_cuts_a_code_line(site, chromium):
+    shrunk = 0
+    for nb in NOTEBOOKS:
+        session = browser.open_page(chromium, site / f"{nb.stem}.slides.html")
+        deck = browser.deck_overflow(chromium, session)
+        browser.close_page(chromium, session)
+        assert deck["height"] == 720 and len(deck["slides"]) > 3
+        for slide in deck["slides"]:
+            where = f"{nb.stem} slide {slide['slide']} ({slide['heading'][:40]})"
+            assert slide["height"] <= 720, where
+            assert slide["zoom"] >= 0.6, where
+            assert not slide["cut"], f"{where}: {slide['cut']}"
+            shrunk += slide["zoom"] < 1
+    print(f"slides shrunk to fit: {shrunk}")
+
+
+def _notebook(*cells):
+    return nbformat.v4.new_notebook(cells=list(cells))
+
+
+def test_decks_fold_code_drop_silent_cells_and_give_each_solution_a_slide_of_its_own():
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    output = nbformat.v4.new_output("stream", text="42\n")
+    setup = code("import numpy as np", metadata={"slideshow": {"slide_type": "slide"}})
+    shown = code("# Fit the line\nprint(42)", outputs=[output])
+    question = md("## Exercises\n\n1. Why 42?", metadata={"slideshow": {"slide_type": "slide"}})
+    solutions = [code(f"# Solution {i}\nprint(42)", outputs=[output],
+                      metadata={"tags": ["solution"]}) for i in (1, 2)]
+    after = md("Next: week 17.")
+    keep = code("print(1)", outputs=[output], metadata={"tags": ["show-input"]})
+    deck = course_site.for_deck(_notebook(setup, shown, question, *solutions, after, keep))
+    cells = deck.cells
+    assert len(cells) == 6  # the setup cell, with no output, is left out...
+    assert course_site.slide_type(cells[0]) == "slide"  # ...and its slide opens on the next
+    assert cells[0].metadata["deck_input"] == "fold"
+    assert cells[0].metadata["deck_summary"] == "Fit the line"
+    assert [course_site.slide_type(c) for c in cells[1:5]] == ["slide"] * 4
+    assert cells[5].metadata["deck_input"] == "show"
+    student = course_site.for_student(_notebook(setup, question, *solutions, after))
+    assert [c.source for c in student.cells] == [setup.source, question.source, after.source]
+
+
+def test_the_student_build_has_no_solutions(tmp_path):
+    out = tmp_path / "student"
+    run = subprocess.run([sys.executable, ROOT / "tools" / "course_site.py", "student", out],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    for nb in NOTEBOOKS:
+        full, student = (nbformat.read(p, as_version=4) for p in (nb, out / nb.name))
+        solutions = [c for c in full.cells if "solution" in c.metadata.get("tags", [])]
+        assert len(student.cells) == len(full.cells) - len(solutions)
+        assert not any("solution" in c.metadata.get("tags", []) for c in student.cells)

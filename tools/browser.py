@@ -250,6 +250,88 @@ def problems(report: dict, expect_math: bool = True) -> list[str]:
     return found
 
 
+# ------------------------------------------------ interaction: sliders, decks, dark mode, axe
+
+ROOT = Path(__file__).resolve().parent.parent
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+# Moves every explorable's slider to each end and back; what the picture and caption were.
+MOVE_SLIDERS = r"""(() => [...document.querySelectorAll('figure.explorable')].map(fig => {
+  const input = fig.querySelector('input[type=range]'), img = fig.querySelector('img'),
+        out = fig.querySelector('output');
+  const seen = [];
+  for (const value of [input.min, input.max, input.value]) {
+    input.value = value;
+    input.dispatchEvent(new Event('input', {bubbles: true}));
+    seen.push({value: +value, src: img.src.length + ':' + img.src.slice(-40), alt: img.alt,
+               caption: out.textContent});
+  }
+  return {title: fig.querySelector('figcaption').textContent, frames: +input.max + 1, seen};
+}))()"""
+
+# Walks through every slide of a reveal.js deck: its height after the deck's fit-to-screen
+# (zoom), the code and output lines wider than their box, with folded code opened.
+DECK_OVERFLOW = r"""(async () => {
+  const height = Reveal.getConfig().height, found = [];
+  const slides = Reveal.getSlides();
+  for (const slide of slides) {
+    const {h, v} = Reveal.getIndices(slide);
+    Reveal.slide(h, v);
+    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const zoom = +(slide.style.zoom || 1);
+    const tall = slide.scrollHeight * zoom;
+    slide.querySelectorAll('details').forEach(d => d.open = true);
+    const cut = [...slide.querySelectorAll('pre')].filter(p => p.scrollWidth > p.clientWidth + 1)
+      .map(p => p.textContent.split('\n').reduce((a, b) => a.length > b.length ? a : b))
+      .map(line => line.slice(0, 80));
+    slide.querySelectorAll('details').forEach(d => d.open = false);
+    found.push({slide: h + '/' + v, height: Math.round(tall), zoom, cut,
+                heading: (slide.querySelector('h1,h2,h3') || {}).textContent || ''});
+  }
+  return {height, slides: found};
+})()"""
+
+
+def open_page(browser: Chromium, path: Path, dark: bool = False) -> str:
+    """A tab showing a local file (optionally in dark mode), after MathJax; its session id."""
+    session = browser.open(Path(path).resolve().as_uri())
+    if dark:
+        browser.call("Emulation.setEmulatedMedia", {"features": [
+            {"name": "prefers-color-scheme", "value": "dark"}]}, session=session)
+    browser.evaluate("window.MathJax && MathJax.startup ? MathJax.startup.promise.then(() => 1)"
+                     " : 1", session)
+    return session
+
+
+def close_page(browser: Chromium, session: str) -> None:
+    browser.call("Target.closeTarget", {"targetId": browser.targets.pop(session)})
+
+
+def move_sliders(browser: Chromium, session: str) -> list[dict]:
+    return browser.evaluate(MOVE_SLIDERS, session)
+
+
+def deck_overflow(browser: Chromium, session: str) -> dict:
+    return browser.evaluate(DECK_OVERFLOW, session)
+
+
+def axe_audit(browser: Chromium, session: str, rules: list[str] | None = None
+              ) -> dict[str, list[str]]:
+    """axe-core's violations on the open page, by impact: {impact: ['rule-id (n nodes)']};
+    all of axe's rules, or only `rules` (e.g. color-contrast for a second colour scheme)."""
+    if not AXE.is_file():
+        sys.exit(f"error: {AXE} is missing: run `npm ci` (make unit does)")
+    browser.evaluate(AXE.read_text(encoding="utf-8") + "; 1", session)
+    only = f", runOnly: {json.dumps(rules)}" if rules else ""
+    result = browser.evaluate(f"axe.run(document, {{resultTypes: ['violations']{only}}})"
+                              ".then(r => r.violations.map(v => [v.impact, v.id, v.nodes.length,"
+                              " v.nodes.slice(0, 2).map(n => n.target.join(' '))]))", session)
+    found: dict[str, list[str]] = {}
+    for impact, rule, nodes, where in result:
+        found.setdefault(impact or "unknown", []).append(f"{rule} ({nodes} nodes: {where})")
+    return found
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pages", type=Path, nargs="+", help="HTML files to open")

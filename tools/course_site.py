@@ -1,23 +1,40 @@
 """The course notebooks as reveal.js slide decks and as a small course site, both working offline.
 
-    python tools/course_site.py slides build/slides   # one deck per notebook
-    python tools/course_site.py site build/site       # pages, their decks and an index
+    python tools/course_site.py slides build/slides     # one deck per notebook
+    python tools/course_site.py site build/site         # pages, decks, an index and a search
+    python tools/course_site.py student build/student   # the notebooks without the solutions
 
 The notebooks are rendered as committed, with their stored outputs; nothing is executed.
 reveal.js, MathJax and Font Awesome come from the npm packages in node_modules/ (`npm ci`, run by
 `make slides`/`make site`) and are copied next to the pages, so the folder is self-contained:
 open it from a USB stick, with the network off, and every page works. The folder is built
 beside its destination and moved into place at the end, so a failed build leaves the old one.
+
+What the builder does with the notebooks' tags and metadata (the notebooks stay as they are):
+- every figure gets alt text: the cell's metadata "alt", else the titles and axis labels the
+  cell's code gives its plot, else the section it is in;
+- in the decks, code is folded behind a click (tag a cell "show-input" to show it, "remove-input"
+  to drop the code and keep the output, "remove-cell" to drop it), code cells without output
+  are left out, and every cell tagged "solution" is a slide of its own after its question;
+- the student notebooks have no cells tagged "solution";
+- the pages follow the reader's dark mode and share one search box, whose lunr index
+  (node_modules/lunr) is built here, with node, and shipped as a script so that it works
+  from file://.
 """
 
 import argparse
+import base64
+import copy
 import html
+import json
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
+from jupyter_core.paths import jupyter_path
 from nbconvert import HTMLExporter, SlidesExporter
 from nbconvert.filters import markdown2html
 from traitlets.config import Config
@@ -31,6 +48,7 @@ PACKAGES = {
     "reveal.js": ["dist", "plugin", "LICENSE"],
     "mathjax": ["es5", "LICENSE"],
     "font-awesome": ["css", "fonts"],
+    "lunr": ["lunr.min.js", "LICENSE"],
 }
 MATHJAX = f"{ASSETS}/mathjax/es5/tex-chtml-full.js"
 REVEAL = f"{ASSETS}/reveal.js"
@@ -71,17 +89,309 @@ def exporter(kind: type[HTMLExporter], template: str) -> HTMLExporter:
     c.HTMLExporter.embed_images = True  # images in markdown cells travel inside the page
     c.SlidesExporter.reveal_url_prefix = REVEAL
     c.SlidesExporter.reveal_theme = "white"  # nbconvert's default, "simple", imports web fonts
+    c.SlidesExporter.reveal_width, c.SlidesExporter.reveal_height = "1280", "720"
     return kind(config=c, template_name=template, extra_template_basedirs=[str(TEMPLATES)],
                 extra_template_paths=[str(TEMPLATES)])
 
 
+# --------------------------------------------------------------- tags, metadata and alt text
+
+SOLUTION, SHOW_INPUT = "solution", "show-input"
+REMOVE_INPUT, REMOVE_CELL = "remove-input", "remove-cell"
+IMAGES = ("image/png", "image/jpeg")
+# The titles and labels a cell's code gives its figure: ax.set_title("..."), plt.xlabel(r"$t$")
+LABEL_CALL = re.compile(r"\b(suptitle|set_title|title|set_xlabel|xlabel|set_ylabel|ylabel)"
+                        r"\(\s*[rf]*([\"'])(.+?)\2")
+HEADING = re.compile(r"^#{1,3} +(.+)$", re.M)
+
+
+def tags(cell) -> set[str]:
+    return set(cell.metadata.get("tags", []))
+
+
+def slide_type(cell) -> str:
+    return cell.metadata.get("slideshow", {}).get("slide_type", "-")
+
+
+def set_slide_type(cell, kind: str) -> None:
+    cell.metadata.setdefault("slideshow", {})["slide_type"] = kind
+
+
+def words(tex: str) -> str:
+    """A label or heading as plain words: TeX's $, braces and backslashes dropped."""
+    text = re.sub(r"\\(?:mathrm|mathcal|text|mathbf|operatorname|left|right)\b", "", tex)
+    for command, plain in (("langle", "<"), ("rangle", ">"), ("mid", "|"), ("sim", "~"),
+                           ("cdot", "*"), ("log", "log "), ("bar", "bar "),
+                           ("hat", "hat ")):
+        text = re.sub(rf"\\{command}\b", plain, text)
+    text = re.sub(r"[${}]|\\(?=[A-Za-z])", "", text).replace("\\", "")
+    return " ".join(text.split())
+
+
+def figure_alt(cell, section: str) -> str:
+    """The cell's metadata "alt", else the titles and axis labels in its code, else its section."""
+    if cell.metadata.get("alt"):
+        return str(cell.metadata["alt"])
+    found: dict[str, list[str]] = {"title": [], "x": [], "y": []}
+    for call, _, text in LABEL_CALL.findall(cell.source):
+        if "{" in text.replace("{}", "").replace("$", "") and re.search(r"(?<![\\^_]){\w", text):
+            continue  # an f-string's placeholders: the words around them say too little
+        kind = "title" if "title" in call else "x" if "x" in call else "y"
+        if words(text) not in found[kind]:
+            found[kind].append(words(text))
+    parts = [f"Figure: {'; '.join(found['title']) if found['title'] else section}"]
+    if found["x"] or found["y"]:
+        parts.append(f"plotted against {', '.join(found['x']) or 'x'}"
+                     + (f" ({', '.join(found['y'])})" if found["y"] else ""))
+    return ", ".join(parts)
+
+
+def with_alt_text(nb):
+    """A copy of nb whose image outputs all carry alt text in their metadata."""
+    nb, section = copy.deepcopy(nb), ""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            section = next((words(h) for h in reversed(HEADING.findall(cell.source))), section)
+            continue
+        for output in cell.get("outputs", []):
+            for mime in IMAGES:
+                if mime in output.get("data", {}):
+                    meta = output.setdefault("metadata", {}).setdefault(mime, {})
+                    meta.setdefault("alt", figure_alt(cell, section))
+    return nb
+
+
+def code_summary(cell) -> str:
+    """What a folded code cell says: its first comment line, else its length."""
+    for line in cell.source.splitlines():
+        if line.startswith("#") and not line.startswith("# NBVAL"):
+            return line.lstrip("# ").strip()
+        if line.strip():
+            break
+    return f"code ({len(cell.source.splitlines())} lines)"
+
+
+def for_deck(nb):
+    """The notebook as a deck: code folded, code without output left out, solutions on slides of
+    their own (and the cell after them on a new slide), the tags of the module docstring."""
+    nb = with_alt_text(nb)
+    cells, carry, after_solution = [], None, False
+    for cell in nb.cells:
+        cell_tags, kind = tags(cell), slide_type(cell)
+        left_out = REMOVE_CELL in cell_tags or (
+            cell.cell_type == "code" and not cell.outputs and SOLUTION not in cell_tags)
+        if left_out:
+            if kind in ("slide", "subslide") and carry is None:
+                carry = kind  # the next cell opens the slide this one opened
+            continue
+        if carry and kind in ("-", "fragment"):
+            set_slide_type(cell, carry)
+        carry = None
+        if SOLUTION in cell_tags:
+            set_slide_type(cell, "slide")
+            after_solution = True
+        elif after_solution:
+            if slide_type(cell) in ("-", "fragment"):
+                set_slide_type(cell, "slide")
+            after_solution = False
+        if cell.cell_type == "code":
+            cell.metadata["deck_input"] = ("show" if SHOW_INPUT in cell_tags else
+                                           "remove" if REMOVE_INPUT in cell_tags else "fold")
+            cell.metadata["deck_summary"] = code_summary(cell)
+        cells.append(cell)
+    paginate(cells)
+    nb.cells = cells
+    return nb
+
+
+SLIDE_HEIGHT = 690  # px of the 720 a slide has, less its margins
+
+
+def png_size(b64: str) -> tuple[int, int]:
+    """Width and height from a base64 PNG's header (IHDR)."""
+    head = base64.b64decode(b64[:44])
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def deck_height(cell) -> int:
+    """A rough height in px of a cell on a 1280x720 slide (the deck's CSS: 26 px prose, 16 px
+    code and output lines that wrap, figures at most 470 px high, code folded)."""
+    if cell.cell_type == "markdown":
+        height = 0
+        for block in cell.source.split("\n\n"):
+            if block.lstrip().startswith("$$"):
+                height += 40 * (block.count("\\\\") + 1) + 30
+            elif block.lstrip().startswith("#"):
+                height += 70
+            else:
+                lines = sum(-(-max(len(line), 1) // 95) for line in block.splitlines())
+                height += 34 * lines + 26
+        return height
+    height = 0 if cell.metadata.get("deck_input") == "remove" else 30
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        if "text" in output:
+            height += 21 * sum(-(-max(len(line), 1) // 120)
+                               for line in output["text"].splitlines()) + 10
+        elif "image/png" in data:
+            w, h = png_size(data["image/png"])
+            height += int(h * min(1.0, 1200 / w, 470 / h)) + 10
+        elif "text/html" in data:
+            height += 520 if "explorable" in data["text/html"] else 30 * data[
+                "text/html"].count("<tr") + 20
+        elif "text/plain" in data:
+            height += 21 * len(data["text/plain"].splitlines()) + 10
+    return height
+
+
+def paginate(cells: list, budget: int = SLIDE_HEIGHT) -> None:
+    """Open a new (vertical) slide where the estimated height of a slide runs past the screen,
+    so that a notebook slide with three figures becomes a column of slides."""
+    used = 0
+    for cell in cells:
+        height = deck_height(cell)
+        if slide_type(cell) in ("slide", "subslide"):
+            used = 0
+        elif slide_type(cell) in ("skip", "notes"):
+            continue
+        elif used > 0 and used + height > budget:
+            set_slide_type(cell, "subslide")
+            used = 0
+        used += height
+
+
+def for_student(nb):
+    """The notebook without the worked solutions (cells tagged "solution") and their outputs."""
+    nb = copy.deepcopy(nb)
+    nb.cells = [c for c in nb.cells if SOLUTION not in tags(c)]
+    return nb
+
+
 def render(notebooks: list[Path], out: Path, kind: type[HTMLExporter], template: str,
-           suffix: str) -> None:
-    export = exporter(kind, template)
+           suffix: str, prepare=with_alt_text, finish=lambda page: page) -> dict[str, str]:
+    """Each notebook, prepared, rendered and finished, written to out/; the pages by name."""
+    export, pages = exporter(kind, template), {}
     for path in notebooks:
-        body, _ = export.from_notebook_node(nbformat.read(path, as_version=4))
+        body, _ = export.from_notebook_node(prepare(nbformat.read(path, as_version=4)))
         name = path.stem + suffix
-        (out / name).write_text(offline(body, name), encoding="utf-8")
+        pages[name] = offline(finish(body), name)
+        (out / name).write_text(pages[name], encoding="utf-8")
+    return pages
+
+
+# ------------------------------------------------------------------ dark mode and search
+
+SEARCH_BAR = """<nav class="course-bar" aria-label="Course">
+<a href="index.html">All weeks</a>
+<div role="search">
+<label for="course-search">Search the course</label>
+<input id="course-search" type="search" autocomplete="off" placeholder="e.g. optimal discriminator">
+<span id="course-search-status" aria-live="polite"></span>
+<ol id="course-search-results"></ol>
+</div>
+</nav>"""
+SEARCH_SCRIPTS = (f'<script src="{ASSETS}/lunr/lunr.min.js"></script>\n'
+                  '<script src="search-index.js"></script>\n'
+                  f'<script src="{ASSETS}/search.js"></script>')
+# Pygments' and JupyterLab's colours that fall short of WCAG AA contrast (4.5:1) on a code
+# cell's grey, in the light and the dark theme: numbers, operator words, comments, prompts.
+CONTRAST_LIGHT = """
+.highlight .mi, .highlight .mf, .highlight .mh, .highlight .il { color: #006b00; }
+.highlight .ow { color: #7a1fc2; }
+.highlight .c1, .highlight .c, .highlight .cm { color: #2f6666; }
+.jp-InputPrompt, .jp-OutputPrompt { color: #4f4f4f !important; opacity: 1 !important; }
+"""
+CONTRAST_DARK = """
+@media (prefers-color-scheme: dark) {
+  .highlight .mi, .highlight .mf, .highlight .mh, .highlight .il { color: #7ccf7c; }
+  .highlight .ow { color: #d3a6ff; }
+  .highlight .c1, .highlight .c, .highlight .cm { color: #8fc4c4; }
+  .jp-InputPrompt, .jp-OutputPrompt { color: #c0c0c0 !important; }
+}
+"""
+BAR_CSS = """
+.course-bar { display: flex; flex-wrap: wrap; gap: 0.4rem 1.2rem; align-items: baseline;
+  max-width: 1100px; margin: 0.8rem auto; padding: 0 1rem; font: 16px/1.4 system-ui, sans-serif; }
+.course-bar [role=search] { flex: 1; min-width: 16rem; }
+.course-bar label { margin-right: 0.5rem; }
+.course-bar input { font: inherit; padding: 0.2rem 0.4rem; width: 18rem; max-width: 100%; }
+.course-bar ol { margin: 0.3rem 0; padding-left: 1.4rem; }
+.course-bar a { color: #1a4f8b; }
+"""
+
+
+def dark_css() -> str:
+    """JupyterLab's dark theme when the reader's system asks for it; figures keep a white
+    background (matplotlib draws black text on transparency)."""
+    theme = next((Path(d) / "theme-dark.css" for d in
+                  jupyter_path("nbconvert", "templates", "lab", "static")
+                  if (Path(d) / "theme-dark.css").is_file()), None)
+    if theme is None:
+        sys.exit("error: nbconvert's lab template (static/theme-dark.css) is missing")
+    return ("@media (prefers-color-scheme: dark) {\n" + theme.read_text(encoding="utf-8") + """
+  body { background: var(--jp-layout-color0); color: var(--jp-content-font-color1); }
+  .course-bar a, .jp-RenderedHTMLCommon a { color: #9ecbff; }
+  .jp-RenderedImage img, .explorable img { background: #fff; padding: 4px; border-radius: 3px; }
+}
+""")
+
+
+# matplotlib's animation (Animation.to_jshtml) has a slider without a label
+ANIMATION_SLIDER = re.compile(r'<input(?=[^>]*\bid="_anim_slider)(?![^>]*aria-label)')
+
+
+def labelled(page: str) -> str:
+    return ANIMATION_SLIDER.sub('<input aria-label="animation frame"', page)
+
+
+def finish_deck(page: str) -> str:
+    """A rendered deck with code colours of enough contrast (decks stay light)."""
+    return labelled(page.replace("</head>", f"<style>{CONTRAST_LIGHT}</style>\n</head>", 1))
+
+
+def finish_page(page: str) -> str:
+    """A rendered notebook with the search bar on top, and dark mode."""
+    css = BAR_CSS + dark_css() + CONTRAST_LIGHT + CONTRAST_DARK
+    page = page.replace("</head>", f"<style>{css}</style>\n</head>", 1)
+    page = re.sub(r"(<body[^>]*>)", lambda m: m[1] + "\n" + SEARCH_BAR, page, count=1)
+    return labelled(page.replace("</body>", SEARCH_SCRIPTS + "\n</body>", 1))
+
+
+SECTION = re.compile(r'<h([1-3]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
+NOT_TEXT = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.S)
+
+
+def text_of(fragment: str) -> str:
+    return " ".join(html.unescape(NOT_TEXT.sub(" ", fragment)).split())
+
+
+def sections(name: str, page: str) -> list[dict]:
+    """A page cut at its headings: one searchable section per heading, with its anchor."""
+    body = page[page.find("<body"):]
+    marks = list(SECTION.finditer(body))
+    title = text_of(marks[0][3]).rstrip("¶") if marks else name
+    found = []
+    for mark, following in zip(marks, [*marks[1:], None]):
+        end = following.start() if following else len(body)
+        heading = text_of(mark[3]).rstrip("¶").strip()
+        found.append({"id": f"{name}#{mark[2]}", "url": f"{name}#{mark[2]}", "title": heading,
+                      "page": title.split(":")[0], "body": text_of(body[mark.end():end])})
+    return found
+
+
+def search_index(docs: list[dict]) -> str:
+    """search-index.js: lunr's index over the sections, built by node, and their titles."""
+    node = shutil.which("node")
+    if node is None:
+        sys.exit("error: node not found; the search index is built with lunr (Node.js 20)")
+    built = subprocess.run([node, str(ROOT / "tools" / "search_index.js"),
+                            str(NODE_MODULES / "lunr")], input=json.dumps(docs),
+                           capture_output=True, text=True, timeout=300)
+    if built.returncode != 0:
+        sys.exit(f"error: building the search index failed: {built.stderr.strip()[-500:]}")
+    titles = {d["id"]: {k: d[k] for k in ("url", "title", "page")} for d in docs}
+    return ("window.COURSE_SEARCH = " + json.dumps({"index": json.loads(built.stdout),
+                                                     "docs": titles}) + ";\n")
 
 
 def title_and_summary(path: Path) -> tuple[str, str]:
@@ -104,8 +414,9 @@ INDEX = """<!DOCTYPE html>
 <title>GANs and diffusion models: the course notebooks</title>
 {mathjax}
 <style>
+{css}
 body {{ font: 17px/1.5 system-ui, sans-serif; max-width: 52rem; margin: 2rem auto;
-        padding: 0 1rem; color: #222; }}
+        padding: 0 1rem; color: #222; background: #fff; }}
 h1 {{ font-size: 1.6rem; margin-bottom: 0.2rem; }}
 .lede {{ color: #555; margin-top: 0; }}
 ol {{ list-style: none; padding: 0; }}
@@ -113,9 +424,16 @@ li {{ border-top: 1px solid #ddd; padding: 0.8rem 0; }}
 li a.week {{ font-weight: 600; font-size: 1.1rem; text-decoration: none; color: #1a4f8b; }}
 li p {{ margin: 0.3rem 0; }}
 li .slides {{ font-size: 0.9rem; }}
+@media (prefers-color-scheme: dark) {{
+  body {{ background: #111; color: #ddd; }}
+  .lede {{ color: #bbb; }}
+  li {{ border-color: #444; }}
+  a, li a.week, .course-bar a {{ color: #9ecbff; }}
+}}
 </style>
 </head>
 <body>
+{bar}
 <main>
 <h1>Generative models for the physical sciences: GANs and diffusion models</h1>
 <p class="lede">Course notebooks for FYS5429 (University of Oslo), each rendered with the
@@ -124,6 +442,7 @@ outputs of its last run, and as a slide deck. Everything here works offline.</p>
 {weeks}
 </ol>
 </main>
+{scripts}
 </body>
 </html>
 """
@@ -151,7 +470,10 @@ def index(notebooks: list[Path]) -> str:
                                  .removesuffix("</p>")))
     mathjax = exporter(HTMLExporter, "course_page").environment.get_template(
         "mathjax_local.html.j2").module.mathjax_local(MATHJAX)
-    return offline(INDEX.format(mathjax=mathjax, weeks="\n".join(weeks)), "index.html")
+    page = INDEX.format(mathjax=mathjax, weeks="\n".join(weeks), css=BAR_CSS,
+                        bar=SEARCH_BAR.replace('<a href="index.html">All weeks</a>\n', ""),
+                        scripts=SEARCH_SCRIPTS)
+    return offline(page, "index.html")
 
 
 def build(what: str, notebooks: list[Path], out: Path) -> None:
@@ -164,19 +486,28 @@ def build(what: str, notebooks: list[Path], out: Path) -> None:
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    copy_assets(tmp)
-    render(notebooks, tmp, SlidesExporter, "course_slides", ".slides.html")
+    if what == "student":
+        for path in notebooks:
+            nbformat.write(for_student(nbformat.read(path, as_version=4)), tmp / path.name)
+    else:
+        copy_assets(tmp)
+        render(notebooks, tmp, SlidesExporter, "course_slides", ".slides.html", prepare=for_deck,
+               finish=finish_deck)
     if what == "site":
-        render(notebooks, tmp, HTMLExporter, "course_page", ".html")
+        pages = render(notebooks, tmp, HTMLExporter, "course_page", ".html", finish=finish_page)
         (tmp / "index.html").write_text(index(notebooks), encoding="utf-8")
+        docs = [doc for name, page in pages.items() for doc in sections(name, page)]
+        (tmp / "search-index.js").write_text(search_index(docs), encoding="utf-8")
+        shutil.copy2(TEMPLATES / "search.js", tmp / ASSETS / "search.js")
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["slides", "site"],
-                        help="slides: the decks only; site: pages, decks and an index")
+    parser.add_argument("what", choices=["slides", "site", "student"],
+                        help="slides: the decks only; site: pages, decks, an index and a "
+                             "search; student: the notebooks without their solutions")
     parser.add_argument("out", type=Path, help="folder to create (replaced if it exists)")
     parser.add_argument("notebooks", type=Path, nargs="*",
                         help="notebooks to render (default: notebooks/week*.ipynb)")

@@ -6,6 +6,7 @@
     python -m course_lib train ddpm --help        (the model's options, from its config)
     python -m course_lib sample runs/ring --n 2500 --out samples.npy
     python -m course_lib evaluate runs/ring --data ring
+    python -m course_lib pretrained regenerate week17_diffusion/roll_vdm
 
 A bad argument gives exit status 2 and one line on stderr starting ``error:``; the Python
 functions (:mod:`course_lib.cli.runs`) raise ``ValueError`` with the same message.
@@ -21,6 +22,8 @@ import jax
 import numpy as np
 
 from course_lib import data as data_lib
+from course_lib import doctor, enable_compile_cache
+from course_lib.cli import pretrained
 from course_lib.cli.models import MODELS, ModelSpec, get
 from course_lib.cli.options import Parser, add_options, flag, given, option_fields
 from course_lib.cli.runs import evaluate_run, load_run, sample_run, save_array, train_model
@@ -44,7 +47,7 @@ def _count(kind: str):
 
 def _parser() -> Parser:
     p = Parser(prog="course_lib", description="Train, sample and evaluate the course's models.")
-    verbs = p.add_subparsers(dest="verb", metavar="{data,train,sample,evaluate}",
+    verbs = p.add_subparsers(dest="verb", metavar="{data,train,sample,evaluate,pretrained,doctor}",
                              parser_class=Parser)
     verbs.required = True
     d = verbs.add_parser("data", help="list or sample the built-in data sets")
@@ -72,6 +75,17 @@ def _parser() -> Parser:
     e.add_argument("--seed", type=_count("non-negative"), default=0)
     e.add_argument("--means", help="a .npy of mode centres, for the mode metrics on user data")
     e.add_argument("--std", type=float, help="the modes' standard deviation, with --means")
+
+    w = verbs.add_parser("pretrained", help="the shipped weights: list them, rebuild one")
+    wverbs = w.add_subparsers(dest="pretrained_verb", metavar="{list,regenerate}",
+                              parser_class=Parser)
+    wverbs.required = True
+    wverbs.add_parser("list", help="every pretrained file and the command that rebuilds it")
+    r = wverbs.add_parser("regenerate", help="retrain one file alone, as its notebook does")
+    r.add_argument("name", help="<notebook>/<model>, e.g. week17_diffusion/roll_vdm")
+
+    verbs.add_parser("doctor", help="check this installation (Python, JAX and its devices, "
+                     "the compile cache, the data, the pretrained files) and say what to fix")
     return p
 
 
@@ -90,13 +104,7 @@ def train_parser(spec: ModelSpec) -> Parser:
     return p
 
 
-def _train(argv: list[str]) -> None:
-    spec = get(argv[0])
-    args, rest = train_parser(spec).parse_known_args(argv[1:])
-    if rest:
-        accepted = ", ".join(flag(f.name) for f in option_fields(spec.config, spec.fixed))
-        raise ValueError(f"model '{spec.name}' does not take {' '.join(rest)}; its options: "
-                         f"{accepted}")
+def _train(spec: ModelSpec, args) -> None:
     train_config = TrainConfig(**given(args, TrainConfig))
     if args.distributed:
         jax.distributed.initialize()
@@ -105,11 +113,26 @@ def _train(argv: list[str]) -> None:
     print(json.dumps({"out": args.out, "final": metrics["final"]}))
 
 
+def parse(argv: list[str]):
+    """The arguments of a command line, checked as ``run`` would, without running it."""
+    if argv[:1] == ["train"] and len(argv) > 1 and not argv[1].startswith("-"):
+        spec = get(argv[1])
+        args, rest = train_parser(spec).parse_known_args(argv[2:])
+        if rest:
+            accepted = ", ".join(flag(f.name) for f in option_fields(spec.config, spec.fixed))
+            raise ValueError(f"model '{spec.name}' does not take {' '.join(rest)}; its "
+                             f"options: {accepted}")
+        return spec, args
+    return None, _parser().parse_args(argv)
+
+
 def run(argv: list[str]) -> int:
     if argv[:1] == ["train"] and len(argv) > 1 and not argv[1].startswith("-"):
-        _train(argv[1:])
+        _train(*parse(argv))
         return 0
-    args = _parser().parse_args(argv)
+    _, args = parse(argv)
+    if args.verb == "doctor":
+        return doctor.main([])
     if args.verb == "data" and args.data_verb == "list":
         for name, line in data_lib.describe().items():
             print(f"{name:12s} {line}")
@@ -128,10 +151,18 @@ def run(argv: list[str]) -> int:
     elif args.verb == "evaluate":
         print(json.dumps(evaluate_run(args.run_dir, args.data, args.seed, args.means,
                                       args.std)))
+    elif args.pretrained_verb == "list":
+        for name in pretrained.names():
+            print(f"{name:45s} {json.loads(pretrained.sidecar_path(name).read_text())['command']}")
+    else:
+        before = pretrained.sha256_of(args.name)
+        after = pretrained.regenerate(args.name)
+        print(f"{args.name}: sha256 {after} ({'unchanged' if after == before else 'changed'})")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    enable_compile_cache()
     try:
         return run(sys.argv[1:] if argv is None else argv)
     except ValueError as e:

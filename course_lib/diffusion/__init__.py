@@ -19,9 +19,17 @@ Equation numbers refer to Luo, "Understanding diffusion models: a unified perspe
 """
 
 from course_lib.diffusion.binomial import BinomialConfig, BinomialDiffusion, binomial_train_step
-from course_lib.diffusion.ddpm import DDPM, DDPMConfig, ddpm_loss, ddpm_train_step, simple_loss
+from course_lib.diffusion.ddpm import (
+    DDPM,
+    DDPMConfig,
+    LevelsDDPMConfig,
+    ddpm_loss,
+    ddpm_train_step,
+    simple_loss,
+)
 from course_lib.diffusion.elbo import (
     ELBOTerms,
+    bits_draws,
     elbo_loss,
     elbo_train_step,
     evaluate_model_bits,
@@ -34,6 +42,7 @@ from course_lib.diffusion.gaussian import (
     discretized_gaussian_log_prob,
     gaussian_kl,
     kl_to_standard_normal,
+    level_log_prob,
     q_posterior,
     q_sample,
     q_step,
@@ -50,9 +59,16 @@ from course_lib.diffusion.schedules import (
     cosine_betas,
     gamma_from_alpha_bar,
     linear_betas,
+    log_snr_betas,
     snr,
 )
-from course_lib.diffusion.vdm import VDM, VDMConfig, vdm_train_step
+from course_lib.diffusion.vdm import (
+    VDM,
+    VDMConfig,
+    vdm_train_step,
+    vdm_variance_loss,
+    vdm_variance_train_step,
+)
 from course_lib.metrics import bits_per_dim
 
 __all__ = ["check_betas", "linear_betas", "cosine_betas", "alpha_bar", "snr",
@@ -63,4 +79,5 @@ __all__ = ["check_betas", "linear_betas", "cosine_betas", "alpha_bar", "snr",
            "elbo_loss", "elbo_train_step", "evaluate_model_bits", "DDPMConfig", "DDPM",
            "simple_loss", "ddpm_loss", "ddpm_train_step", "VDMConfig", "VDM", "vdm_train_step",
            "BinomialConfig", "BinomialDiffusion", "binomial_train_step", "init", "fit",
-           "train_step_of", "bits_per_dim"]
+           "train_step_of", "bits_per_dim", "log_snr_betas", "level_log_prob",
+           "LevelsDDPMConfig", "bits_draws", "vdm_variance_loss", "vdm_variance_train_step"]

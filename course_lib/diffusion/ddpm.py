@@ -17,9 +17,11 @@ from course_lib import nets
 from course_lib.config import check_choices, setting
 from course_lib.diffusion.elbo import ELBOTerms
 from course_lib.diffusion.gaussian import (
+    bin_centres,
     decoder_log_prob,
     gaussian_kl,
     kl_to_standard_normal,
+    level_log_prob,
     q_posterior,
     q_sample,
     x0_from_noise,
@@ -30,6 +32,7 @@ from course_lib.diffusion.schedules import (
     check_snr_decreasing,
     cosine_betas,
     linear_betas,
+    log_snr_betas,
     snr,
 )
 
@@ -72,6 +75,31 @@ class DDPMConfig:
         if self.schedule == "cosine":
             return cosine_betas(self.T)
         return linear_betas(self.T, self.beta_1, self.beta_T)
+
+
+@dataclass(frozen=True)
+class LevelsDDPMConfig(DDPMConfig):
+    """A DDPM for data on ``levels`` grey levels with its discretisation fixed:
+
+    gamma_1, gamma_T: the schedule is linear in gamma = -log SNR (:func:`log_snr_betas`); the
+                      first step's noise sqrt(sigmoid(gamma_1)) (0.023 for -7.5, where VDM's
+                      learned gamma(0) ends up on the digits) is a fifth of the 17 levels'
+                      spacing 0.125, not a tenth of it (linear betas: sqrt(1e-4) = 0.01).
+    decoder p(x_0 | x_1): :func:`level_log_prob` over the levels, not a discretised Gaussian
+                      around the network's x0_hat: no network has to learn to round.
+    """
+
+    gamma_1: float = setting(-7.5, "gamma = -log SNR at t = 1")
+    gamma_T: float = setting(6.0, "gamma = -log SNR at t = T")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.levels < 2:
+            raise ValueError("LevelsDDPMConfig needs quantized data (levels >= 2), "
+                             f"got {self.levels}")
+
+    def betas(self) -> np.ndarray:
+        return log_snr_betas(self.T, self.gamma_1, self.gamma_T)
 
 
 class DDPM(nnx.Module):
@@ -165,7 +193,12 @@ class DDPM(nnx.Module):
         if self.config.loss == "hybrid":
             mean = jax.lax.stop_gradient(mean)
         std = jnp.sqrt(self.reverse_variance(ones, v1) if v1 is not None else 1 - ab_1)
-        terms = ELBOTerms(reconstruction=-decoder_log_prob(x0, mean, std, self.config.levels),
+        if isinstance(self.config, LevelsDDPMConfig):
+            reconstruction = -jnp.sum(level_log_prob(x0, x_1, jnp.sqrt(ab_1), jnp.sqrt(1 - ab_1),
+                                                     self.config.levels), -1)
+        else:
+            reconstruction = -decoder_log_prob(x0, mean, std, self.config.levels)
+        terms = ELBOTerms(reconstruction=reconstruction,
                           prior=kl_to_standard_normal(x0, self.alpha_bar[-1]),
                           diffusion=(T - 1) * kl)
         return simple, terms
@@ -194,7 +227,13 @@ class DDPM(nnx.Module):
             x = mean + jnp.where(t > 1, jnp.sqrt(var), 0.0) * z
             return x, (x if return_chain else None)
 
-        x0, chain = jax.lax.scan(step, x_T, jnp.arange(self.config.T, 0, -1))
+        if not isinstance(self.config, LevelsDDPMConfig):
+            x0, chain = jax.lax.scan(step, x_T, jnp.arange(self.config.T, 0, -1))
+        else:  # down to x_1, then the decoder's most likely level (the nearest to x_1 / alpha_1)
+            x_1, chain = jax.lax.scan(step, x_T, jnp.arange(self.config.T, 1, -1))
+            v = bin_centres(self.config.levels)
+            x0 = v[jnp.argmin(jnp.abs(x_1[..., None] / jnp.sqrt(self.alpha_bar[0]) - v), -1)]
+            chain = jnp.concatenate([chain, x0[None]]) if return_chain else None
         return (x0, jnp.concatenate([x_T[None], chain])) if return_chain else x0
 
 

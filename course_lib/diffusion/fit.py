@@ -48,13 +48,15 @@ def train_step_of(config):
 
 
 def fit(config, dataset: Dataset, train_config: TrainConfig, *, seed: int = 0,
-        name: str | None = None):
+        name: str | None = None, retrain: bool | None = None):
     """(model, history): the model of ``config`` trained on ``dataset`` for ``train_config``.
 
     With ``name`` ("<notebook>/<model>") it goes through :func:`course_lib.pretrained.
     train_or_load`: in class the weights are loaded from ``data/pretrained/<name>.npz``, with
     COURSE_RETRAIN=1 the model is trained and the file rewritten. The sidecar records the
-    model's config, the training config and the data set's name.
+    model's config, the training config and the data set's name, and the command that rebuilds
+    the file alone: ``python -m course_lib pretrained regenerate <name>``. ``retrain``: as in
+    train_or_load (default: COURSE_RETRAIN=1).
     """
     model, optimizer = init(config, seed)
 
@@ -63,6 +65,7 @@ def fit(config, dataset: Dataset, train_config: TrainConfig, *, seed: int = 0,
 
     if name is None:
         return model, run()
-    history = train_or_load(name, (model,), run, config={"model": config, "train": train_config,
-                                                         "data": dataset.name})
+    history = train_or_load(name, (model,), run, retrain=retrain,
+                            config={"model": config, "train": train_config, "data": dataset.name},
+                            command=f"python -m course_lib pretrained regenerate {name}")
     return model, history

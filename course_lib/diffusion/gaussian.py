@@ -49,7 +49,8 @@ def x0_from_noise(x_t, eps_hat, alpha_bar_t):
 
 
 def x0_from_score(x_t, score_hat, alpha_bar_t):
-    """Tweedie (Eq. 133): sqrt(alpha_bar_t) x_0 = x_t + (1 - alpha_bar_t) grad log p(x_t)."""
+    """Tweedie (Eq. 133, read with the conditional mean on the left):
+    sqrt(alpha_bar_t) E[x_0 | x_t] = x_t + (1 - alpha_bar_t) grad log p(x_t)."""
     return (x_t + (1 - alpha_bar_t) * score_hat) / jnp.sqrt(alpha_bar_t)
 
 
@@ -82,3 +83,15 @@ def decoder_log_prob(x0, mean, std, levels: int = 0):
     if levels:
         return jnp.sum(discretized_gaussian_log_prob(x0, mean, std, levels), -1)
     return jnp.sum(normal_log_prob(x0, mean, std**2), -1)
+
+
+def level_log_prob(x0, z, alpha, sigma, levels: int):
+    """log p(x_0 | z) for x_0 on ``levels`` values in [-1, 1], z = alpha x_0 + sigma eps: each
+    level weighted by the Gaussian likelihood of z under it, normalised over the levels (VDM's
+    decoder, Kingma et al. 2021, appendix A.2). It needs no network: it is the exact posterior
+    of x_0 under a uniform prior over the levels, cheap once sigma is a fraction of the spacing."""
+    v = bin_centres(levels)
+    alpha, sigma = jnp.asarray(alpha)[..., None], jnp.asarray(sigma)[..., None]
+    logits = -0.5 * ((z[..., None] - alpha * v) / sigma) ** 2
+    index = jnp.round((x0 + 1) / 2 * (levels - 1)).astype(jnp.int32)
+    return jnp.take_along_axis(jax.nn.log_softmax(logits), index[..., None], -1)[..., 0]

@@ -101,3 +101,14 @@ class LinearGamma(nnx.Module):
         return self.gamma_min + (self.gamma_max - self.gamma_min) * t
 
 
+def log_snr_betas(T: int, gamma_1: float, gamma_T: float) -> np.ndarray:
+    """beta_t for gamma_t = -log SNR(t) linear from gamma_1 to gamma_T: alpha_bar_t =
+    sigmoid(-gamma_t), beta_t = 1 - alpha_bar_t / alpha_bar_{t-1} (alpha_bar_0 = 1), so the
+    first step's noise is sqrt(beta_1) = sqrt(sigmoid(gamma_1)). The discrete counterpart of
+    VDM's schedule; equal steps in gamma make L_simple at uniform t the ELBO's own weighting."""
+    if not isinstance(T, int | np.integer) or T < 1:
+        raise ValueError(f"T must be a positive integer, got {T!r}")
+    if not gamma_1 < gamma_T:
+        raise ValueError(f"gamma_1 must be below gamma_T, got {gamma_1} and {gamma_T}")
+    ab = 1 / (1 + np.exp(np.linspace(gamma_1, gamma_T, T)))
+    return check_betas(1 - ab / np.concatenate([[1.0], ab[:-1]]))

@@ -14,8 +14,8 @@ from flax import nnx
 
 from course_lib import nets
 from course_lib.config import setting
-from course_lib.diffusion.elbo import ELBOTerms, elbo_train_step
-from course_lib.diffusion.gaussian import bin_centres
+from course_lib.diffusion.elbo import ELBOTerms, elbo_loss, elbo_train_step
+from course_lib.diffusion.gaussian import bin_centres, level_log_prob
 from course_lib.diffusion.schedules import LearnedGamma, LinearGamma
 from course_lib.gaussian import gaussian_kl, normal_log_prob
 
@@ -90,10 +90,7 @@ class VDM(nnx.Module):
         alpha_0, sigma_0 = jnp.sqrt(jax.nn.sigmoid(-g_0)), jnp.sqrt(jax.nn.sigmoid(g_0))
         z_0 = alpha_0 * x + sigma_0 * jax.random.normal(k_0, x.shape)
         if self.config.levels:
-            v = bin_centres(self.config.levels)
-            logits = -0.5 * ((z_0[..., None] - alpha_0 * v) / sigma_0) ** 2
-            index = jnp.round((x + 1) / 2 * (self.config.levels - 1)).astype(jnp.int32)
-            log_p = jnp.take_along_axis(jax.nn.log_softmax(logits), index[..., None], -1)[..., 0]
+            log_p = level_log_prob(x, z_0, alpha_0, sigma_0, self.config.levels)
         else:
             log_p = normal_log_prob(x, z_0 / alpha_0, (sigma_0 / alpha_0) ** 2)
         reconstruction = -jnp.sum(log_p, -1)
@@ -131,3 +128,29 @@ class VDM(nnx.Module):
 
 
 vdm_train_step = elbo_train_step  # VDM trains on its ELBO (Kingma et al. 2021)
+
+
+def _is_schedule_interior(path) -> bool:
+    """The parameters that shape gamma(t) between its end points (not gamma_min, gamma_max)."""
+    names = jax.tree_util.keystr(path, simple=True, separator="/").split("/")
+    return "gamma" in names and not {"gamma_min", "gamma_max"} & set(names)
+
+
+def vdm_variance_loss(model, x, key):
+    """Mean square of the diffusion loss per example, E[L_diff^2]: its mean E[L_diff] does not
+    depend on the interior of the schedule, so minimising this over the interior minimises
+    the estimator's variance (Kingma et al. 2021, sec. 5.3)."""
+    return jnp.mean(model.elbo_terms(x, key).diffusion ** 2)
+
+
+def vdm_variance_train_step(model, optimizer, x, key):
+    """VDM's schedule objective (Kingma et al. 2021, sec. 5.3): the denoiser and the end points
+    gamma(0), gamma(1) descend the negative ELBO; the interior of gamma descends the variance
+    of the diffusion-loss estimator instead (on the ELBO it only gets zero-mean gradients).
+    Two backward passes (google-research/vdm folds them into one with a custom gradient)."""
+    (loss, metrics), grads = nnx.value_and_grad(elbo_loss, has_aux=True)(model, x, key)
+    variance_grads = nnx.grad(vdm_variance_loss)(model, x, key)
+    grads = jax.tree_util.tree_map_with_path(
+        lambda path, g, v: v if _is_schedule_interior(path) else g, grads, variance_grads)
+    optimizer.update(model, grads)
+    return {"loss": loss, **metrics}

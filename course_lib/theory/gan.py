@@ -90,3 +90,75 @@ def simultaneous_gradient_game(x0: float = 1.0, y0: float = 1.0, lr: float = 0.1
         x, y = xy[t]
         xy[t + 1] = x - lr * y, y + lr * x
     return xy
+
+
+# ------------------------------------------------------------------------------------------
+# Issue 12 additions (weeks 15-16 checks). Kept in ONE block at the end of the file so the
+# restructure could move it unchanged (now here, in course_lib/theory/gan.py).
+# ------------------------------------------------------------------------------------------
+
+
+def js_divergence_samples(x, y, bins: int = 200, lo: float | None = None,
+                          hi: float | None = None) -> float:
+    """JSD(p || q) estimated from two 1D samples x ~ p, y ~ q: the plug-in JSD of their
+    histograms on ``bins`` common bins over [lo, hi] (default: the range of both samples).
+
+    Binning can only lower a divergence (data processing), finite samples raise it: two
+    samples of one distribution give about (bins - 1) / (8 n) for n points each, not 0. Compare
+    with that floor (the JSD between two independent samples of p_r) before reading a value.
+    """
+    x, y = np.ravel(np.asarray(x, float)), np.ravel(np.asarray(y, float))
+    lo = min(x.min(), y.min()) if lo is None else lo
+    hi = max(x.max(), y.max()) if hi is None else hi
+    edges = np.linspace(lo, hi, bins + 1)
+    p = np.histogram(np.clip(x, lo, hi), edges)[0] / len(x)
+    q = np.histogram(np.clip(y, lo, hi), edges)[0] / len(y)
+    m = 0.5 * (p + q)
+
+    def kl(a):  # sum a log(a / m) over the bins where a > 0 (then m > 0 too)
+        s = a > 0
+        return float(np.sum(a[s] * np.log(a[s] / m[s])))
+
+    return 0.5 * kl(p) + 0.5 * kl(q)
+
+
+def alternating_gradient_game(x0: float = 1.0, y0: float = 0.0, lr: float = 0.1,
+                              steps: int = 100) -> np.ndarray:
+    """min_x max_y x y by alternating steps: x -= lr y, then y += lr x with the NEW x.
+
+    One step is the matrix [[1, -lr], [lr, 1 - lr^2]]: determinant 1 and trace 2 - lr^2, so for
+    lr < 2 its eigenvalues lie on the unit circle and the iterates circle the equilibrium on a
+    fixed ellipse (x^2 + y^2 - lr x y is conserved): they neither escape nor converge.
+    Returns the (steps + 1, 2) trajectory.
+    """
+    xy = np.empty((steps + 1, 2))
+    xy[0] = x0, y0
+    for t in range(steps):
+        x, y = xy[t]
+        x = x - lr * y
+        xy[t + 1] = x, y + lr * x
+    return xy
+
+
+def dirac_gan(theta0: float = 1.0, psi0: float = 0.0, lr: float = 0.1, steps: int = 100,
+              alternating: bool = True) -> np.ndarray:
+    """The Dirac GAN (Mescheder et al. 2018): data p_r = delta_0, generator p_g = delta_theta,
+    discriminator D(x) = sigmoid(psi x). Its value is the GAN's,
+
+        L(theta, psi) = log D(0) + log(1 - D(theta)) = -log 2 - softplus(psi theta),
+
+    D ascends in psi, G descends in theta (the minimax loss), from (theta0, psi0); the
+    equilibrium is (0, 0). ``alternating``: G steps against the D just updated, as
+    ``course_lib.gan.train_step`` does; otherwise both use the old values (simultaneous).
+    Returns the (steps + 1, 2) trajectory of (theta, psi).
+    """
+    sig = lambda t: 1.0 / (1.0 + np.exp(-t))
+    path = np.empty((steps + 1, 2))
+    path[0] = theta0, psi0
+    for t in range(steps):
+        theta, psi = path[t]
+        psi_new = psi - lr * theta * sig(psi * theta)  # dL/dpsi = -theta sigmoid(psi theta)
+        psi_g = psi_new if alternating else psi
+        theta_new = theta + lr * psi_g * sig(psi_g * theta)  # -dL/dtheta = psi sigmoid(psi theta)
+        path[t + 1] = theta_new, psi_new
+    return path

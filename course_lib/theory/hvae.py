@@ -10,8 +10,9 @@ Decoder (the generative model, Luo Eq. 23)
 
 Both joints are Gaussian, so log p(x), the ELBO and the true posterior p(h | x) are exact.
 That lets the notebook check ELBO = log p(x) - KL(q(h|x) || p(h|x)) to many digits, and
-compare two unbiased Monte-Carlo estimators of the same ELBO: the consistency form (Eq. 45)
-and the denoising-matching form (Eq. 58).
+compare three unbiased Monte-Carlo estimators of the same ELBO: the plain one (log p - log q on
+sampled chains), the consistency form (Eq. 45, with h_t integrated against the chain's true
+q(h_t | h_{t-1}, h_{t+1})) and the denoising-matching form (Eq. 58).
 """
 
 from __future__ import annotations
@@ -124,19 +125,24 @@ class LinearGaussianHVAE:
         return log_p - log_q
 
     def elbo_consistency(self, x: float, n: int, rng) -> np.ndarray:
-        """Luo Eq. 45, the terms grouped as reconstruction, prior matching and consistency
-        log p(h_t | h_{t+1}) - log q(h_t | h_{t-1}), each evaluated on the sampled chain.
+        """Luo Eq. 45 done right: reconstruction - prior matching - consistency terms, with each
+        consistency term integrated over h_t against the chain's true conditional,
 
-        Unbiased for the ELBO; every consistency term depends on three sampled variables.
+            E_{q(h_{t-1}, h_{t+1} | x)} E_{q(h_t | h_{t-1}, h_{t+1})}[log p(h_t | h_{t+1})
+                                                                    - log q(h_t | h_{t-1})],
+
+        the inner expectation in closed form (`bridge`). Unbiased; two random variables per term.
+        Evaluating the log-ratio on the sampled h_t instead is the plain estimator
+        `elbo_monte_carlo`, regrouped.
         """
         h = self.sample_encoder(x, n, rng)
         T, a = self.T, self.a
-        out = normal_logpdf(x, self.c[0] * h[:, 1], self.s2[0])  # log p(x | h_1)
-        out += normal_logpdf(h[:, T], 0.0, 1.0) - normal_logpdf(
-            h[:, T], np.sqrt(a[T - 1]) * h[:, T - 1], 1 - a[T - 1])  # prior matching
+        out = normal_logpdf(x, self.c[0] * h[:, 1], self.s2[0])  # reconstruction
+        out -= normal_kl(np.sqrt(a[T - 1]) * h[:, T - 1], 1 - a[T - 1], 0.0, 1.0)  # prior matching
         for t in range(1, T):
-            out += (normal_logpdf(h[:, t], self.c[t] * h[:, t + 1], self.s2[t])
-                    - normal_logpdf(h[:, t], np.sqrt(a[t - 1]) * h[:, t - 1], 1 - a[t - 1]))
+            m, v = self.bridge(t, h[:, t - 1], h[:, t + 1])
+            out += (expected_normal_logpdf(m, v, self.c[t] * h[:, t + 1], self.s2[t])
+                    - expected_normal_logpdf(m, v, np.sqrt(a[t - 1]) * h[:, t - 1], 1 - a[t - 1]))
         return out
 
     def consistency_kl_form(self, x: float, n: int, rng) -> np.ndarray:
@@ -166,9 +172,40 @@ class LinearGaussianHVAE:
         out = normal_logpdf(x, self.c[0] * h[:, 1], self.s2[0])
         out -= normal_kl(np.sqrt(ab[T - 1]) * x, 1 - ab[T - 1], 0.0, 1.0)
         for t in range(2, T + 1):
-            ab_t, ab_prev = ab[t - 1], ab[t - 2]
-            mean = (np.sqrt(a[t - 1]) * (1 - ab_prev) * h[:, t]
-                    + np.sqrt(ab_prev) * (1 - a[t - 1]) * x) / (1 - ab_t)  # Eq. 84
-            var = (1 - a[t - 1]) * (1 - ab_prev) / (1 - ab_t)
+            mean, var = self.denoising_posterior(t, h[:, t], x)  # Eq. 84
             out -= normal_kl(mean, var, self.c[t - 1] * h[:, t], self.s2[t - 1])
         return out
+
+    # ------------------------------------------- conditionals of the encoder chain (Eq. 84)
+
+    def encoder_conditional(self, x: float, i: int, given: dict[int, np.ndarray]):
+        """Mean and variance of h_i under q(. | x) given h_j = given[j], by Gaussian
+        conditioning of the encoder's joint (`encoder_posterior`): an independent reference
+        for Eq. 84 and for `bridge`. Values may be arrays (one condition per entry)."""
+        m, S = self.encoder_posterior(x)
+        j = np.array(sorted(given)) - 1
+        w = np.linalg.solve(S[np.ix_(j, j)], S[j, i - 1])  # regression weights of h_i on h_j
+        dev = np.stack([np.asarray(given[k], float) - m[k - 1] for k in sorted(given)], -1)
+        return m[i - 1] + dev @ w, S[i - 1, i - 1] - S[j, i - 1] @ w
+
+    def denoising_posterior(self, t: int, h_t, x):
+        """q(h_{t-1} | h_t, x), Luo Eq. 84 (t >= 2): mean
+        (sqrt(a_t)(1 - abar_{t-1}) h_t + sqrt(abar_{t-1})(1 - a_t) x) / (1 - abar_t),
+        variance (1 - a_t)(1 - abar_{t-1}) / (1 - abar_t)."""
+        a_t = self.a[t - 1]
+        ab_t, ab_prev = np.prod(self.a[:t]), np.prod(self.a[:t - 1])
+        mean = (np.sqrt(a_t) * (1 - ab_prev) * h_t + np.sqrt(ab_prev) * (1 - a_t) * x) / (1 - ab_t)
+        return mean, (1 - a_t) * (1 - ab_prev) / (1 - ab_t)
+
+    def bridge(self, t: int, h_prev, h_next):
+        """q(h_t | h_{t-1}, h_{t+1}) ~ q(h_t | h_{t-1}) q(h_{t+1} | h_t), 1 <= t < T: the product
+        of two Gaussians in h_t, precision 1/(1 - a_t) + a_{t+1}/(1 - a_{t+1})."""
+        a_t, a_next = self.a[t - 1], self.a[t]
+        var = 1 / (1 / (1 - a_t) + a_next / (1 - a_next))
+        mean = var * (np.sqrt(a_t) * h_prev / (1 - a_t) + np.sqrt(a_next) * h_next / (1 - a_next))
+        return mean, var
+
+
+def expected_normal_logpdf(m, v, mean, var):
+    """E_{h ~ N(m, v)} log N(h; mean, var) = -(log 2 pi var + ((m - mean)^2 + v) / var) / 2."""
+    return -0.5 * (LOG2PI + np.log(var) + ((m - mean) ** 2 + v) / var)

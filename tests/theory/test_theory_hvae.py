@@ -34,6 +34,6 @@ def test_monte_carlo_estimators_are_unbiased_and_denoising_has_less_variance(hva
            (hvae.elbo_monte_carlo, hvae.elbo_consistency, hvae.elbo_denoising)}
     for name, v in est.items():
         assert abs(v.mean() - exact) < 5 * v.std() / np.sqrt(n), name
-    assert est["elbo_denoising"].var() < 0.5 * est["elbo_consistency"].var()
+    assert est["elbo_denoising"].var() < 0.5 * est["elbo_monte_carlo"].var()
     literal = hvae.consistency_kl_form(x, n, np.random.default_rng(1))
     assert abs(literal.mean() - exact) > 20 * literal.std() / np.sqrt(n)

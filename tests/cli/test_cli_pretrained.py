@@ -1,0 +1,38 @@
+"""Every pretrained file records one command that rebuilds it, and that command parses."""
+
+import json
+
+import pytest
+
+from course_lib import cli
+from course_lib.cli import pretrained
+from course_lib.pretrained import PRETRAINED_DIR
+
+
+@pytest.mark.parametrize("name", pretrained.names())
+def test_each_sidecar_records_a_command_that_parses(name):
+    command = json.loads((PRETRAINED_DIR / f"{name}.json").read_text())["command"]
+    pretrained.check_command(command, cli.parse)
+    if name in pretrained.RECIPES:  # rebuilt alone, not by re-running a whole notebook
+        assert command == f"python -m course_lib pretrained regenerate {name}"
+
+
+@pytest.mark.parametrize("command", [
+    "python -m course_lib train nomodel --data ring --out r",
+    "python -m course_lib train gan --data ring --out r --width 3",
+    "python -m course_lib pretrained regenerate week99/none",
+    "python -m course_lib pretrained rebuild week17_diffusion/roll_vdm",
+    "COURSE_RETRAIN=1 make notebook NB=notebooks/week99_none.py",
+    "make everything",
+])
+def test_a_command_that_cannot_run_is_refused(command):
+    with pytest.raises(ValueError):
+        pretrained.check_command(command, cli.parse)
+
+
+def test_the_cli_parses_without_running():
+    spec, args = cli.parse(["train", "ddpm", "--data", "moons", "--out", "r", "--T", "40",
+                            "--learn-variance"])
+    assert spec.name == "ddpm" and args.T == 40 and args.learn_variance is True
+    _, args = cli.parse(["pretrained", "regenerate", "week17_diffusion/roll_vdm"])
+    assert args.name == "week17_diffusion/roll_vdm"
