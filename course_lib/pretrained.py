@@ -174,3 +174,34 @@ def train_or_load(name: str, objects, train_fn: Callable[[], dict], *, retrain: 
                              f"{_difference(saved.get(key), meta[key])}; {how}")
     nnx.update(objects, loaded)
     return history
+
+
+def cached_spins(path, make, remake: bool = False, description: str = "") -> np.ndarray:
+    """Spin configurations (n, L, L) in {-1, +1} from ``path`` (a .npz of packed bits, 32 times
+    smaller than float32), or made by ``make()`` and written there when the file is missing or
+    ``remake`` is set. For Metropolis references that take longer to sample than a lecture has.
+
+    Under ``data/pretrained`` the file gets a sidecar ``.json`` like the weights there (sha256,
+    size, ``description``, the command that regenerates it), and is refused if it changed."""
+    path = Path(path).resolve()
+    sidecar = path.with_suffix(".json")
+    inside = path.is_relative_to(PRETRAINED_DIR.resolve())
+    name = path.relative_to(PRETRAINED_DIR.resolve()).with_suffix("").as_posix() if inside else ""
+    if path.is_file() and not remake:
+        if inside and json.loads(sidecar.read_text())["sha256"] != sha256(path):
+            raise ValueError(f"'{path}' does not match its sidecar's sha256; regenerate with "
+                             f"`{regenerate_command(name)}`")
+        with np.load(path, allow_pickle=False) as f:
+            bits = np.unpackbits(f["bits"], axis=-1, count=int(np.prod(f["shape"][1:])))
+            return (2.0 * bits.reshape(tuple(f["shape"])) - 1).astype(np.float32)
+    spins = np.asarray(make(), np.float32)
+    if spins.ndim != 3 or not np.all(np.abs(spins) == 1):
+        raise ValueError(f"make() must return spins (n, L, L) in {{-1, +1}}, got {spins.shape}")
+    bits = np.packbits((spins > 0).reshape(len(spins), -1), axis=-1)
+    write_atomic(path, lambda f: np.savez(f, bits=bits, shape=np.asarray(spins.shape)))
+    if inside:
+        info = {"name": name, "file": path.name, "sha256": sha256(path),
+                "bytes": path.stat().st_size, "command": regenerate_command(name),
+                "config": {"data": description, "shape": list(spins.shape)}}
+        write_atomic(sidecar, lambda f: f.write((json.dumps(info, indent=1) + "\n").encode()))
+    return spins

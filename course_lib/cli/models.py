@@ -20,6 +20,7 @@ import numpy as np
 from course_lib import baseline, gan, metrics
 from course_lib import diffusion as dm
 from course_lib.data import Dataset
+from course_lib.diffusion import lattice
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,39 @@ def _diffusion(name, description, config, from_data=_levels_from_data):
                      evaluate=_diffusion_evaluate, from_data=from_data)
 
 
+def _spins_from_data(dataset: Dataset, given: dict) -> dict:
+    x = np.asarray(dataset.data if dataset.data is not None
+                   else dataset.sample(jax.random.key(0), 1000))
+    if x.ndim != 3 or x.shape[1] != x.shape[2] or not np.all(np.abs(x) == 1):
+        raise ValueError(f"the lattice model needs square spin configurations, shape (n, L, L) "
+                         f"with values -1/+1 (e.g. --data ising); '{dataset.name}' has examples "
+                         f"of shape {x.shape[1:]}")
+    return {"L": int(x.shape[1])}
+
+
+def _lattice_evaluate(objects, dataset, key):
+    """Held-out bits per spin, and E/N and <|m|> of 1000 samples next to the data's."""
+    from course_lib import ising
+
+    x = np.asarray(dataset.data if dataset.data is not None else dataset.sample(key, 2000))
+    x = x[:2000].astype(np.float32)
+    out = lattice.bits_per_spin(objects[0], x, key, repeats=4)
+    generated = lattice.generate(objects[0], jax.random.fold_in(key, 1), 1000)
+    for name, s in (("generated", generated), ("data", x)):
+        thermo = ising.thermodynamics(s, 1.0)  # E/N and |m| do not depend on T
+        out |= {f"{name}_energy": thermo["energy"][0], f"{name}_abs_m": thermo["abs_m"][0]}
+    return out
+
+
+LATTICE = ModelSpec(
+    name="lattice", description="binomial diffusion of spin lattices (n, L, L) with a periodic "
+                                "conv denoiser (the Ising model)",
+    config=lattice.LatticeDiffusionConfig, init=lattice.init, train_step=lattice.train_step,
+    sample=lambda objects, key, n: lattice.generate(objects[0], key, n),
+    evaluate=_lattice_evaluate, from_data=_spins_from_data, fixed=("conditional",),
+    batches=lambda dataset, config: lattice.symmetrised(dataset.sample))
+
+
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in [
     GAUSSIAN,
     _gan("gan", "GAN (Goodfellow et al. 2014); --loss picks the game, every other setting "
@@ -170,6 +204,7 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in [
                       "schedule", dm.VDMConfig),
     _diffusion("binomial", "binomial diffusion on binary data (Sohl-Dickstein et al. 2015)",
                dm.BinomialConfig, from_data=_binary_from_data),
+    LATTICE,
 ]}
 
 

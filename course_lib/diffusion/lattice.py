@@ -1,0 +1,281 @@
+"""Binomial diffusion on a periodic spin lattice (Sohl-Dickstein et al. 2015, binary data).
+
+The forward process forgets a configuration one random spin at a time: at step t each spin
+is, with probability beta_t = 1/(T - t + 1), replaced by a fair coin, so that
+
+    q(x_t = 1 | x_0) = abar_t x_0 + (1 - abar_t) / 2,   abar_t = 1 - t/T      (x in {0, 1})
+
+and at t = T every spin is a fair coin: the prior term of the ELBO is exactly zero. The
+reverse kernel p(x_{t-1} | x_t) is a product over sites of
+    sum_{x_0} q(x_{t-1} | x_t, x_0) pi_theta(x_0 | x_t),
+where pi_theta is a network's belief about the clean spin. The network here respects the
+lattice: every layer is a 3 x 3 convolution with periodic (circular) padding, dilated 1, 2,
+4, 8, ... so that a few layers see the whole 16 x 16 torus, plus the lattice average of the
+features (a translation-invariant summary: "which way is the lattice magnetised"). It is
+therefore exactly equivariant under translations of the torus, like the Hamiltonian.
+
+With ``conditional=True`` the network also sees the temperature, through the same kind of
+per-layer embedding as the time step: one model for every T in [1.5, 3.5].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from course_lib import nets
+from course_lib.config import setting
+
+LOG2 = float(np.log(2.0))
+
+
+@dataclass(frozen=True)
+class LatticeDiffusionConfig:
+    """Binomial diffusion of L x L spins towards fair coins, a periodic conv denoiser.
+
+    T:            diffusion steps (also the number of network calls per sample).
+    features:     channels of every hidden layer.
+    dilations:    one 3 x 3 periodic conv per entry; the receptive field is
+                  1 + 2 * sum(dilations) sites across (1 + 2 * 15 = 31 > 16 for 1, 2, 4, 8).
+    conditional:  the network also sees the temperature (train on several T).
+    """
+
+    L: int = setting(16, "lattice side (the data's)", from_data=True)
+    T: int = setting(50, "diffusion steps (network calls per sample)")
+    features: int = setting(16, "channels of every periodic conv layer")
+    dilations: tuple[int, ...] = setting((1, 2, 4, 8), "dilation of each 3x3 periodic conv")
+    conditional: bool = setting(False, "the network also sees the temperature")
+    lr: float = setting(2e-3, "Adam learning rate")
+
+    def __post_init__(self):
+        if self.L < 2 or self.T < 2 or self.features < 1 or not self.dilations:
+            raise ValueError(f"need L >= 2, T >= 2, features >= 1 and at least one dilation, "
+                             f"got L={self.L}, T={self.T}, features={self.features}, "
+                             f"dilations={self.dilations}")
+
+
+class PeriodicDenoiser(nnx.Module):
+    """(spins x_t in {-1, +1}, t in [0, 1], temperature) -> logit P(x_0 = +1 | x_t) per site.
+
+    Each layer: h <- act(conv_d(h) + W_g mean_sites(h) + embedding(t, T)). All three terms
+    commute with translations of the torus, so the whole net does.
+    """
+
+    def __init__(self, config: LatticeDiffusionConfig, *, rngs: nnx.Rngs):
+        f = config.features
+        widths = [1, *[f] * len(config.dilations)]
+        self.convs = nnx.List([
+            nnx.Conv(a, b, (3, 3), kernel_dilation=d, padding="CIRCULAR", rngs=rngs)
+            for a, b, d in zip(widths, widths[1:], config.dilations)])
+        self.pooled = nnx.List([nnx.Linear(a, b, use_bias=False, rngs=rngs)
+                                for a, b in zip(widths, widths[1:])])
+        n_embed = 32 if config.conditional else 16
+        self.embed_t = nets.FourierFeatures(16, scale=2.0, rngs=rngs)
+        self.embed_temp = (nets.FourierFeatures(16, scale=0.5, rngs=rngs)
+                           if config.conditional else None)
+        self.time_proj = nnx.List([nnx.Linear(n_embed, f, rngs=rngs) for _ in widths[1:]])
+        self.head = nnx.Conv(f, 1, (1, 1), rngs=rngs)
+
+    def __call__(self, x, t, temperature=None):
+        h = x[..., None]
+        emb = self.embed_t(t)
+        if self.embed_temp is not None:  # T in [1.5, 3.5] -> roughly [-1, 1]
+            emb = jnp.concatenate([emb, self.embed_temp(temperature - 2.5)], -1)
+        for conv, pooled, proj in zip(self.convs, self.pooled, self.time_proj):
+            h = conv(h) + pooled(h.mean((1, 2)))[:, None, None] + proj(emb)[:, None, None]
+            h = nnx.swish(h)
+        return self.head(h)[..., 0]
+
+
+class LatticeDiffusion(nnx.Module):
+    """Binomial diffusion (p_T = 1/2) of spin lattices (n, L, L) in {-1, +1}.
+
+    Internally x = (s + 1) / 2 in {0, 1}, the variables of Sohl-Dickstein et al.
+    """
+
+    def __init__(self, config: LatticeDiffusionConfig, *, rngs: nnx.Rngs):
+        self.config = config
+        self.net = PeriodicDenoiser(config, rngs=rngs)
+
+    def _abar(self, t):
+        return (1.0 - t / self.config.T)[:, None, None]
+
+    def q_prob(self, x0, t):
+        """q(x_t = 1 | x_0) = abar_t x_0 + (1 - abar_t) / 2."""
+        ab = self._abar(t)
+        return ab * x0 + (1 - ab) * 0.5
+
+    def posterior_prob(self, x_t, x0, t):
+        """q(x_{t-1} = 1 | x_t, x_0) by Bayes' rule: q(x_t | x_{t-1}) q(x_{t-1} | x_0) / norm."""
+        beta = (1.0 / (self.config.T - t + 1))[:, None, None]
+        prev = self.q_prob(x0, t - 1)
+        stay, flip_in = 1 - beta / 2, beta / 2  # q(x_t = x_{t-1}), q(x_t != x_{t-1})
+        lik1 = jnp.where(x_t == 1, stay, flip_in)  # q(x_t | x_{t-1} = 1)
+        lik0 = jnp.where(x_t == 1, flip_in, stay)
+        return prev * lik1 / (prev * lik1 + (1 - prev) * lik0)
+
+    def x0_logit(self, x_t, t, temperature=None):
+        return self.net(2 * x_t - 1, t / self.config.T, temperature)
+
+    def p_prob(self, x_t, t, temperature=None):
+        """p(x_{t-1} = 1 | x_t) = sum_{x_0} q(x_{t-1} = 1 | x_t, x_0) pi(x_0 | x_t)."""
+        pi = jax.nn.sigmoid(self.x0_logit(x_t, t, temperature))
+        return (pi * self.posterior_prob(x_t, jnp.ones_like(x_t), t)
+                + (1 - pi) * self.posterior_prob(x_t, jnp.zeros_like(x_t), t))
+
+    def loss_terms(self, spins, key, temperature=None):
+        """Negative ELBO per configuration, in nats, split into its terms (Sohl-Dickstein
+        et al. 2015 eq. 14): (T - 1) E_t KL(q(x_{t-1}|x_t,x_0) || p(x_{t-1}|x_t)) for t >= 2,
+        the reconstruction -log p(x_0 | x_1), and the prior KL, which is 0 (x_T is exactly
+        fair coins)."""
+        x0 = (spins + 1) / 2
+        n, T = x0.shape[0], self.config.T
+        k_t, k_x, k_1 = jax.random.split(key, 3)
+        t = jax.random.randint(k_t, (n,), 2, T + 1).astype(jnp.float32)
+        x_t = jax.random.bernoulli(k_x, self.q_prob(x0, t)).astype(jnp.float32)
+        q1 = jnp.clip(self.posterior_prob(x_t, x0, t), 1e-7, 1 - 1e-7)
+        p1 = jnp.clip(self.p_prob(x_t, t, temperature), 1e-7, 1 - 1e-7)
+        kl = q1 * (jnp.log(q1) - jnp.log(p1)) + (1 - q1) * (jnp.log1p(-q1) - jnp.log1p(-p1))
+        ones = jnp.ones(n)
+        x_1 = jax.random.bernoulli(k_1, self.q_prob(x0, ones)).astype(jnp.float32)
+        logit = self.x0_logit(x_1, ones, temperature)
+        reconstruction = jnp.sum(jnp.logaddexp(0.0, -jnp.where(x0 == 1, logit, -logit)), (1, 2))
+        return {"reconstruction": reconstruction, "prior": jnp.zeros(n),
+                "diffusion": (T - 1) * kl.sum((1, 2))}
+
+    def sample(self, key, n, temperature=None):
+        """n configurations (n, L, L) in {-1, +1}: T reverse steps from fair coins."""
+        L = self.config.L
+        k_T, key = jax.random.split(key)
+        x = jax.random.bernoulli(k_T, 0.5, (n, L, L)).astype(jnp.float32)
+        temp = None if temperature is None else jnp.broadcast_to(
+            jnp.asarray(temperature, jnp.float32), (n,))
+
+        def step(x, t):
+            tt = jnp.full((n,), t, jnp.float32)
+            p = jnp.where(t > 1, self.p_prob(x, tt, temp),
+                          jax.nn.sigmoid(self.x0_logit(x, tt, temp)))
+            return jax.random.bernoulli(jax.random.fold_in(key, t), p).astype(jnp.float32), None
+
+        x, _ = jax.lax.scan(step, x, jnp.arange(self.config.T, 0, -1))
+        return 2 * x - 1
+
+
+def _split(batch):
+    """A batch is spins (n, L, L), or (spins, temperatures) for a conditional model."""
+    return batch if isinstance(batch, tuple) else (batch, None)
+
+
+def negative_elbo_nats(model: LatticeDiffusion, batch, key):
+    spins, temperature = _split(batch)
+    return sum(model.loss_terms(spins, key, temperature).values())
+
+
+def train_step(model: LatticeDiffusion, optimizer: nnx.Optimizer, batch, key):
+    """One Adam step on the mean negative ELBO, in bits per spin."""
+    spins = _split(batch)[0]
+    scale = 1.0 / (LOG2 * spins.shape[-1] * spins.shape[-2])
+
+    def loss_fn(model):
+        return negative_elbo_nats(model, batch, key).mean() * scale
+
+    loss, grads = nnx.value_and_grad(loss_fn)(model)
+    optimizer.update(model, grads)
+    return {"loss": loss}
+
+
+def init(config: LatticeDiffusionConfig, seed: int = 0):
+    """(model, Adam optimizer) for ``config``, the network initialised from nnx.Rngs(seed)."""
+    import optax
+
+    model = LatticeDiffusion(config, rngs=nnx.Rngs(seed))
+    return model, nnx.Optimizer(model, optax.adam(config.lr), wrt=nnx.Param)
+
+
+def generate(model: LatticeDiffusion, key, n: int, temperature=None, chunk: int = 250):
+    """n configurations (n, L, L) in {-1, +1} as numpy, sampled ``chunk`` at a time with one
+    compiled sampler (chunk i from ``fold_in(key, i)``), at one ``temperature`` if given."""
+    sampler = jax.jit(model.sample, static_argnums=1)
+    temp = None if temperature is None else jnp.float32(temperature)
+    return np.concatenate([np.asarray(sampler(jax.random.fold_in(key, i), min(chunk, n - start),
+                                              temp))
+                           for i, start in enumerate(range(0, n, chunk))])
+
+
+def symmetrised(sample_batch):
+    """A batch sampler that also flips every configuration's sign with probability 1/2:
+    H(s) = H(-s), and the network is not built to know it."""
+
+    def sample(key, n):
+        k1, k2 = jax.random.split(key)
+        spins, temperature = _split(sample_batch(k1, n))
+        sign = jnp.where(jax.random.bernoulli(k2, 0.5, (n, 1, 1)), 1.0, -1.0)
+        return spins * sign if temperature is None else (spins * sign, temperature)
+
+    return sample
+
+
+def fit(model: LatticeDiffusion, spins, train_config, temperatures=None) -> dict:
+    """Train ``model`` in place with Adam on configurations drawn with replacement from
+    ``spins`` (n, L, L) (with their ``temperatures`` (n,) for a conditional model), each
+    flipped with probability 1/2; returns :func:`course_lib.train.train`'s history."""
+    import optax
+
+    from course_lib.train import train
+
+    spins = jnp.asarray(spins, jnp.float32)
+    temps = None if temperatures is None else jnp.asarray(temperatures, jnp.float32)
+
+    def draw(key, n):
+        i = jax.random.randint(key, (n,), 0, len(spins))
+        return spins[i] if temps is None else (spins[i], temps[i])
+
+    optimizer = nnx.Optimizer(model, optax.adam(model.config.lr), wrt=nnx.Param)
+    return train(train_step, (model, optimizer), symmetrised(draw), train_config)
+
+
+def bits_per_spin(model: LatticeDiffusion, spins, key, repeats: int = 10, temperature=None,
+                  batch_size: int = 512) -> dict[str, float]:
+    """Held-out negative ELBO in bits per spin (an upper bound on the cross-entropy, hence on
+    the entropy of the data): mean and standard error over configurations x repeats."""
+    spins = jnp.asarray(spins, jnp.float32)
+    nelbo = jax.jit(lambda k, s, temp: negative_elbo_nats(
+        model, s if temp is None else (s, temp), k))
+    values = []
+    for r in range(repeats):
+        for i in range(0, len(spins), batch_size):
+            temp = None if temperature is None else jnp.asarray(temperature)[i:i + batch_size]
+            values.append(np.asarray(nelbo(jax.random.fold_in(key, r * 100_000 + i),
+                                           spins[i:i + batch_size], temp)))
+    per_config = np.concatenate(values).reshape(repeats, -1).mean(0) / LOG2 / spins[0].size
+    return {"bits_per_spin": float(per_config.mean()),
+            "stderr": float(per_config.std(ddof=1) / np.sqrt(len(per_config))),
+            "n": int(len(per_config))}
+
+
+def write_run_folder(model: LatticeDiffusion, folder, train_config, data: str = "ising") -> None:
+    """A run folder of the command line (config.json, checkpoint.npz) holding ``model``, so
+    that ``python -m course_lib sample FOLDER --n N --out FILE.npy`` samples it. The optimizer
+    state stored with it is a fresh Adam state (the weights are what matter)."""
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    import optax
+
+    from course_lib.checkpoint import save_checkpoint, write_atomic
+
+    c, folder = model.config, Path(folder)
+    if c.conditional:
+        raise ValueError("the command line samples unconditional lattice models only")
+    run = {"model": "lattice", "data": data, "shape": [c.L, c.L],
+           "config": dataclasses.asdict(c), "train": dataclasses.asdict(train_config)}
+    optimizer = nnx.Optimizer(model, optax.adam(c.lr), wrt=nnx.Param)
+    save_checkpoint(folder / "checkpoint.npz", nnx.state((model, optimizer)), train_config.steps,
+                    {}, {})
+    write_atomic(folder / "config.json",
+                 lambda f: f.write((json.dumps(run, indent=2) + "\n").encode()))
