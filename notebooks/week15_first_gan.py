@@ -158,6 +158,7 @@ plots.chain_animation(np.stack([snapshots[step] for step in sorted(snapshots)]),
 # 2. Remove the dropout from the discriminator. Does $D(x)$ still approach 1/2?
 
 # %% tags=["solution"]
+# NBVAL_CHECK_OUTPUT
 # Solution 1. Both losses from the same start (seed 1; step i draws the same batch and noise in
 # both runs), 2000 steps. Early on D(G(z)) is small, where the minimax loss log(1 - D(G(z))) is
 # flat (its slope in D's logit is D(G(z))) and the non-saturating -log D(G(z)) is steep.
@@ -216,6 +217,7 @@ plt.show()
 # far from the data) and measures the gradient falling by four orders of magnitude.
 
 # %% tags=["solution"]
+# NBVAL_CHECK_OUTPUT
 # Solution 2
 nd_config = gan.GANConfig(**{**config.__dict__, "d_dropout": 0.0})
 objects = gan.init(nd_config, seed=1)

@@ -721,6 +721,7 @@ for label, model in decoders.items():
 #    is the variance of $x_t$ after $t$ steps? Check with `q_step`.
 
 # %% tags=["solution"]
+# NBVAL_CHECK_OUTPUT
 # Solution 1
 c, s2 = np.sqrt(a).copy(), 1 - a
 c[0], s2[0] = 0.9 * np.sqrt(a[0]), 1 - 0.8 * a[0]
@@ -729,11 +730,13 @@ print(f"gap: {almost.log_px(1.3) - almost.elbo(1.3):.5f} nats "
       f"(all layers mismatched: {hvae.log_px(1.3) - hvae.elbo(1.3):.5f})")
 
 # %% tags=["solution"]
+# NBVAL_CHECK_OUTPUT
 # Solution 2
 kls = np.array([float(dm.kl_to_standard_normal(x0[:1], ab[t])[0]) for t in range(1000)])
 print(f"first t with KL < 0.01 nats: {int(np.argmax(kls < 0.01)) + 1}")
 
 # %% tags=["solution"]
+# NBVAL_CHECK_OUTPUT
 # Solution 3: Var(x_t) = abar_t * 4 + (1 - abar_t) = 1 + 3 abar_t.
 x = 2.0 * jax.random.normal(jax.random.key(8), (200_000,))
 for t in range(100):

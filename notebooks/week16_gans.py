@@ -1214,6 +1214,7 @@ print(f"test accuracy with 100 labels: classifier alone {accuracy(baseline, digi
 #    table's seed 0. Does packing help within 3,000 steps?
 
 # %% tags=["solution"]
+# NBVAL_CHECK_OUTPUT
 # Solution 1: D* = p_r / (p_r + p_g) crosses 1/2 where p_r = p_g. With p_r = N(2, 0.5^2) and
 # p_g = N(0, 2^2), log p_r = log p_g is a quadratic in x: solve it exactly, then train D.
 (m_r, s_r), (m_g, s_g) = (2.0, 0.5), (0.0, 2.0)
@@ -1236,6 +1237,7 @@ print(f"mean |D - D*| on [-1, 4]: "
       f"{np.abs(as_numpy(D_wide)(fine_x) - theory.optimal_discriminator(p_r, p_wide)(fine_x))[inside_wide].mean():.3f}")
 
 # %% tags=["solution"]
+# NBVAL_CHECK_OUTPUT
 # Solution 2: bisection on mu for L(G, D*) = -log 2 (halfway between -2 log 2 and 0).
 lo, hi = 0.0, 10.0
 for _ in range(50):
@@ -1246,12 +1248,14 @@ for _ in range(50):
 print(f"mu = {mu:.3f}")
 
 # %% tags=["solution"]
+# NBVAL_CHECK_OUTPUT
 # Solution 3: each step multiplies the radius by sqrt(1 + eta^2); solve for 2.
 eta = 0.05
 n = np.log(2) / (0.5 * np.log(1 + eta**2))
 print(f"{np.ceil(n):.0f} steps (exactly {n:.1f})")
 
 # %% tags=["solution"]
+# NBVAL_CHECK_OUTPUT
 # Solution 4: the same training with D judging packs of 4 samples (batch 512 = 128 packs).
 packed = gan.GANConfig(data_dim=2, latent_dim=2, hidden=(128, 128, 128), lr_g=1e-3, lr_d=1e-3,
                        pack=4)

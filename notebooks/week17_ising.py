@@ -409,6 +409,7 @@ print(sorted(p.name for p in critical_run.iterdir()))
 #    curves, $S(T_c) = S(\infty) - \int_{T_c}^{\infty} C(T)/T\,dT$, with $S(\infty) = \ln 2$.
 
 # %% tags=["solution"]
+# NBVAL_CHECK_OUTPUT
 # Solution 3 (on the exact 16 x 16 specific heat; with Metropolis points the integral carries
 # their error bars): S(T_c) = ln 2 - integral of C/T from T_c to infinity; above T = 50 the
 # high-temperature expansion C/N ~ 2/T^2 closes the integral.
