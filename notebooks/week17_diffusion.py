@@ -125,9 +125,8 @@ for p in ("noise", "x0", "score"):
     cfg = dm.DDPMConfig(data_dim=2, T=100, beta_1=1e-3, beta_T=0.2, parameterization=p,
                         loss="elbo", hidden=(128, 128, 128))
     moons_models[p], _ = train_ddpm(f"moons_{p}", cfg, moons, steps=4000)
-    parameterization_bits[p] = dm.evaluate_model_bits(moons_models[p], held_out,
-                                                       jax.random.key(1), repeats=20)
     moons_draws[p] = dm.bits_draws(moons_models[p], held_out, jax.random.key(1), repeats=20)
+    parameterization_bits[p] = dm.bits_summary(moons_draws[p], dims=2)
 
 
 def paired(a, b):
@@ -394,11 +393,23 @@ digits_models = {
                                                   hidden=(512, 512, 512)),
         digits_train, steps=6000, batch_size=128)[0]}
 x_test = jnp.asarray(digits_test.data.reshape(300, 64))
+
+
+def elbo_term_draws(model, x, key, repeats=20):
+    """The ELBO's terms for each of ``repeats`` draws, with the keys of ``dm.bits_draws``."""
+    terms = jax.jit(model.elbo_terms)
+    return [terms(x, jax.random.fold_in(key, r)) for r in range(repeats)]
+
+
+def bits_from_terms(draws):
+    """The (repeats, n) bits draws that ``dm.bits_summary`` takes."""
+    return np.stack([np.asarray(d.bits(), np.float64) for d in draws])
+
+
 digit_bits, digit_terms = {}, {}
 for name, model in digits_models.items():
-    digit_bits[name] = dm.evaluate_model_bits(model, x_test, jax.random.key(9), repeats=20)
-    terms = jax.jit(model.elbo_terms)
-    draws = [terms(x_test, jax.random.fold_in(jax.random.key(9), r)) for r in range(20)]
+    draws = elbo_term_draws(model, x_test, jax.random.key(9))  # one pass gives bound and terms
+    digit_bits[name] = dm.bits_summary(bits_from_terms(draws), dims=64)
     digit_terms[name] = {k: float(np.mean([getattr(d, k).mean() for d in draws])) / np.log(2) / 64
                          for k in ("reconstruction", "prior", "diffusion")}
 
@@ -527,9 +538,9 @@ vdm_models = {"VDM, schedule on the ELBO": vdm_digits,
               "  (ELBO net, straight gamma)": vdm_straight}
 vdm_diffusion = {}
 for name, model in vdm_models.items():
-    digit_bits[name] = dm.evaluate_model_bits(model, x_test, jax.random.key(9), repeats=20)
-    f = jax.jit(lambda k, m=model: m.elbo_terms(x_test, k).diffusion)
-    vdm_diffusion[name] = np.stack([np.asarray(f(jax.random.key(r))) for r in range(20)])
+    draws = elbo_term_draws(model, x_test, jax.random.key(9))
+    digit_bits[name] = dm.bits_summary(bits_from_terms(draws), dims=64)
+    vdm_diffusion[name] = np.stack([np.asarray(d.diffusion) for d in draws])
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -543,10 +554,10 @@ for name, r in digit_bits.items():
 # The three bounds agree (2.882, 2.884, 2.882 bits/dim): the straight line between the
 # learned end points changes nothing, as the theory says, and neither does training the
 # interior on the variance. What changes is the estimator: its spread per digit (the
-# standard deviation of one draw of the diffusion loss) falls from 77 to 36 nats with the
-# variance objective, a 4.6x smaller variance, so a bound to a given precision needs 4.6x
+# standard deviation of one draw of the diffusion loss) falls from 78 to 36 nats with the
+# variance objective, a 4.7x smaller variance, so a bound to a given precision needs 4.7x
 # fewer draws, and training sees less gradient noise. The ELBO-trained interior is no better
-# than a straight line (75 nats): on the ELBO it only gets gradients of mean zero.
+# than a straight line (76 nats): on the ELBO it only gets gradients of mean zero.
 #
 # The learned schedules against the initial one (from $-13.3$ to $5$), and the diffusion loss's spread over $t$ for one
 # digit: the variance objective flattens $\tfrac12\gamma'(t)\|\epsilon - \hat\epsilon\|^2$
@@ -587,20 +598,24 @@ plt.show()
 #
 # The tests (`tests/test_samplers.py`) check each sampler in distribution on Gaussian data,
 # where the exact denoiser is known. Here we measure sample quality on the two moons (the
-# noise model, $T = 100$) by the MMD between 2000 samples and 2000 held-out points, against
+# noise model, $T = 100$) by the MMD between 1000 samples and 1000 held-out points, against
 # the number of network evaluations; the floor is the MMD between two held-out sets.
 
 # %%
 moons_model = moons_models["noise"]
 ab_moons = moons_model.alpha_bar[...]
-reference = moons.sample(jax.random.key(20), 2000)
-x_T = jax.random.normal(jax.random.key(21), (2000, 2))
-mmd_floor = metrics.mmd(moons.sample(jax.random.key(22), 2000), reference)
-mmd_ancestral = metrics.mmd(moons_model.sample(jax.random.key(23), 2000), reference)
+n_mmd = 1000  # the MMD costs n^2: 1000 samples keep its floor well below the differences
+reference = moons.sample(jax.random.key(20), n_mmd)
+x_T = jax.random.normal(jax.random.key(21), (n_mmd, 2))
+mmd_floor = metrics.mmd(moons.sample(jax.random.key(22), n_mmd), reference)
+x_ancestral = moons_model.sample(jax.random.key(23), n_mmd)
+mmd_ancestral = metrics.mmd(x_ancestral, reference)
 sampler_mmd = {"DDIM": {}, "PC (DDIM + 1 Langevin step)": {}, "annealed Langevin (5 steps)": {}}
 for steps in (2, 5, 10, 20, 50, 100):
     x = samplers.ddim_sample(moons_model.predict_x0, ab_moons, x_T, steps)
     sampler_mmd["DDIM"][steps] = metrics.mmd(x, reference)
+    if steps == 10:
+        x_ddim10 = x
     x = samplers.pc_sample(moons_model.predict_x0, ab_moons, jax.random.key(24), x_T, steps,
                            corrector_steps=1, snr=0.1)
     sampler_mmd["PC (DDIM + 1 Langevin step)"][2 * steps] = metrics.mmd(x, reference)
@@ -632,8 +647,8 @@ plt.show()
 # %% [markdown]
 # Two held-out sets give an MMD$^2$ indistinguishable from zero (the estimator is unbiased
 # and can go negative), so every sampler's value is the model's error plus the sampler's. The
-# ancestral chain with all 100 steps reaches 17; DDIM reaches 35 in 20 steps (from 2146 in
-# 2) and levels off at 23-25: its deterministic steps cannot undo the model's own errors. One
+# ancestral chain with all 100 steps reaches 15; DDIM reaches 36 in 20 steps (from 2167 in
+# 2) and levels off at 26-27: its deterministic steps cannot undo the model's own errors. One
 # Langevin correction per level (PC) buys the ancestral chain's quality at 100 evaluations.
 # Langevin alone needs hundreds: each level's few steps cannot keep up with the falling noise
 # (`test_annealed_langevin_with_few_steps_lags_behind` shows the same on exact Gaussians).
@@ -641,8 +656,7 @@ plt.show()
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.3), sharex=True, sharey=True)
 shown = [("held-out data", reference),
-         ("DDIM, 10 steps", samplers.ddim_sample(moons_model.predict_x0, ab_moons, x_T, 10)),
-         ("ancestral, 100 steps", moons_model.sample(jax.random.key(23), 2000))]
+         ("DDIM, 10 steps", x_ddim10), ("ancestral, 100 steps", x_ancestral)]
 for ax, (title, x) in zip(axes, shown):
     ax.scatter(*np.asarray(x).T, s=1, alpha=0.4)
     ax.set_title(title)
@@ -710,7 +724,7 @@ show_digits([observed[:10], np.where(np.asarray(mask) > 0, observed[:10], -1), f
 # Spins are binary, so the binomial diffusion of the heartbeat applies, now on 256 bits with
 # $p_T = 1/2$. An MLP on the flattened 16x16 lattice, trained on 2048 Metropolis
 # configurations at $T_c$, gives samples whose energy per spin misses Metropolis' by about
-# 25 standard errors (below), and too much order ($|m|$ 0.79 against 0.72): the MLP knows
+# 17 standard errors (below), and too much order ($|m|$ 0.79 against 0.71): the MLP knows
 # nothing of the lattice's neighbours or its periodicity. The notebook `week17_ising` builds
 # a model that respects the lattice and takes up the physics.
 
@@ -733,10 +747,12 @@ def train_ising():  # what COURSE_RETRAIN=1 runs; the training set is only neede
 train_or_load("week17_diffusion/ising_binomial", (ising_model,), train_ising,
               config={"model": ising_config, "train": ising_train_config,
                       "data": "ising L=16 T=2.269 n=2048 sweeps=1000 seed=0"})
-ising_ref = data.ising(L=16, T=2.269, n=2048, sweeps=1000, seed=1)
-generated = 2 * np.asarray(ising_model.sample(jax.random.key(11), 1024)).reshape(-1, 16, 16) - 1
+# 512 fresh Metropolis chains and 512 samples: the error bars below show that they suffice;
+# the bound's error bar is mostly the one-t draw's, so each example gets 24 draws
+ising_ref = data.ising(L=16, T=2.269, n=512, sweeps=1000, seed=1)
+generated = 2 * np.asarray(ising_model.sample(jax.random.key(11), 512)).reshape(-1, 16, 16) - 1
 ising_bits = dm.evaluate_model_bits(ising_model, (ising_ref.data.reshape(-1, 256) + 1) / 2,
-                                    jax.random.key(12), repeats=3)
+                                    jax.random.key(12), repeats=24)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -752,8 +768,8 @@ def se(v):
 print(f"E/N:  generated {e_gen.mean():.3f} +- {se(e_gen):.3f}, Metropolis {e_ref.mean():.3f} +- {se(e_ref):.3f}"
       f"  ({(e_gen.mean() - e_ref.mean()) / np.hypot(se(e_gen), se(e_ref)):.0f} sigma)")
 print(f"|m|:  generated {m_gen.mean():.3f} +- {se(m_gen):.3f}, Metropolis {m_ref.mean():.3f} +- {se(m_ref):.3f}")
-print(f"held-out negative ELBO: {ising_bits['bits_per_dim']:.3f} bits per spin "
-      f"(a fair coin per spin: 1 bit)")
+print(f"held-out negative ELBO: {ising_bits['bits_per_dim']:.3f} +- "
+      f"{ising_bits['stderr_bits_per_dim']:.3f} bits per spin (a fair coin per spin: 1 bit)")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The table
@@ -798,7 +814,7 @@ print(f"T = 200: bound {-r['bits_per_example']:.3f} bits per sequence (T = 2000:
 
 # %% tags=["solution"]
 # Solution 3 (the Metropolis reference only; training works as above)
-hot = data.ising(L=16, T=3.0, n=512, sweeps=500)
+hot = data.ising(L=16, T=3.0, n=256, sweeps=500)
 print(f"<|m|> at T = 3.0: {np.abs(hot.data.mean((1, 2))).mean():.3f} "
       f"(at T_c: {m_ref.mean():.3f})")
 

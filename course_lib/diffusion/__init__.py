@@ -30,6 +30,7 @@ from course_lib.diffusion.ddpm import (
 from course_lib.diffusion.elbo import (
     ELBOTerms,
     bits_draws,
+    bits_summary,
     elbo_loss,
     elbo_train_step,
     evaluate_model_bits,
@@ -80,4 +81,5 @@ __all__ = ["check_betas", "linear_betas", "cosine_betas", "alpha_bar", "snr",
            "simple_loss", "ddpm_loss", "ddpm_train_step", "VDMConfig", "VDM", "vdm_train_step",
            "BinomialConfig", "BinomialDiffusion", "binomial_train_step", "init", "fit",
            "train_step_of", "bits_per_dim", "log_snr_betas", "level_log_prob",
-           "LevelsDDPMConfig", "bits_draws", "vdm_variance_loss", "vdm_variance_train_step"]
+           "LevelsDDPMConfig", "bits_draws", "bits_summary", "vdm_variance_loss",
+           "vdm_variance_train_step"]

@@ -81,9 +81,17 @@ def evaluate_model_bits(model, x, key, repeats=10):
     sqrt(repeats) when the examples differ more than the draws.) ``stderr_mc`` is the part of
     the error bar from the Monte-Carlo draws alone, sqrt(mean within-example var / (repeats n)).
     """
-    draws = bits_draws(model, x, key, repeats)
+    return bits_summary(bits_draws(model, x, key, repeats), int(np.prod(np.shape(x)[1:])))
+
+
+def bits_summary(draws, dims):
+    """:func:`evaluate_model_bits` from (repeats, n) draws already made by :func:`bits_draws`
+    (examples of ``dims`` dimensions), so a notebook that also needs the draws themselves
+    (paired differences) does not evaluate the model twice."""
+    draws = np.asarray(draws)
+    repeats = len(draws)
     per_example = draws.mean(0)
-    n, D = len(per_example), int(np.prod(np.shape(x)[1:]))
+    n, D = len(per_example), int(dims)
     stderr = per_example.std(ddof=1) / np.sqrt(n)
     stderr_mc = (np.sqrt(draws.var(0, ddof=1).mean() / (repeats * n)) if repeats > 1
                  else float("nan"))
