@@ -798,6 +798,7 @@ for name, value, unit, ref in rows:
 # 3. **Temperature.** Train the Ising model at $T = 3.0$ and compare $\langle |m| \rangle$.
 
 # %% tags=["solution"]
+# NBVAL_CHECK_OUTPUT
 # Solution 1: with big steps the true reverse kernel is much wider than the posterior's
 # variance; a too-narrow Gaussian pays heavily in every KL term.
 fixed_config = dm.DDPMConfig(**{**roll_config.__dict__, "learn_variance": False})
@@ -806,6 +807,7 @@ r = dm.evaluate_model_bits(fixed_model, roll_test, jax.random.key(2), repeats=20
 print(f"fixed variances: K = {-r['bits_per_example']:.2f} bits (learned: {K:.2f})")
 
 # %% tags=["solution"]
+# NBVAL_CHECK_OUTPUT
 # Solution 2
 short = train_binomial("heartbeat_binomial_T200", dm.BinomialConfig(T=200), heartbeat,
                        steps=12_000, batch_size=256)
@@ -813,6 +815,7 @@ r = dm.evaluate_model_bits(short, np.repeat(sequences, 4000, axis=0), jax.random
 print(f"T = 200: bound {-r['bits_per_example']:.3f} bits per sequence (T = 2000: {bound:.3f})")
 
 # %% tags=["solution"]
+# NBVAL_CHECK_OUTPUT
 # Solution 3 (the Metropolis reference only; training works as above)
 hot = data.ising(L=16, T=3.0, n=256, sweeps=500)
 print(f"<|m|> at T = 3.0: {np.abs(hot.data.mean((1, 2))).mean():.3f} "
