@@ -94,8 +94,8 @@ class Animation:
         uid = "anim" + hashlib.sha256("".join(frames).encode()).hexdigest()[:12]
         self.html = f"""<div id="{uid}">
 <img style="display:block" src="data:image/png;base64,{frames[0]}">
-<button>play</button> <input type="range" min="0" max="{len(frames) - 1}" value="0"
- style="width:60%"> <span></span>
+<button>play</button> <input type="range" aria-label="frame" min="0"
+ max="{len(frames) - 1}" value="0" style="width:60%"> <span></span>
 <script>(function() {{
   const root = document.getElementById("{uid}"), frames = {json.dumps(frames)},
         titles = {json.dumps(titles)};

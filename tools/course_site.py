@@ -336,8 +336,10 @@ def dark_css() -> str:
 """)
 
 
-# matplotlib's animation (Animation.to_jshtml) has a slider without a label
-ANIMATION_SLIDER = re.compile(r'<input(?=[^>]*\bid="_anim_slider)(?![^>]*aria-label)')
+# matplotlib's animation (Animation.to_jshtml) has a slider without a label, and so had
+# plots.chain_animation before it gained one (outputs stored in notebooks keep the old HTML)
+ANIMATION_SLIDER = re.compile(
+    r'<input(?=[^>]*(?:\bid="_anim_slider|type="range"))(?![^>]*aria-label)')
 
 
 def labelled(page: str) -> str:
