@@ -190,8 +190,9 @@ def fit(config: GANConfig, dataset: Dataset, train_config: TrainConfig, *,
 
 
 # ------------------------------------------------------------------------------------------
-# Issue 12 additions (weeks 15-16 checks). Kept in ONE block at the end of the file so the
-# restructure could move it unchanged (now here, in course_lib/gan/steps.py).
+# Diagnostics of week 16: D trained alone against a frozen generator (as a train_step; the
+# twin of fit_discriminator above, which splits its key differently), and the size of the
+# gradient G receives from a frozen D.
 # ------------------------------------------------------------------------------------------
 
 

@@ -93,8 +93,7 @@ def simultaneous_gradient_game(x0: float = 1.0, y0: float = 1.0, lr: float = 0.1
 
 
 # ------------------------------------------------------------------------------------------
-# Issue 12 additions (weeks 15-16 checks). Kept in ONE block at the end of the file so the
-# restructure could move it unchanged (now here, in course_lib/theory/gan.py).
+# The checks of weeks 15-16 that go beyond the quadratures above.
 # ------------------------------------------------------------------------------------------
 
 
