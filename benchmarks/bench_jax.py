@@ -27,9 +27,8 @@ import numpy as np
 import optax
 from flax import nnx
 
-from course_lib import data, gan
+from course_lib import data, gan, program
 from course_lib import diffusion as dm
-from course_lib import train as course_train
 
 STEPS_PER_CALL = {"raschka_gan": 500, "ddpm": 250, "wgan_gp": 4}  # ~0.5 s a call, quiet
 
@@ -98,7 +97,7 @@ def compile_stages(name):
     step, objects, sample, batch = MODELS[name]()
     graphdef, state = nnx.split(objects)
     t0 = time.perf_counter()
-    chunk, data_args = course_train._make_chunk(step, graphdef, sample, batch, None)
+    chunk, data_args = program.make_chunk(step, graphdef, sample, batch)
     traced = chunk.trace(state, data_args, jax.random.key(0), 0, STEPS_PER_CALL[name])
     t1 = time.perf_counter()
     lowered = traced.lower()
@@ -120,7 +119,7 @@ def rate(name, seconds):
     step, objects, sample, batch = MODELS[name]()
     n = STEPS_PER_CALL[name]
     graphdef, state = nnx.split(objects)
-    chunk, data_args = course_train._make_chunk(step, graphdef, sample, batch, None)
+    chunk, data_args = program.make_chunk(step, graphdef, sample, batch)
     key = jax.random.key(0)
     t0 = time.perf_counter()
     state, metrics = chunk(state, data_args, key, 0, n)  # compiles, or loads from the cache
