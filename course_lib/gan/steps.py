@@ -60,10 +60,9 @@ def train_step(G, D, opt_G, opt_D, batch, key):
             return x
         return x + instance_noise_std(config, opt_G.step[...]) * jax.random.normal(key, x.shape)
 
-    for i in range(config.critic_steps):
-        x = reals[i].reshape(reals.shape[1], -1)
-        y = None if labels is None else labels[i]
-        kz, kgp = jax.random.split(k_steps[i])
+    def critic_step(D, opt_D, x, y, key):
+        x = x.reshape(x.shape[0], -1)
+        kz, kgp = jax.random.split(key)
         fake = G(sample_latent(config, kz, x.shape[0]), y)
         x = seen_by_D(x, jax.random.fold_in(kz, 1))
         fake = seen_by_D(fake, jax.random.fold_in(kz, 2))
@@ -73,6 +72,25 @@ def train_step(G, D, opt_G, opt_D, batch, key):
         if config.loss == "wgan_clip":
             params = nnx.state(D, nnx.Param)
             nnx.update(D, jax.tree.map(lambda p: jnp.clip(p, -config.clip, config.clip), params))
+        return d_loss, real_out, fake_out
+
+    # Traced once and called critic_steps times (jax.jit inside a trace is inlined): the
+    # program is the unrolled loop it always was, bit for bit, without tracing the critic
+    # step (the gradient penalty's double backward) five times. A lax.scan would trace it
+    # once too, but XLA compiles a loop body into other code than the unrolled steps, which
+    # changes results in the last bits (4e-9 in D's Adam moments after one step).
+    graphdef, critic = nnx.split((D, opt_D))
+
+    @jax.jit
+    def one_critic_step(critic, x, y, key):
+        D, opt_D = nnx.merge(graphdef, critic)
+        out = critic_step(D, opt_D, x, y, key)
+        return nnx.state((D, opt_D)), out
+
+    for i in range(config.critic_steps):
+        critic, (d_loss, real_out, fake_out) = one_critic_step(
+            critic, reals[i], None if labels is None else labels[i], k_steps[i])
+    nnx.update((D, opt_D), critic)
 
     y = None if labels is None else labels[-1]
     z = sample_latent(config, k_steps[-1], reals.shape[1])
