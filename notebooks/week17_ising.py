@@ -377,7 +377,8 @@ print("z:          " + " ".join(f"{v:+6.1f}" for v in z_r[1:]))
 # The model is the command line's `lattice` model, whose default network is this notebook's,
 # so the same recipe trains from a shell (on a GPU: the 4000 steps of 256 take about 100 s
 # there and hours on a laptop CPU; `--steps 300 --batch-size 32` is a quick try). The shipped
-# $T_c$ model is also stored as a run folder that `sample` reads. Samples are spins in
+# $T_c$ model and the conditional one are also stored as run folders that `sample` reads
+# (the conditional one at the `--temperature` you ask for). Samples are spins in
 # $\{-1, +1\}$ of shape $(n, L, L)$: measure them with your own code.
 #
 # ```bash
@@ -385,16 +386,19 @@ print("z:          " + " ".join(f"{v:+6.1f}" for v in z_r[1:]))
 #     --batch-size 256 --decay-steps 4000
 # python -m course_lib sample runs/ising --n 1000 --out mine.npy
 # python -m course_lib sample data/runs/ising_critical --n 1000 --out shipped.npy
+# python -m course_lib sample data/runs/ising_conditional --n 1000 --temperature 2.0 --out t2.npy
 # ```
 #
 # (`--data ising` is the built-in data set: 2048 Metropolis configurations at $T = 2.269$; the
 # notebook's model saw 8192 at $T_c$. `--data FILE.npy` takes any array of $\pm 1$ lattices.)
 
 # %%
-critical_run = PRETRAINED_DIR.parent / "runs" / "ising_critical"  # a command-line run folder
-if RETRAIN or not (critical_run / "checkpoint.npz").is_file():
-    lattice.write_run_folder(critical_model, critical_run, CRITICAL_TRAINING)
-print(sorted(p.name for p in critical_run.iterdir()))
+for run_name, model, training in (("ising_critical", critical_model, CRITICAL_TRAINING),
+                                  ("ising_conditional", conditional_model, CONDITIONAL_TRAINING)):
+    run = PRETRAINED_DIR.parent / "runs" / run_name  # a command-line run folder
+    if RETRAIN or not (run / "checkpoint.npz").is_file():
+        lattice.write_run_folder(model, run, training)
+    print(run_name, sorted(p.name for p in run.iterdir()))
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
