@@ -130,11 +130,17 @@ def train_parser(spec: ModelSpec) -> Parser:
 
 def _train(spec: ModelSpec, args) -> None:
     train_config = TrainConfig(**given(args, TrainConfig))
-    if args.distributed:
-        jax.distributed.initialize()
+    if args.distributed:  # CPUs exchange gradients through gloo (XLA's default: none)
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        # JAX itself reads only JAX_COORDINATOR_ADDRESS; the count and the rank are ours
+        ranks = {k: int(os.environ[v]) for k, v in (("num_processes", "JAX_NUM_PROCESSES"),
+                                                     ("process_id", "JAX_PROCESS_ID"))
+                 if os.environ.get(v)}
+        jax.distributed.initialize(**ranks)
     metrics = train_model(spec.name, args.data, args.out, train_config, resume=args.resume,
                           **given(args, spec.config))
-    print_json({"out": args.out, "final": metrics["final"]})
+    if jax.process_index() == 0:
+        print_json({"out": args.out, "final": metrics["final"]})
 
 
 def parse(argv: list[str]):

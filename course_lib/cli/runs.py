@@ -148,6 +148,10 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
 
     objects = spec.init(config, train_config.seed)
     batches = spec.batches(dataset, config) if spec.batches else dataset.sample
+    if jax.process_index() > 0:  # another process of a --distributed run: trains, writes nothing
+        history = train(spec.train_step, objects, batches, train_config, checkpoint_dir=out,
+                        resume=resume and (out / CHECKPOINT).is_file(), identity=identity)
+        return {"final": spec.evaluate(objects, dataset, jax.random.key(train_config.seed + 1))}
     created = _make_dirs(out)
     wrote_config = False
     try:
