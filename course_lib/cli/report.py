@@ -51,6 +51,7 @@ def evaluate(spec: ModelSpec, objects, train: Dataset, eval_x: np.ndarray | None
     ``val_x`` (default ``eval_x``) chooses the KDE's bandwidth."""
     target = train if eval_x is None else _like(train, eval_x, "held-out rows")
     out = spec.evaluate(objects, target, key)
+    per_example = out.pop("_per_example", None)  # the model's bits on each example
     out["evaluated_on"] = ("fresh draws of the generator" if eval_x is None and train.data is None
                            else f"{len(_examples(target, key, FRESH)[:FRESH])} rows")
     k_train, k_val = jax.random.split(jax.random.fold_in(key, 7))
@@ -60,7 +61,7 @@ def evaluate(spec: ModelSpec, objects, train: Dataset, eval_x: np.ndarray | None
         val = (_examples(train, k_val, FRESH // 2) if val_x is None and eval_x is None
                else (eval_x if val_x is None else val_x))
         out |= baseline.baseline_bits(reference, val.reshape(len(val), -1), test,
-                                      _grid(objects, train))
+                                      _grid(objects, train), per_example)
         jac = prep_lib.log_jacobian_bits(prepared)
         if jac:
             dims = test.shape[1]
