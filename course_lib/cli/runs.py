@@ -175,7 +175,8 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
             has_checkpoint = (out / CHECKPOINT).is_file()
             if resume:
                 saved = read_run_config(out)
-                same = {k: saved.get(k) for k in ("model", "data", "config")}
+                same = {k: saved.get(k) for k in ("model", "data", "config", "prepare")
+                        if k in saved}  # "prepare": the same split and transform
                 if same != {k: run_config[k] for k in same}:
                     raise ValueError(f"cannot resume: '{out}' was trained with {same}")
                 if has_checkpoint:
