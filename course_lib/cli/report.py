@@ -57,7 +57,8 @@ def evaluate(spec: ModelSpec, objects, train: Dataset, eval_x: np.ndarray | None
     k_train, k_val = jax.random.split(jax.random.fold_in(key, 7))
     reference = _examples(train, k_train, FRESH)
     if "bits_per_example" in out and spec.name != "lattice":
-        test = _examples(target, key, FRESH)  # the rows the model was scored on
+        n = FRESH if per_example is None else len(per_example)
+        test = _examples(target, key, n)  # the rows the model was scored on (same key)
         val = (_examples(train, k_val, FRESH // 2) if val_x is None and eval_x is None
                else (eval_x if val_x is None else val_x))
         out |= baseline.baseline_bits(reference, val.reshape(len(val), -1), test,

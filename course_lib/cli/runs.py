@@ -120,9 +120,8 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
 
     Data from a file are prepared (:mod:`course_lib.cli.prepare`): ``quantized`` bits read
     as integers or as [-1, 1]; continuous data standardised (``standardize`` None: when they
-    are continuous); ``val_fraction`` of the rows held out, scored every ``steps_per_call``
-    steps, the best model kept in ``best.npz``, and the run stopped after ``patience`` checks
-    without improvement (None: 10 for likelihood models, 0 = never for GANs).
+    are continuous); ``val_fraction`` of the rows held out and scored every ``steps_per_call``
+    steps, the best model kept, the run stopped after ``patience`` checks in vain.
 
     Returns the contents of ``out/metrics.json``: the loss history and the final metrics.
     Everything is checked before anything is written; a new run refuses a folder that already
@@ -148,7 +147,8 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
                          "arrays 'x' and 'y'")
     dataset, held_out, prepared = prep_lib.prepare(
         dataset, model=model, builtin=data in data_lib.REGISTRY, quantized=quantized,
-        standardize=standardize, val_fraction=val_fraction, seed=train_config.seed)
+        standardize=False if options.get("levels") and standardize is None else standardize,
+        val_fraction=val_fraction, seed=train_config.seed)  # --levels: already in [-1, 1]
     if patience is None:
         patience = 10 if spec.likelihood or model == "gaussian" else 0
     prepared["patience"] = patience
