@@ -15,6 +15,7 @@ Three steps, each recorded in the run's ``config.json`` under ``"prepare"``:
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 
@@ -175,3 +176,25 @@ def describe(record: dict) -> str:
     parts.append(f"{record['val_rows']} rows held out for validation" if record.get("val_rows")
                  else "no rows held out (a generator, or too few rows)")
     return "; ".join(parts)
+
+
+def load_means(means: str, dim: int) -> np.ndarray:
+    path = Path(means)
+    if path.suffix != ".npy" or not path.is_file():
+        raise ValueError(f"--means must name an existing .npy file of shape (modes, {dim}), "
+                         f"got '{means}'")
+    try:
+        centres = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise ValueError(f"could not read --means '{means}' as a .npy array: {e}") from None
+    if (not isinstance(centres, np.ndarray) or centres.ndim != 2 or centres.shape[1] != dim
+            or centres.shape[0] < 1):
+        raise ValueError(f"--means must have shape (modes, {dim}), got "
+                         f"{getattr(centres, 'shape', type(centres).__name__)}")
+    if not np.issubdtype(centres.dtype, np.number) or np.iscomplexobj(centres):
+        raise ValueError(f"--means must be real numbers, got dtype {centres.dtype}")
+    with np.errstate(over="ignore"):
+        c32 = centres.astype(np.float32)
+    if not np.all(np.isfinite(c32)):
+        raise ValueError("--means must be finite numbers that fit a float32")
+    return c32

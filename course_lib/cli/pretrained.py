@@ -48,7 +48,31 @@ def _gan(dataset: str):
     return regenerate
 
 
+def _lattice(name: str, saved: dict) -> None:
+    """A week17_ising model: lattice.fit on the Metropolis set its sidecar's ``data`` names
+    (:func:`course_lib.ising.metropolis_at`), temperatures attached when conditional."""
+    import numpy as np
+    from flax import nnx
+
+    from course_lib import ising
+    from course_lib.diffusion import lattice
+    from course_lib.pretrained import train_or_load
+
+    config = from_dict(lattice.LatticeDiffusionConfig, saved["model"])
+    train_config, spec = from_dict(TrainConfig, saved["train"]), saved["data"]
+    model = lattice.LatticeDiffusion(config, rngs=nnx.Rngs(0))
+    temperatures = (np.repeat(np.asarray(spec["temperatures"], np.float32), spec["n_chains"])
+                    if config.conditional else None)
+    train_or_load(name, (model,), lambda: lattice.fit(model, ising.metropolis_at(**spec),
+                                                      train_config, temperatures),
+                  retrain=True, config={"model": config, "train": train_config, "data": spec},
+                  command=COMMAND.format(name=name))
+
+
 RECIPES: dict[str, Callable[[str, dict], None]] = {
+    "week17_ising/critical": _lattice,
+    "week17_ising/conditional": _lattice,
+    "week16_gans/grid_3k_pack4_seed0": _gan("grid"),
     **{f"week17_diffusion/moons_{p}": _diffusion(dm.DDPMConfig) for p in ("noise", "x0", "score")},
     "week17_diffusion/roll_ddpm": _diffusion(dm.DDPMConfig),
     "week17_diffusion/roll_ddpm_fixed_variance": _diffusion(dm.DDPMConfig),

@@ -36,6 +36,7 @@ from course_lib.cli.models import ModelSpec, get
 from course_lib.cli.options import flag, option_fields
 from course_lib.config import check as check_config
 from course_lib.config import from_dict
+from course_lib.diffusion import lattice
 from course_lib.train import TrainConfig, train
 
 CONFIG, METRICS = "config.json", "metrics.json"
@@ -283,38 +284,31 @@ def _check_n(n, what: str = "--n") -> int:
     return int(n)
 
 
-def sample_run(run_dir: str | Path, n: int, seed: int = 0) -> np.ndarray:
-    """n samples of the run's model, each of the training data's shape."""
+def sample_run(run_dir: str | Path, n: int, seed: int = 0,
+               temperature: float | None = None) -> np.ndarray:
+    """n samples of the run's model, each of the training data's shape; a lattice model
+    conditioned on the temperature samples at ``temperature`` (and needs one)."""
     n = _check_n(n)
     seed = check_seed(seed)
     spec, objects, shape, saved = load_run(run_dir, with_config=True)
     config = objects[0].config if hasattr(objects[0], "config") else None
+    conditional = spec.name == "lattice" and config.conditional
+    if conditional and temperature is None:
+        raise ValueError(f"'{run_dir}' holds a lattice model conditioned on the temperature: "
+                         "give --temperature T (it was trained on 1.5 <= T <= 3.5)")
+    if temperature is not None and not conditional:
+        raise ValueError(f"--temperature is for a lattice model conditioned on the temperature; "
+                         f"'{run_dir}' holds a{' n' if spec.name[0] in 'aeiou' else ''} "
+                         f"{spec.name} model that is not")
+    if temperature is not None and not (np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"--temperature must be a positive number, got {temperature}")
     width = max([int(np.prod(shape)), *getattr(config, "hidden", ())])
     check_memory(f"--n {n}", 4.0 * 8 * n * width, "draw fewer samples per call")
-    x = np.asarray(spec.sample(objects, jax.random.key(seed), n)).reshape(n, -1)
+    key = jax.random.key(seed)
+    if conditional:
+        return lattice.generate(objects[0], key, n, temperature)
+    x = np.asarray(spec.sample(objects, key, n)).reshape(n, -1)
     return prep_lib.dequantize(x, saved.get("prepare", {})).reshape(n, *shape)
-
-
-def _load_means(means: str, dim: int) -> np.ndarray:
-    path = Path(means)
-    if path.suffix != ".npy" or not path.is_file():
-        raise ValueError(f"--means must name an existing .npy file of shape (modes, {dim}), "
-                         f"got '{means}'")
-    try:
-        centres = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
-        raise ValueError(f"could not read --means '{means}' as a .npy array: {e}") from None
-    if (not isinstance(centres, np.ndarray) or centres.ndim != 2 or centres.shape[1] != dim
-            or centres.shape[0] < 1):
-        raise ValueError(f"--means must have shape (modes, {dim}), got "
-                         f"{getattr(centres, 'shape', type(centres).__name__)}")
-    if not np.issubdtype(centres.dtype, np.number) or np.iscomplexobj(centres):
-        raise ValueError(f"--means must be real numbers, got dtype {centres.dtype}")
-    with np.errstate(over="ignore"):
-        c32 = centres.astype(np.float32)
-    if not np.all(np.isfinite(c32)):
-        raise ValueError("--means must be finite numbers that fit a float32")
-    return c32
 
 
 def evaluate_run(run_dir: str | Path, data: str, seed: int = 0, means: str | None = None,
@@ -330,7 +324,7 @@ def evaluate_run(run_dir: str | Path, data: str, seed: int = 0, means: str | Non
     spec, objects, shape, saved = load_run(run_dir, with_config=True)
     dataset = data_lib.load(data)
     if means is not None:
-        centres = _load_means(means, int(np.prod(dataset.shape)))
+        centres = prep_lib.load_means(means, int(np.prod(dataset.shape)))
         dataset = dataclasses.replace(dataset, means=centres, std=float(std))
     if tuple(dataset.shape) != tuple(shape):
         raise ValueError(f"data '{data}' has examples of shape {dataset.shape}, the model was "
