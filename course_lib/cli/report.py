@@ -2,8 +2,9 @@
 figures that say whether it is any good.
 
 - A likelihood model's bits per example come with two baselines fitted to the same training
-  rows and measured on the same examples: a Gaussian and a kernel density estimate (its
-  bandwidth chosen on the held-out rows), each discretised as the model is on quantized data.
+  rows and measured on the same examples (the first 2000 of them): a Gaussian and a kernel
+  density estimate (its bandwidth chosen on the held-out rows), each discretised as the
+  model is on quantized data.
   On standardised data every figure is in the data's own units (log-Jacobian added back).
 - A GAN on data without known modes: MMD of its samples to the evaluation data, next to
   ``mmd_data``, the MMD of a second sample of the data itself (what a perfect generator
@@ -58,7 +59,8 @@ def evaluate(spec: ModelSpec, objects, train: Dataset, eval_x: np.ndarray | None
     reference = _examples(train, k_train, FRESH)
     if "bits_per_example" in out and spec.name != "lattice":
         n = FRESH if per_example is None else len(per_example)
-        test = _examples(target, key, n)  # the rows the model was scored on (same key)
+        test = _examples(target, key, n)[:FRESH]  # the rows the model was scored on (the
+        per_example = None if per_example is None else per_example[:FRESH]  # first 2000)
         val = (_examples(train, k_val, FRESH // 2) if val_x is None and eval_x is None
                else (eval_x if val_x is None else val_x))
         out |= baseline.baseline_bits(reference, val.reshape(len(val), -1), test,
