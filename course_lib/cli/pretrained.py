@@ -72,6 +72,7 @@ def _lattice(name: str, saved: dict) -> None:
 RECIPES: dict[str, Callable[[str, dict], None]] = {
     "week17_ising/critical": _lattice,
     "week17_ising/conditional": _lattice,
+    "week16_gans/grid_3k_pack4_seed0": _gan("grid"),
     **{f"week17_diffusion/moons_{p}": _diffusion(dm.DDPMConfig) for p in ("noise", "x0", "score")},
     "week17_diffusion/roll_ddpm": _diffusion(dm.DDPMConfig),
     "week17_diffusion/roll_ddpm_fixed_variance": _diffusion(dm.DDPMConfig),

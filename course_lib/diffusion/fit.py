@@ -27,10 +27,11 @@ FAMILIES = {
 def _family(config):
     """The family of a config or config class."""
     cls = config if isinstance(config, type) else type(config)
-    if cls not in FAMILIES:
+    family = next((c for c in cls.__mro__ if c in FAMILIES), None)  # LevelsDDPMConfig: DDPM's
+    if family is None:
         raise ValueError(f"not a diffusion config: {cls.__name__}; accepted: "
                          f"{', '.join(c.__name__ for c in FAMILIES)}")
-    return FAMILIES[cls]
+    return FAMILIES[family]
 
 
 def init(config, seed: int = 0):
