@@ -46,10 +46,11 @@ def select(patterns: list[str]) -> list[str]:
     return chosen
 
 
-def largest_relative_difference(rebuilt: Path, shipped: Path) -> tuple[float, list[str]]:
-    """(max over float arrays of max|a - b| / max|b|, names of arrays that differ otherwise:
-    another set of names, shape, dtype, or unequal non-float values)."""
-    worst, other = 0.0, []
+def largest_relative_difference(rebuilt: Path, shipped: Path) -> tuple[dict, list[str]]:
+    """({"parameters": ..., "history": ...}: the max over the model's float arrays, and over the
+    rest (training history, stored samples), of max|a - b| / max|b|; the names of arrays that
+    differ otherwise: another set of names, shape, dtype, or unequal non-float values)."""
+    worst, other = {"parameters": 0.0, "history": 0.0}, []
     with np.load(rebuilt) as a, np.load(shipped) as b:
         other += sorted(set(a.files) ^ set(b.files))
         for key in sorted(set(a.files) & set(b.files)):
@@ -59,7 +60,8 @@ def largest_relative_difference(rebuilt: Path, shipped: Path) -> tuple[float, li
             elif np.issubdtype(x.dtype, np.floating) and x.size:
                 scale = float(np.max(np.abs(y.astype(np.float64))))
                 diff = float(np.max(np.abs(x.astype(np.float64) - y)))
-                worst = max(worst, diff / scale if scale else diff)
+                part = "parameters" if key.startswith("state/") else "history"
+                worst[part] = max(worst[part], diff / scale if scale else diff)
             elif not np.array_equal(x, y) and key != "manifest":  # the manifest holds a digest
                 other.append(key)
     return worst, other
@@ -91,11 +93,13 @@ def compare(name: str, scratch: Path, tolerance: float = TOLERANCE) -> tuple[boo
         return True, "identical"
     made_on, here = shipped_info.get("cpu"), cpu_kind()
     worst, other = largest_relative_difference(rebuilt, shipped)
-    detail = f"max rel diff {worst:.1e}" + (f", differ: {', '.join(other[:4])}" if other else "")
+    detail = (f"max rel diff {worst['parameters']:.1e} in the parameters, "
+              f"{worst['history']:.1e} in the rest"
+              + (f"; differ: {', '.join(other[:4])}" if other else ""))
     if made_on is None or made_on == here:
         on = f"made on {made_on}" if made_on else "made on an unrecorded CPU"
         return False, f"NOT identical ({detail}; {on}, rebuilt on the same kind)"
-    passes = not other and worst <= tolerance
+    passes = not other and max(worst.values()) <= tolerance
     verdict = "equal to float32 rounding" if passes else "NOT equal"
     return passes, f"{verdict} ({detail}; made on {made_on}, rebuilt on {here})"
 
