@@ -31,7 +31,7 @@ import json
 import os
 import platform
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +124,8 @@ def _holds(weights: Path, state, history: dict, meta: dict) -> bool:
 
 def train_or_load(name: str, objects, train_fn: Callable[[], dict], *, retrain: bool | None = None,
                   config: Any = None, command: str | None = None,
-                  directory: str | Path | None = None) -> dict[str, np.ndarray]:
+                  directory: str | Path | None = None,
+                  keep_history: Collection[str] | None = None) -> dict[str, np.ndarray]:
     """Load the pre-trained state of ``objects`` from ``data/pretrained/<name>.npz`` or, when
     retraining, call ``train_fn()`` and save what it trained.
 
@@ -138,10 +139,13 @@ def train_or_load(name: str, objects, train_fn: Callable[[], dict], *, retrain: 
                recorded in the sidecar, and a file trained with another config is refused.
     command:   the command that regenerates the file; default: its `pretrained regenerate` line.
     directory: where the files live; default ``data/pretrained``.
+    keep_history: the history entries stored in the file (default: all); a notebook that
+               never reads the per-step losses passes ``()`` and the file holds the weights.
 
     Returns the training history either way (it is stored with the weights, so a notebook
-    can plot its training curves in class too). Raises a one-line ValueError when the file is
-    missing, does not match its sha256, or was written for another model.
+    can plot its training curves in class too; only ``keep_history``'s entries of it). Raises
+    a one-line ValueError when the file is missing, does not match its sha256, or was written
+    for another model.
     """
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ValueError(f"pretrained name must be '<notebook>/<model>' (letters, digits, _ . -; "
@@ -162,6 +166,8 @@ def train_or_load(name: str, objects, train_fn: Callable[[], dict], *, retrain: 
         history = {k: np.asarray(v) for k, v in history.items()}
         state = nnx.state(objects)
         steps = max((len(v) for v in history.values()), default=0)
+        if keep_history is not None:
+            history = {k: v for k, v in history.items() if k in keep_history}
         if not _holds(weights, state, history, meta):  # a bit-identical retrain changes no file
             save_checkpoint(weights, state, steps, history, meta)
         leaves = jax.tree.leaves(state)

@@ -263,3 +263,19 @@ def test_the_sidecar_records_the_kind_of_cpu(tmp_path):
         widest = "avx512f" if "avx512f" in flags else "avx2" if "avx2" in flags else None
         assert model is None or info["cpu"].startswith(model.group(1).strip())
         assert widest is None or info["cpu"].endswith(f"({widest})")
+
+
+def test_keep_history_stores_only_what_a_notebook_reads(tmp_path):
+    """week16's mode-table files store no per-step losses (nobody reads them): the file holds
+    the weights, the step count stays the number of steps trained, loading gives the weights."""
+    model, fit, _ = make()
+    history = train_or_load(NAME, (model,), fit, retrain=True, directory=tmp_path,
+                            keep_history=())
+    assert history == {}
+    info = json.loads((tmp_path / f"{NAME}.json").read_text())
+    assert info["steps"] == 200
+    with np.load(tmp_path / f"{NAME}.npz") as f:
+        assert not [k for k in f.files if k.startswith("history/")] and int(f["step"]) == 200
+    fresh, fit_fresh, calls = make(seed=1)
+    assert train_or_load(NAME, (fresh,), fit_fresh, retrain=False, directory=tmp_path) == {}
+    assert not calls and all(np.array_equal(a, b) for a, b in zip(leaves(fresh), leaves(model)))

@@ -47,13 +47,14 @@ def _diffusion(config_class: type, dataset: Callable[[], data.Dataset] | None = 
     return regenerate
 
 
-def _gan(dataset: Callable[[], data.Dataset]) -> Recipe:
-    """A week16 generator trained by gan.fit (both networks from the run's seed)."""
+def _gan(dataset: Callable[[], data.Dataset], keep_history=None) -> Recipe:
+    """A week16 generator trained by gan.fit (both networks from the run's seed), storing
+    the history entries ``keep_history`` (default all)."""
 
     def regenerate(name, saved, directory):
         gan.fit(from_dict(gan.GANConfig, saved["gan"]), dataset(),
                 from_dict(TrainConfig, saved["train"]), name=name, retrain=True,
-                directory=directory)
+                directory=directory, keep_history=keep_history)
 
     return regenerate
 
@@ -75,8 +76,8 @@ def _snapshots(dataset: Callable[[], data.Dataset]) -> Recipe:
                             dataclasses.replace(run, steps_per_call=every), callback=keep)
             return history | {"snapshots": np.stack(kept)}
 
-        train_or_load(name, (G,), fit, retrain=True, directory=directory,
-                      config={"gan": config, "train": run, "every": every})
+        train_or_load(name, (G,), fit, retrain=True, directory=directory, keep_history=(
+            "snapshots",), config={"gan": config, "train": run, "every": every})
 
     return regenerate
 
@@ -263,9 +264,11 @@ RECIPES: dict[str, Recipe] = {
     "week17_diffusion/digits_vdm": _diffusion(dm.VDMConfig, lambda: data.digits("train")),
     "week17_diffusion/digits_vdm_variance": digits_vdm_variance,
     "week17_diffusion/ising_binomial": ising_binomial,
-    **{f"week16_gans/{d}_{run}_seed{s}": _gan(lambda d=d: data.get(d)) for d in ("ring", "grid")
-       for run in ("3k", "20k_decay", "20k_decay_noise") for s in range(5)},
-    "week16_gans/grid_20k_decay_pack4_seed0": _gan(lambda: data.get("grid")),
+    # the mode table's generators: the notebook reads their weights, never their losses
+    **{f"week16_gans/{d}_{run}_seed{s}": _gan(lambda d=d: data.get(d), keep_history=())
+       for d in ("ring", "grid") for run in ("3k", "20k_decay", "20k_decay_noise")
+       for s in range(5)},
+    "week16_gans/grid_20k_decay_pack4_seed0": _gan(lambda: data.get("grid"), keep_history=()),
     **{f"week16_gans/{d}_{run}_snapshots": _snapshots(lambda d=d: data.get(d))
        for d, run in (("ring", "3k_seed1"), ("ring", "20k_decay_noise_seed1"),
                       ("grid", "20k_decay_seed3"), ("grid", "20k_decay_noise_seed3"))},

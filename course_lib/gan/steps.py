@@ -167,14 +167,16 @@ def fit_discriminator(D, opt_D, real, fake, train_config: TrainConfig) -> dict:
 
 
 def fit(config: GANConfig, dataset: Dataset, train_config: TrainConfig, *,
-        name: str | None = None, retrain: bool | None = None, directory=None):
+        name: str | None = None, retrain: bool | None = None, directory=None,
+        keep_history=None):
     """(G, D, history): a GAN of ``config`` trained on ``dataset``; both networks are
     initialised from ``train_config.seed``, as :func:`init` does.
 
     With ``name`` ("<notebook>/<model>") it goes through :func:`course_lib.pretrained.
     train_or_load`: the generator's weights are loaded from ``data/pretrained/<name>.npz`` (D
     stays untrained then), or, with COURSE_RETRAIN=1 or ``retrain=True``, trained and saved
-    with the command that rebuilds the file alone (in ``directory``, default data/pretrained).
+    with the command that rebuilds the file alone (in ``directory``, default data/pretrained;
+    ``keep_history``: the history entries stored, default all).
     """
     G, D, opt_G, opt_D = init(config, train_config.seed)
 
@@ -185,7 +187,7 @@ def fit(config: GANConfig, dataset: Dataset, train_config: TrainConfig, *,
         return G, D, run()
     history = train_or_load(name, (G,), run, retrain=retrain,
                             config={"gan": config, "train": train_config},
-                            directory=directory)
+                            directory=directory, keep_history=keep_history)
     return G, D, history
 
 
