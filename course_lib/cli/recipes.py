@@ -211,8 +211,12 @@ def lattice_model(name, saved, directory):
     config = from_dict(lattice.LatticeDiffusionConfig, saved["model"])
     run = from_dict(TrainConfig, saved["train"])
     model = lattice.LatticeDiffusion(config, rngs=nnx.Rngs(run.seed))
-    train_or_load(name, (model,), lambda: lattice.fit(model, *LATTICE_DATA[saved["data"]](),
-                                                       run), retrain=True, directory=directory,
+
+    def fit():
+        spins, temperatures = LATTICE_DATA[saved["data"]]()
+        return lattice.fit(model, spins, run, temperatures)
+
+    train_or_load(name, (model,), fit, retrain=True, directory=directory,
                   config={"model": config, "train": run, "data": saved["data"]})
 
 
