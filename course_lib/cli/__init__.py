@@ -7,6 +7,7 @@
     python -m course_lib sample runs/ring --n 2500 --out samples.npy
     python -m course_lib evaluate runs/ring --data ring
     python -m course_lib pretrained regenerate week17_diffusion/roll_vdm
+    python -m course_lib pretrained retrain 'week16_gans/ring_*'   (make retrain: rebuild, compare)
 
 The error boundary: anything a user can cause (a bad argument, a file that is missing,
 unreadable, damaged or of the wrong kind, a locked run folder) gives exit status 2 and one
