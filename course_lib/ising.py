@@ -80,6 +80,16 @@ def metropolis(key: jax.Array, L: int = 16, T: float = 2.269, n_chains: int = 1,
                 ordered=bool(ordered))
 
 
+def metropolis_at(temperatures, seed: int, n_chains: int, L: int = 16,
+                  sweeps: int = 1000) -> np.ndarray:
+    """Training or reference sets: ``n_chains`` independent chains at each temperature, the
+    i-th from ``key(seed + i)``, started ordered below T_c and at random from T_c up; as numpy
+    (len(temperatures) * n_chains, L, L), grouped by temperature."""
+    return np.concatenate([np.asarray(metropolis(jax.random.key(seed + i), L, float(T), n_chains,
+                                                 sweeps, ordered=bool(T < T_CRITICAL)))
+                           for i, T in enumerate(np.atleast_1d(temperatures))])
+
+
 @partial(jax.jit, static_argnames=("L", "n_chains", "burn_in", "measurements", "thin"))
 def _measure(key, T, L, n_chains, burn_in, measurements, thin):
     s = _run(key, T, L, n_chains, burn_in)

@@ -1256,12 +1256,9 @@ print(f"{np.ceil(n):.0f} steps (exactly {n:.1f})")
 
 # %% tags=["solution"]
 # NBVAL_CHECK_OUTPUT
-# Solution 4: the same training with D judging packs of 4 samples (batch 512 = 128 packs).
-packed = gan.GANConfig(data_dim=2, latent_dim=2, hidden=(128, 128, 128), lr_g=1e-3, lr_d=1e-3,
-                       pack=4)
-G4, *rest4 = gan.init(packed, 0)
-_ = train(gan.train_step, (G4, *rest4), gan.batches(data.get("grid"), packed),
-          TrainConfig(steps=3000, batch_size=512, seed=0, progress=False))
+# Solution 4: the same training with D judging packs of 4 samples (batch 512 = 128 packs),
+# mode_run's recipe with pack=4 (loaded: data/pretrained/week16_gans/grid_3k_pack4_seed0).
+G4 = mode_generator("grid", "GAN, 3k steps", 0, pack=4)
 x4 = np.asarray(gan.generate(G4, jax.random.key(1000), 2500))
 m4, hq4 = metrics.mode_coverage(x4, data.get("grid").means, data.get("grid").std)
 m1, hq1 = mode_results["grid", "GAN, 3k steps", 0]

@@ -231,6 +231,26 @@ def test_command_line_trains_samples_and_refuses_non_spin_data(tmp_path, capsys)
     assert np.array_equal(np.load(tmp_path / "t.npy"),
                           lattice.generate(model, jax.random.key(4), 3))
 
+    # a conditional model samples at the --temperature asked, and only with one
+    hot = lattice.LatticeDiffusion(lattice.LatticeDiffusionConfig(
+        L=8, T=4, features=4, dilations=(1, 2), conditional=True), rngs=nnx.Rngs(0))
+    lattice.write_run_folder(hot, tmp_path / "hot", TrainConfig(steps=1))
+    assert cli.main(["sample", str(tmp_path / "hot"), "--n", "3", "--out",
+                     str(tmp_path / "h.npy"), "--temperature", "3.0"]) == 0
+    assert np.array_equal(np.load(tmp_path / "h.npy"),
+                          lattice.generate(hot, jax.random.key(0), 3, 3.0))
+    assert not np.array_equal(np.load(tmp_path / "h.npy"),
+                              lattice.generate(hot, jax.random.key(0), 3, 1.5))
+    capsys.readouterr()
+    for run, extra, message in (("hot", [], "give --temperature T"),
+                                ("hot", ["--temperature", "nan"], "positive number"),
+                                ("shipped", ["--temperature", "2"], "is not")):
+        assert cli.main(["sample", str(tmp_path / run), "--n", "3", "--out",
+                         str(tmp_path / "bad.npy"), *extra]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert not (tmp_path / "bad.npy").exists()
+
     capsys.readouterr()
     assert cli.main(["train", "lattice", "--data", "ring", "--out", str(tmp_path / "bad"),
                      "--steps", "1", "--no-progress"]) == 2

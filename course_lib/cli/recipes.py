@@ -177,47 +177,26 @@ def ising_binomial(name, saved, directory):
 
 # ----------------------------------------------- week17_ising: lattice models and their data
 
-TEMPERATURES = np.round(np.arange(1.5, 3.51, 0.1), 2)  # week17_ising's grid of temperatures
-
-
-def metropolis_at(T, seed, n=256):
-    """week17_ising's chains at T: 1000 sweeps, below T_c from an ordered start."""
-    return np.asarray(ising.metropolis(jax.random.key(seed), L=16, T=float(T), n_chains=n,
-                                       sweeps=1000, ordered=bool(T < ising.T_CRITICAL)))
-
-
-def _critical_data():
-    return ising.metropolis(jax.random.key(0), L=16, T=ising.T_CRITICAL, n_chains=4096,
-                            sweeps=1000), None
-
-
-def _conditional_data():
-    spins = np.concatenate([metropolis_at(T, 100 + i) for i, T in enumerate(TEMPERATURES)])
-    return spins, np.repeat(TEMPERATURES.astype(np.float32), 256)
-
-
-LATTICE_DATA = {  # the sidecar's description of the training set: (spins, temperatures)
-    "metropolis key 0, 4096 chains, 1000 sweeps, T_c": _critical_data,
-    "metropolis keys 100+i, 256 chains at T = 1.5, 1.6, ..., 3.5, 1000 sweeps": _conditional_data,
-}
+# week17_ising's temperature grid, written as the notebook writes it
+TEMPERATURES = np.array([round(1.5 + 0.1 * i, 2) for i in range(21)])
 
 
 def lattice_model(name, saved, directory):
-    """Any lattice diffusion model: lattice.fit with the sidecar's model and training configs,
-    on the training set its data description names (LATTICE_DATA)."""
-    if saved["data"] not in LATTICE_DATA:
-        raise ValueError(f"'{name}' was trained on {saved['data']!r}; the recipes know "
-                         f"{sorted(LATTICE_DATA)}")
+    """Any lattice diffusion model: lattice.fit with the sidecar's model and training configs
+    on the Metropolis set its ``data`` names (the arguments of :func:`ising.metropolis_at`),
+    each configuration with its temperature when the model is conditional."""
     config = from_dict(lattice.LatticeDiffusionConfig, saved["model"])
-    run = from_dict(TrainConfig, saved["train"])
+    run, spec = from_dict(TrainConfig, saved["train"]), saved["data"]
+    if not isinstance(spec, dict):
+        raise ValueError(f"'{name}' records its data as {spec!r}, not as the arguments of "
+                         f"ising.metropolis_at")
     model = lattice.LatticeDiffusion(config, rngs=nnx.Rngs(run.seed))
-
-    def fit():
-        spins, temperatures = LATTICE_DATA[saved["data"]]()
-        return lattice.fit(model, spins, run, temperatures)
-
-    train_or_load(name, (model,), fit, retrain=True, directory=directory,
-                  config={"model": config, "train": run, "data": saved["data"]})
+    temperatures = (np.repeat(np.asarray(spec["temperatures"], np.float32), spec["n_chains"])
+                    if config.conditional else None)
+    train_or_load(name, (model,), lambda: lattice.fit(model, ising.metropolis_at(**spec), run,
+                                                      temperatures),
+                  retrain=True, directory=directory,
+                  config={"model": config, "train": run, "data": spec})
 
 
 def _loaded(name: str, directory):
@@ -234,17 +213,17 @@ def _loaded(name: str, directory):
 
 def _generated_temperatures(directory):
     model = _loaded("week17_ising/conditional", directory)
-    return np.concatenate([lattice.generate(model, jax.random.key(20 + i), 100, T)
-                           for i, T in enumerate((1.5, 2.0, 2.3, 2.6, 3.0, 3.5))])
+    return np.concatenate([lattice.generate(model, jax.random.key(20 + i), 400, T, chunk=400)
+                           for i, T in enumerate(TEMPERATURES)])
 
 
-SPINS = {  # week17_ising's stored configurations: how each is made
+SPINS = {  # week17_ising's stored configurations: how the notebook makes each
     "week17_ising/metropolis_tc": lambda directory: ising.metropolis(
         jax.random.key(1), L=16, T=ising.T_CRITICAL, n_chains=2048, sweeps=1000),
-    "week17_ising/metropolis_temperatures": lambda directory: np.concatenate(
-        [metropolis_at(T, 200 + i) for i, T in enumerate(TEMPERATURES)]),
+    "week17_ising/metropolis_temperatures": lambda directory: ising.metropolis_at(
+        TEMPERATURES, seed=200, n_chains=256),
     "week17_ising/generated_tc": lambda directory: lattice.generate(
-        _loaded("week17_ising/critical", directory), jax.random.key(10), 1000, chunk=125),
+        _loaded("week17_ising/critical", directory), jax.random.key(10), 1000, chunk=500),
     "week17_ising/generated_temperatures": _generated_temperatures,
 }
 
@@ -273,6 +252,7 @@ RECIPES: dict[str, Recipe] = {
        for d in ("ring", "grid") for run in ("3k", "20k_decay", "20k_decay_noise")
        for s in range(5)},
     "week16_gans/grid_20k_decay_pack4_seed0": _gan(lambda: data.get("grid"), keep_history=()),
+    "week16_gans/grid_3k_pack4_seed0": _gan(lambda: data.get("grid")),  # history kept, as shipped
     **{f"week16_gans/{d}_{run}_snapshots": _snapshots(lambda d=d: data.get(d))
        for d, run in (("ring", "3k_seed1"), ("ring", "20k_decay_noise_seed1"),
                       ("grid", "20k_decay_seed3"), ("grid", "20k_decay_noise_seed3"))},

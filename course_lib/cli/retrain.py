@@ -5,12 +5,12 @@ compare each with the shipped file. The shipped files are never written.
 Each file is rebuilt by its own process (``<command> --out SCRATCH``), so its seconds include
 starting JAX and compiling (the persistent compile cache helps on a second run). Then:
 
-- the same kind of CPU as the sidecar records (model and vector instruction set, see
-  :func:`course_lib.pretrained.cpu_kind`; a sidecar that records none counts as the same
-  kind): the rebuilt file must have the shipped sha256, byte for byte;
-- another kind: the arrays must agree to float32 rounding (every non-float array equal, the
-  largest relative difference of the float arrays at most ``tolerance``); the largest
-  relative difference is printed either way.
+- the same kind of machine as the sidecar records (CPU model and vector instruction set, see
+  :func:`course_lib.pretrained.cpu_kind`, and JAX version; a CPU-made file whose sidecar
+  names no CPU model counts as the same kind): the rebuilt file must have the shipped sha256;
+- another kind (another CPU or JAX, or a GPU-made file): the arrays must agree to float32
+  rounding (every non-float array equal, the largest relative difference of the float
+  arrays at most ``tolerance``); the largest relative difference is printed either way.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+import jax
 import numpy as np
 
 from course_lib.cli.pretrained import names, sidecar_path
@@ -85,19 +86,31 @@ def rebuild(name: str, scratch: Path) -> float:
     return seconds
 
 
+def kind(info: dict) -> str:
+    """What made a file, from its sidecar: the platform and JAX version ("trained_on") and,
+    on a CPU, its model and instruction set ("cpu"; sidecars older than that record none)."""
+    made = info.get("trained_on", "cpu")
+    if made.split(",")[0] != "cpu":
+        return made  # a GPU: never the same kind as a CPU rebuild
+    if "cpu" not in info:
+        return f"{made}, an unrecorded CPU"
+    return f"{info['cpu']}, {made.split(', ')[-1]}"
+
+
 def compare(name: str, scratch: Path, tolerance: float = TOLERANCE) -> tuple[bool, str]:
     """(passes, verdict) for the rebuilt ``scratch/<name>.npz`` against the shipped file."""
     shipped_info = json.loads(sidecar_path(name).read_text())
     rebuilt, shipped = scratch / f"{name}.npz", PRETRAINED_DIR / f"{name}.npz"
     if sha256(rebuilt) == shipped_info["sha256"] == sha256(shipped):
         return True, "identical"
-    made_on, here = shipped_info.get("cpu"), cpu_kind()
+    made_on, here = kind(shipped_info), kind({"trained_on": f"cpu, jax {jax.__version__}",
+                                              "cpu": cpu_kind()})
     worst, other = largest_relative_difference(rebuilt, shipped)
     detail = (f"max rel diff {worst['parameters']:.1e} in the parameters, "
               f"{worst['history']:.1e} in the rest"
               + (f"; differ: {', '.join(other[:4])}" if other else ""))
-    if made_on is None or made_on == here:
-        on = f"made on {made_on}" if made_on else "made on an unrecorded CPU"
+    if made_on == here or made_on.endswith("an unrecorded CPU"):
+        on = f"made on {made_on}"
         return False, f"NOT identical ({detail}; {on}, rebuilt on the same kind)"
     passes = not other and max(worst.values()) <= tolerance
     verdict = "equal to float32 rounding" if passes else "NOT equal"

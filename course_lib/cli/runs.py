@@ -34,6 +34,7 @@ from course_lib.cli.models import ModelSpec, get
 from course_lib.cli.options import flag, option_fields
 from course_lib.config import check as check_config
 from course_lib.config import from_dict
+from course_lib.diffusion import lattice
 from course_lib.train import TrainConfig, train
 
 CONFIG, METRICS = "config.json", "metrics.json"
@@ -241,15 +242,30 @@ def _check_n(n, what: str = "--n") -> int:
     return int(n)
 
 
-def sample_run(run_dir: str | Path, n: int, seed: int = 0) -> np.ndarray:
-    """n samples of the run's model, each of the training data's shape."""
+def sample_run(run_dir: str | Path, n: int, seed: int = 0,
+               temperature: float | None = None) -> np.ndarray:
+    """n samples of the run's model, each of the training data's shape; a lattice model
+    conditioned on the temperature samples at ``temperature`` (and needs one)."""
     n = _check_n(n)
     seed = check_seed(seed)
     spec, objects, shape = load_run(run_dir)
     config = objects[0].config if hasattr(objects[0], "config") else None
+    conditional = spec.name == "lattice" and config.conditional
+    if conditional and temperature is None:
+        raise ValueError(f"'{run_dir}' holds a lattice model conditioned on the temperature: "
+                         "give --temperature T (it was trained on 1.5 <= T <= 3.5)")
+    if temperature is not None and not conditional:
+        raise ValueError(f"--temperature is for a lattice model conditioned on the temperature; "
+                         f"'{run_dir}' holds a{' n' if spec.name[0] in 'aeiou' else ''} "
+                         f"{spec.name} model that is not")
+    if temperature is not None and not (np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"--temperature must be a positive number, got {temperature}")
     width = max([int(np.prod(shape)), *getattr(config, "hidden", ())])
     check_memory(f"--n {n}", 4.0 * 8 * n * width, "draw fewer samples per call")
-    return np.asarray(spec.sample(objects, jax.random.key(seed), n)).reshape(n, *shape)
+    key = jax.random.key(seed)
+    if conditional:
+        return lattice.generate(objects[0], key, n, temperature)
+    return np.asarray(spec.sample(objects, key, n)).reshape(n, *shape)
 
 
 def _load_means(means: str, dim: int) -> np.ndarray:

@@ -72,11 +72,20 @@ def test_on_another_kind_of_cpu_float32_rounding_passes_and_more_does_not(shippe
     nudge(3e-6)
     passes, verdict = retrain.compare(NAME, scratch)
     assert passes and verdict.startswith("equal to float32 rounding (max rel diff 3.")
-    assert f"made on Another CPU (avx2), rebuilt on {cpu_kind()}" in verdict
+    assert f"made on Another CPU (avx2), jax 0.12.0.1, rebuilt on {cpu_kind()}" in verdict
     nudge(1e-3)
     passes, verdict = retrain.compare(NAME, scratch)
     assert not passes and verdict.startswith("NOT equal (max rel diff 1.0e-03")
     assert retrain.compare(NAME, scratch, tolerance=2e-3)[0]
+
+
+def test_a_file_made_on_a_gpu_or_another_jax_is_another_kind():
+    here = f"cpu, jax {retrain.jax.__version__}"
+    assert retrain.kind({"trained_on": "gpu, jax 0.11.2", "cpu": cpu_kind()}) == "gpu, jax 0.11.2"
+    assert retrain.kind({"trained_on": here, "cpu": "X (avx2)"}) == f"X (avx2), {here[5:]}"
+    assert retrain.kind({"trained_on": "cpu, jax 0.11.2", "cpu": cpu_kind()}) != retrain.kind(
+        {"trained_on": here, "cpu": cpu_kind()})
+    assert retrain.kind({"trained_on": here}).endswith("an unrecorded CPU")
 
 
 def test_a_rebuild_writes_only_the_scratch_folder_and_prints_one_line(tmp_path, capsys):
