@@ -13,7 +13,7 @@ export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES ?= -1
 export PYTHONHASHSEED := 0
 NOTEBOOKS := $(sort $(wildcard notebooks/week*.ipynb))
 
-.PHONY: course test lint unit nbval clean setup notebook student bench slides site browser canary lock mutation retrain
+.PHONY: course test lint unit nbval clean setup notebook student bench slides site browser canary lock mutation recipes retrain
 setup: $(VENV)/.installed
 
 # Every package at the version and with the sha256 of requirements.lock (make lock writes it from
@@ -60,6 +60,19 @@ browser:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
 	  { echo "error: apt-get could not install chromium"; exit 2; }; }
+
+## make recipes: train each built-in recipe from the command line with its defaults only
+## (train MODEL --data NAME), then print what `evaluate` says (issue 18's check; ~minutes)
+RECIPE_RUNS ?= build/recipes
+recipes: setup
+	@mkdir -p $(RECIPE_RUNS)
+	@set -e; for run in "gan ring" "gan grid" "binomial heartbeat" "ddpm digits"; do \
+	  set -- $$run; out=$(RECIPE_RUNS)/$$1_$$2; rm -rf $$out; \
+	  start=$$(date +%s); \
+	  $(PY) -m course_lib train $$1 --data $$2 --out $$out --no-progress > /dev/null; \
+	  echo "train $$1 --data $$2 ($$(( $$(date +%s) - start )) s); evaluate:"; \
+	  $(PY) -m course_lib evaluate $$out --data $$2; \
+	done
 
 ## make test: linter, unit tests, then nbval re-running every notebook against its stored outputs
 test: setup lint unit nbval

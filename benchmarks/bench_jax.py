@@ -1,9 +1,13 @@
 """The benchmark models through course_lib: the same networks, losses, optimizers, batches
 and data as bench_torch.py, trained by course_lib.train (many steps per compiled lax.scan).
 
-    python bench_jax.py rate    {raschka_gan,ddpm,wgan_gp} SECONDS
-    python bench_jax.py compile {raschka_gan,ddpm,wgan_gp}
+    python bench_jax.py rate    MODEL SECONDS
+    python bench_jax.py compile MODEL
     python bench_jax.py matmul  SECONDS
+    python bench_jax.py --only  MODEL [SECONDS]     (the JAX side alone: a readable line)
+
+MODEL: raschka_gan, ddpm, wgan_gp (large programs), mode_gan (five seeds of week 16's mode
+table at once), d_star (week 16's D* check), moons_ddpm (week 17's moons DDPM).
 
 rate:    steps per second of the compiled program train() runs, over about SECONDS after a
          first call that compiles it (or loads it from the persistent cache), and the cores
@@ -27,11 +31,12 @@ import numpy as np
 import optax
 from flax import nnx
 
-from course_lib import data, gan
+from course_lib import data, gan, program
 from course_lib import diffusion as dm
-from course_lib import train as course_train
+from course_lib.program import stack
 
-STEPS_PER_CALL = {"raschka_gan": 500, "ddpm": 250, "wgan_gp": 4}  # ~0.5 s a call, quiet
+STEPS_PER_CALL = {"raschka_gan": 500, "ddpm": 250, "wgan_gp": 4,  # ~0.5 s a call, quiet
+                  "mode_gan": 500, "d_star": 500, "moons_ddpm": 500}  # train()'s default
 
 
 def raschka_gan():
@@ -59,7 +64,37 @@ def wgan_gp():
     return gan.train_step, gan.init(cfg, 0), gan.batches(data.get("ring"), cfg), 256
 
 
-MODELS = {"raschka_gan": raschka_gan, "ddpm": ddpm, "wgan_gp": wgan_gp}
+SEEDS = 5  # the mode table's seeds
+
+
+def mode_gan():
+    """Week 16's mode table: 3x128 GANs on the ring, batch 512, five seeds in one program
+    (train_ensemble); one step here is one step of every seed."""
+    cfg = gan.GANConfig(data_dim=2, latent_dim=2, hidden=(128, 128, 128), lr_g=1e-3, lr_d=1e-3)
+    members = [gan.init(cfg, s) for s in range(SEEDS)]
+    return gan.train_step, members, gan.batches(data.get("ring"), cfg), 512
+
+
+def d_star():
+    """Week 16's D* check: D (1-64-64-1) alone against p_g = N(0, 1), data N(2, 0.5^2)."""
+    cfg = gan.GANConfig(data_dim=1, latent_dim=1, hidden=(64, 64), lr_d=3e-3)
+    _, D, _, opt_D = gan.init(cfg, 0)
+    step = gan.discriminator_only_step(lambda key, n: jax.random.normal(key, (n, 1)))
+    return step, (D, opt_D), data.gaussian_1d(2.0, 0.5).sample, 512
+
+
+def moons_ddpm():
+    """Week 17's moons DDPM: T = 100, 3x128 TimeMLP, the ELBO loss, batch 256 (the
+    notebook's train_ddpm)."""
+    cfg = dm.DDPMConfig(data_dim=2, T=100, beta_1=1e-3, beta_T=0.2, parameterization="noise",
+                        loss="elbo", hidden=(128, 128, 128))
+    model = dm.DDPM(cfg, rngs=nnx.Rngs(0))
+    opt = nnx.Optimizer(model, optax.adam(cfg.lr), wrt=nnx.Param)
+    return dm.ddpm_train_step, (model, opt), data.get("moons").sample, 256
+
+
+MODELS = {"raschka_gan": raschka_gan, "ddpm": ddpm, "wgan_gp": wgan_gp, "mode_gan": mode_gan,
+          "d_star": d_star, "moons_ddpm": moons_ddpm}
 
 
 def matmul_flops(jaxpr) -> int:
@@ -80,10 +115,34 @@ def matmul_flops(jaxpr) -> int:
     return total
 
 
-def one_step(name):
-    """One training step as a pure function of (state, key), and its example arguments."""
+def build(name):
+    """(step, objects, sample, batch, members): members > 0 for an ensemble, whose objects
+    are then the first member's and whose stacked state the chunk takes."""
     step, objects, sample, batch = MODELS[name]()
-    graphdef, state = nnx.split(objects)
+    if isinstance(objects, list):
+        return step, objects, sample, batch, len(objects)
+    return step, objects, sample, batch, 0
+
+
+def chunk_and_args(name):
+    """The program train() (or train_ensemble) runs, and its arguments."""
+    step, objects, sample, batch, members = build(name)
+    if members:
+        state = stack([nnx.split(m)[1] for m in objects])
+        key = jnp.stack([jax.random.key(s) for s in range(members)])
+        graphdef = nnx.split(objects[0])[0]
+    else:
+        graphdef, state = nnx.split(objects)
+        key = jax.random.key(0)
+    chunk, data_args = program.make_chunk(step, graphdef, sample, batch, ensemble=bool(members))
+    return chunk, state, data_args, key
+
+
+def one_step(name):
+    """One training step (of one member) as a pure function of (state, key), and its
+    example arguments."""
+    step, objects, sample, batch, members = build(name)
+    graphdef, state = nnx.split(objects[0] if members else objects)
 
     def one(state, key):
         objects = nnx.merge(graphdef, state)
@@ -95,11 +154,10 @@ def one_step(name):
 
 
 def compile_stages(name):
-    step, objects, sample, batch = MODELS[name]()
-    graphdef, state = nnx.split(objects)
+    members = build(name)[4] or 1
     t0 = time.perf_counter()
-    chunk, data_args = course_train._make_chunk(step, graphdef, sample, batch, None)
-    traced = chunk.trace(state, data_args, jax.random.key(0), 0, STEPS_PER_CALL[name])
+    chunk, state, data_args, key = chunk_and_args(name)
+    traced = chunk.trace(state, data_args, key, 0, STEPS_PER_CALL[name])
     t1 = time.perf_counter()
     lowered = traced.lower()
     t2 = time.perf_counter()
@@ -109,19 +167,16 @@ def compile_stages(name):
     cost = jax.jit(one).lower(*args).compile().cost_analysis()
     cost = cost[0] if isinstance(cost, list) else cost
     return {"trace_s": t1 - t0, "lower_s": t2 - t1, "compile_s": t3 - t2,
-            "total_s": t3 - t0, "xla_flops": float(cost.get("flops", 0.0)),
-            "matmul_flops": matmul_flops(jax.make_jaxpr(one)(*args).jaxpr)}
+            "total_s": t3 - t0, "xla_flops": members * float(cost.get("flops", 0.0)),
+            "matmul_flops": members * matmul_flops(jax.make_jaxpr(one)(*args).jaxpr)}
 
 
 def rate(name, seconds):
     """Steps per second of the program train() compiles, called the way train() calls it:
     one lax.scan of STEPS_PER_CALL steps a call, the metrics fetched to the host after each.
     (A train() call also traces its program once, 0.1-0.5 s, spread over all its steps.)"""
-    step, objects, sample, batch = MODELS[name]()
     n = STEPS_PER_CALL[name]
-    graphdef, state = nnx.split(objects)
-    chunk, data_args = course_train._make_chunk(step, graphdef, sample, batch, None)
-    key = jax.random.key(0)
+    chunk, state, data_args, key = chunk_and_args(name)
     t0 = time.perf_counter()
     state, metrics = chunk(state, data_args, key, 0, n)  # compiles, or loads from the cache
     jax.device_get(metrics)
@@ -148,7 +203,12 @@ def matmul(seconds, n=1024):
 
 if __name__ == "__main__":
     mode = sys.argv[1]
-    if mode == "matmul":
+    if mode == "--only":  # the JAX side alone, e.g. on a GPU: steps per second, readable
+        name, seconds = sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 3.0
+        out = rate(name, seconds)
+        print(f"{name}: {out['steps_per_s']:.1f} steps/s on {jax.devices()[0].device_kind} "
+              f"(first call {out['first_call_s']:.2f} s)")
+    elif mode == "matmul":
         out = matmul(float(sys.argv[2]))
     elif mode == "compile":
         out = compile_stages(sys.argv[2])

@@ -1,6 +1,6 @@
 """The PyTorch eager programs students would otherwise run, one training step at a time.
 
-    python bench_torch.py {raschka_gan,ddpm,wgan_gp} SECONDS [THREADS]
+    python bench_torch.py MODEL SECONDS [THREADS]   (MODEL: the names of bench_jax.py)
 
 Written in the usual PyTorch style (nn.Module, zero_grad / backward / step per batch, data in
 a CPU tensor), with the sizes of REFERENCE.md and the architecture of the course_lib models
@@ -129,8 +129,112 @@ class WGANGP:
         self.opt_g.step()
 
 
-MODELS = {"raschka_gan": RaschkaGAN, "ddpm": DDPM, "wgan_gp": WGANGP}
-WARMUP = {"raschka_gan": 20, "ddpm": 20, "wgan_gp": 3}
+class Ring:
+    """The 8-Gaussian ring: means on the unit circle at angles 2 pi k / 8, std 0.01."""
+
+    def __init__(self):
+        angles = 2 * math.pi * torch.arange(8) / 8
+        self.means = torch.stack([torch.cos(angles), torch.sin(angles)], 1)
+
+    def sample(self, n):
+        return self.means[torch.randint(0, 8, (n,))] + 0.01 * torch.randn(n, 2)
+
+
+class ModeGAN:
+    """Week 16's mode table, five seeds: for each seed its own G and D (3x128; G ReLU, D
+    LeakyReLU 0.2), Adam 1e-3 (0.5, 0.999), batch 512, the non-saturating loss. A student
+    loops over the seeds; one step here is one step of every seed, as in bench_jax.py."""
+
+    def __init__(self, seeds=5):
+        self.ring, self.runs = Ring(), []
+        for seed in range(seeds):
+            torch.manual_seed(seed)
+            G, D = mlp(2, 2, nn.ReLU, width=128), mlp(2, 1, lambda: nn.LeakyReLU(0.2), width=128)
+            self.runs.append((G, D, torch.optim.Adam(G.parameters(), 1e-3, betas=(0.5, 0.999)),
+                              torch.optim.Adam(D.parameters(), 1e-3, betas=(0.5, 0.999))))
+        self.bce = nn.BCEWithLogitsLoss()
+
+    def step(self):
+        ones, zeros = torch.ones(512, 1), torch.zeros(512, 1)
+        for G, D, opt_g, opt_d in self.runs:
+            x, fake = self.ring.sample(512), G(torch.randn(512, 2)).detach()
+            opt_d.zero_grad()
+            d_loss = self.bce(D(x), ones) + self.bce(D(fake), zeros)
+            d_loss.backward()
+            opt_d.step()
+            opt_g.zero_grad()
+            g_loss = self.bce(D(G(torch.randn(512, 2))), ones)
+            g_loss.backward()
+            opt_g.step()
+
+
+class DStar:
+    """Week 16's D* check: D (1-64-64-1, LeakyReLU 0.2) alone, data N(2, 0.5^2) against a
+    frozen p_g = N(0, 1), batch 512, Adam 3e-3 (0.5, 0.999)."""
+
+    def __init__(self):
+        self.D = mlp(1, 1, lambda: nn.LeakyReLU(0.2), width=64, depth=2)
+        self.opt = torch.optim.Adam(self.D.parameters(), 3e-3, betas=(0.5, 0.999))
+        self.bce = nn.BCEWithLogitsLoss()
+
+    def step(self):
+        x, fake = 2.0 + 0.5 * torch.randn(512, 1), torch.randn(512, 1)
+        self.opt.zero_grad()
+        loss = self.bce(self.D(x), torch.ones(512, 1)) + self.bce(self.D(fake), torch.zeros(512, 1))
+        loss.backward()
+        self.opt.step()
+
+
+def moons(n, noise=0.05):
+    """Two interleaving half circles (sklearn's make_moons), shifted and scaled as
+    course_lib.data's."""
+    t = math.pi * torch.rand(n)
+    upper = torch.rand(n) < 0.5
+    x = torch.where(upper, torch.cos(t), 1 - torch.cos(t))
+    y = torch.where(upper, torch.sin(t), 0.5 - torch.sin(t))
+    return torch.stack([x, y], 1) + noise * torch.randn(n, 2)
+
+
+class MoonsDDPM:
+    """Week 17's moons DDPM: T = 100, betas linear 1e-3 to 0.2, eps-prediction by a 3x128
+    SiLU MLP on [x, 32 Fourier features of t], trained on the negative ELBO (the diffusion
+    term at one t ~ U{2..T} with SNR weights, the reconstruction at t = 1, the prior KL),
+    batch 256, Adam 1e-3: course_lib.diffusion.DDPM with loss="elbo"."""
+
+    def __init__(self, T=100):
+        self.T, self.model = T, FourierMLP(hidden=128)
+        self.opt = torch.optim.Adam(self.model.parameters(), 1e-3)
+        self.ab = torch.cumprod(1 - torch.linspace(1e-3, 0.2, T), 0)
+        self.ab_prev = torch.cat([torch.ones(1), self.ab[:-1]])
+
+    def x0_hat(self, x_t, t, ab):
+        eps_hat = self.model(x_t, t / self.T)
+        return (x_t - (1 - ab).sqrt() * eps_hat) / ab.sqrt()
+
+    def step(self):
+        x0, n = moons(256), 256
+        t = torch.randint(2, self.T + 1, (n,))
+        ab, ab_prev = self.ab[t - 1][:, None], self.ab_prev[t - 1][:, None]
+        x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * torch.randn(n, 2)
+        snr_drop = ab_prev / (1 - ab_prev) - ab / (1 - ab)
+        error = ((x0 - self.x0_hat(x_t, t, ab)) ** 2).sum(-1)
+        diffusion = (self.T - 1) * 0.5 * snr_drop[:, 0] * error
+        ab1, ones = self.ab[0], torch.ones(n, dtype=torch.long)
+        x_1 = ab1.sqrt() * x0 + (1 - ab1).sqrt() * torch.randn(n, 2)
+        mean, std = self.x0_hat(x_1, ones, ab1), (1 - ab1).sqrt()
+        reconstruction = -torch.distributions.Normal(mean, std).log_prob(x0).sum(-1)
+        abT = self.ab[-1]
+        prior = 0.5 * (abT * x0 ** 2 + (1 - abT) - 1 - torch.log(1 - abT)).sum(-1)
+        self.opt.zero_grad()
+        loss = (diffusion + reconstruction + prior).mean()
+        loss.backward()
+        self.opt.step()
+
+
+MODELS = {"raschka_gan": RaschkaGAN, "ddpm": DDPM, "wgan_gp": WGANGP, "mode_gan": ModeGAN,
+          "d_star": DStar, "moons_ddpm": MoonsDDPM}
+WARMUP = {"raschka_gan": 20, "ddpm": 20, "wgan_gp": 3, "mode_gan": 5, "d_star": 50,
+          "moons_ddpm": 50}
 
 if __name__ == "__main__":
     name, seconds = sys.argv[1], float(sys.argv[2])

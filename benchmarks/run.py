@@ -11,8 +11,10 @@ Per model:
   to one core (os.sched_setaffinity; torch single-threaded). Alternating lets load from
   other users of the machine hit both sides alike; the one-core pairs are the ones load
   disturbs least (see RESULTS.md).
-Prints one line per model, ``<model>: ratio <median>x (range a-b) ...``, and writes
-benchmarks/RESULTS_bench.md with the load average before and after each model.
+Prints one line per model, ``<model>: ratio <median>x (range a-b) ...`` with each side's
+GFLOP/s as a fraction of the matmul rate measured in the same run and the ceiling (that rate
+over PyTorch's), and writes benchmarks/RESULTS_bench.md with the load average before and
+after each model. ``run.py MODEL ...`` measures only those models.
 """
 
 import json
@@ -32,7 +34,11 @@ JAX_PY = ROOT / ".venv" / "bin" / "python"
 TORCH_PY = ROOT / ".venv-bench" / "bin" / "python"
 MODELS = {"raschka_gan": "Raschka MLP GAN, 784 pixels, batch 64 (target 8x)",
           "ddpm": "DDPM, MLP noise predictor, 2D, T = 1000, batch 256 (target 5x)",
-          "wgan_gp": "WGAN-GP on the ring, 3x512 MLPs, 5 critic steps, batch 256 (target 5x)"}
+          "wgan_gp": "WGAN-GP on the ring, 3x512 MLPs, 5 critic steps, batch 256 (target 5x)",
+          "mode_gan": "Mode-table GAN, 3x128, ring, batch 512, 5 seeds (course_lib ensemble; "
+                      "PyTorch loops over the seeds) (target 5x)",
+          "d_star": "D* check, D 1-64-64-1 alone against N(0, 1), batch 512 (target 5x)",
+          "moons_ddpm": "Moons DDPM, T = 100, 3x128 TimeMLP, ELBO loss, batch 256 (target 5x)"}
 REPEATS, SECONDS = 3, 3.0
 
 
@@ -74,7 +80,14 @@ def main():
     extra = ["", "| model | matmul MFLOP/step (jaxpr) | XLA MFLOP/step | compile cold s "
              "(trace + lower + XLA) | compile warm s (trace + lower + cache load) | "
              "first train() call s | load average before / after |", "| --- " * 7 + "|"]
-    for name, label in MODELS.items():
+    chosen = sys.argv[1:] or list(MODELS)
+    unknown = set(chosen) - set(MODELS)
+    if unknown:
+        raise SystemExit(f"unknown model(s) {', '.join(sorted(unknown))}; choose from "
+                         f"{', '.join(MODELS)}")
+    print(f"matmul {peak[0]:.0f} GFLOP/s on both cores, {peak[1]:.0f} on one; load "
+          f"{os.getloadavg()[0]:.1f}", flush=True)
+    for name, label in ((n, MODELS[n]) for n in chosen):
         load0 = os.getloadavg()[0]
         with tempfile.TemporaryDirectory() as cache:
             env = {"JAX_COMPILATION_CACHE_DIR": cache}
@@ -87,8 +100,12 @@ def main():
         d, s = both[0], both[1]
         print(f"{name}: ratio {d['ratio']:.2f}x (range {d['lo']:.2f}-{d['hi']:.2f}), course_lib "
               f"{d['jax']:.0f} steps/s, PyTorch {d['torch']:.1f} steps/s, course_lib "
-              f"{gf[0][1]:.0f} GFLOP/s ({100 * gf[0][1] / peak[0]:.0f}% of matmul); "
-              f"one core each: ratio {s['ratio']:.2f}x (range {s['lo']:.2f}-{s['hi']:.2f}); "
+              f"{gf[0][1]:.0f} GFLOP/s ({100 * gf[0][1] / peak[0]:.0f}% of matmul), PyTorch "
+              f"{gf[0][0]:.0f} ({100 * gf[0][0] / peak[0]:.0f}%), ceiling "
+              f"{peak[0] / gf[0][0]:.1f}x; "
+              f"one core each: ratio {s['ratio']:.2f}x (range {s['lo']:.2f}-{s['hi']:.2f}), "
+              f"course_lib {100 * gf[1][1] / peak[1]:.0f}% / PyTorch "
+              f"{100 * gf[1][0] / peak[1]:.0f}% of matmul, ceiling {peak[1] / gf[1][0]:.1f}x; "
               f"compile cold {cold['total_s']:.1f} s, warm {warm['total_s']:.2f} s; "
               f"load {load0:.1f} -> {load1:.1f}", flush=True)
         for t, r in both.items():

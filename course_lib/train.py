@@ -21,7 +21,7 @@ across them (data parallel, parameters replicated).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import jax
@@ -33,6 +33,8 @@ from jax.sharding import PartitionSpec as P
 
 from course_lib.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
 from course_lib.config import setting
+from course_lib.fingerprint import fingerprint
+from course_lib.program import make_chunk, stack
 
 
 @dataclass(frozen=True)
@@ -81,60 +83,6 @@ def step_key(seed: int, step: int | jax.Array) -> jax.Array:
     return jax.random.fold_in(jax.random.key(seed), step)
 
 
-LARGE_CONSTANT = 1 << 20  # bytes: a data set, not a table of means
-
-
-def _with_data_as_argument(sample_batch, batch_size):
-    """``(sample(data, key), data)``: the arrays of 1 MiB or more that ``sample_batch`` closes
-    over (a data set) taken out as an argument of the compiled chunk. Left inside, XLA would
-    bake them into every program as constants: slow to compile, and stored again with each
-    program in the persistent cache."""
-    closed, shape = jax.make_jaxpr(sample_batch, static_argnums=1, return_shape=True)(
-        jax.random.key(0), batch_size)
-    large = [i for i, c in enumerate(closed.consts)
-             if getattr(c, "nbytes", 0) >= LARGE_CONSTANT]
-    if not large:
-        return (lambda data, key: sample_batch(key, batch_size)), ()
-
-    def sample(data, key):
-        consts = list(closed.consts)
-        for i, x in zip(large, data):
-            consts[i] = x
-        return jax.tree.unflatten(jax.tree.structure(shape),
-                                  jax.core.eval_jaxpr(closed.jaxpr, consts, key))
-
-    return sample, tuple(closed.consts[i] for i in large)
-
-
-def _make_chunk(train_step, graphdef, sample_batch, batch_size, mesh):
-    """A jitted function running ``n`` steps from ``start`` in one lax.scan, and the data
-    arrays it takes as its second argument.
-
-    Built afresh (traced) on every :func:`train` call, because a step function may read
-    other objects that changed since the last call (a fixed G while training D, say); the
-    seed's key is an argument, not a constant, so a new seed gives the same program and the
-    persistent compile cache serves it instead of XLA compiling it again.
-    """
-    batch_sharding = NamedSharding(mesh, P("data")) if mesh is not None else None
-    sample, data = _with_data_as_argument(sample_batch, batch_size)
-
-    def chunk(state, data, seed_key, start, n):
-        def one_step(state, i):
-            data_key, noise_key = jax.random.split(jax.random.fold_in(seed_key, i))  # step_key
-            batch = sample(data, data_key)
-            if batch_sharding is not None:  # split the batch across devices, not the parameters
-                batch = jax.tree.map(
-                    lambda b: jax.lax.with_sharding_constraint(b, batch_sharding), batch)
-            objects = nnx.merge(graphdef, state)
-            metrics = train_step(*objects, batch, noise_key)
-            return nnx.state(objects), {k: jnp.asarray(v, jnp.float32)
-                                        for k, v in metrics.items()}
-
-        return jax.lax.scan(one_step, state, start + jnp.arange(n))
-
-    return jax.jit(chunk, static_argnums=4), data
-
-
 def train(train_step: Callable[..., dict], objects, sample_batch: Callable,
           config: TrainConfig = TrainConfig(), *, checkpoint_dir: str | Path | None = None,
           resume: bool = False, callback: Callable[[int], None] | None = None,
@@ -158,12 +106,73 @@ def train(train_step: Callable[..., dict], objects, sample_batch: Callable,
     Raises :class:`TrainingDiverged` if a metric becomes NaN or inf; the objects then hold
     the state before that step.
     """
-    if not isinstance(objects, tuple):
-        objects = (objects,)
+    objects = objects if isinstance(objects, tuple) else (objects,)
+    return _run(train_step, [objects], sample_batch, [config], False, checkpoint_dir, resume,
+                callback, identity)[0]
+
+
+def train_ensemble(train_step: Callable[..., dict], members, sample_batch: Callable,
+                   configs, *, checkpoint_dir: str | Path | None = None, resume: bool = False,
+                   callback: Callable[[int], None] | None = None,
+                   identity: dict | None = None) -> list[dict[str, np.ndarray]]:
+    """Several independent training runs in one compiled program: member ``i`` ends exactly
+    (bit for bit) as ``train(train_step, members[i], sample_batch, configs[i])`` would leave
+    it, but all members take each step together, in one ``lax.scan`` (their states stacked
+    along a leading axis; see :func:`course_lib.program.make_chunk` for why the members'
+    steps run side by side rather than through ``jax.vmap``).
+
+    members: object tuples of the same structure and shapes, e.g. ``[gan.init(cfg, s) for s
+             in seeds]``; settings that differ between members must live in arrays (NNX
+             variables), not in a model's static config.
+    configs: one :class:`TrainConfig` per member, equal but for the seed.
+    The other arguments are :func:`train`'s; a checkpoint holds the stacked states.
+
+    Returns one history per member. A non-finite metric in any member stops every member
+    at that step (:class:`TrainingDiverged` names the members; its history is stacked).
+    """
+    members = [m if isinstance(m, tuple) else (m,) for m in members]
+    configs = list(configs)
+    if not members or len(configs) != len(members):
+        raise ValueError(f"train_ensemble needs one TrainConfig per member, got "
+                         f"{len(configs)} for {len(members)} members")
+    if len({replace(c, seed=0, progress=False) for c in configs}) > 1:
+        raise ValueError("the members' TrainConfigs must be equal but for the seed, got "
+                         f"{configs}")
+    return _run(train_step, members, sample_batch, configs, True, checkpoint_dir, resume,
+                callback, identity)
+
+
+def _run(train_step, members, sample_batch, configs, ensemble, checkpoint_dir, resume,
+         callback, identity):
+    """The loop of :func:`train` (one member) and :func:`train_ensemble` (stacked members,
+    whose metrics then have a leading member axis)."""
+    config = configs[0]
     meta = {k: v for k, v in asdict(config).items() if k not in ("progress", "steps")}
+    if ensemble:
+        meta["seed"] = [c.seed for c in configs]
     if identity is not None:
         meta["identity"] = identity
-    graphdef, state = nnx.split(objects)
+    splits = [nnx.split(objects) for objects in members]
+    graphdef, state = splits[0]
+    if ensemble:
+        # the program is traced with the first member's objects: the others may differ
+        # from them in their arrays' values only (not a config, not a learning rate)
+        shapes = [fingerprint(objects, arrays="shape") for objects in members]
+        if any(s != shapes[0] for s in shapes):
+            raise ValueError("ensemble members must be the same objects with the same shapes "
+                             "and settings, differing only in their arrays' values (the same "
+                             "model and optimizer built with different seeds)")
+        state = stack([s for _, s in splits])
+        seed_key = jnp.stack([jax.random.key(c.seed) for c in configs])
+    else:
+        seed_key = jax.random.key(config.seed)
+
+    def update_objects(state):
+        if not ensemble:
+            return nnx.update(members[0], state)
+        for i, objects in enumerate(members):
+            nnx.update(objects, jax.tree.map(lambda x, i=i: x[i], state))
+
     mesh = data_mesh()
     if mesh is not None:
         n_dev = mesh.devices.size
@@ -187,9 +196,11 @@ def train(train_step: Callable[..., dict], objects, sample_batch: Callable,
         if mesh is not None:
             state = jax.device_put(state, NamedSharding(mesh, P()))
     history = {k: [v] for k, v in history.items()}  # one array per call, joined at the end
+    joined = lambda: {k: np.concatenate(v, axis=-1) for k, v in history.items()}  # noqa: E731
+    writer = jax.process_index() == 0  # several processes (jax.distributed): one writes
 
-    chunk, data = _make_chunk(train_step, graphdef, sample_batch, config.batch_size, mesh)
-    seed_key = jax.random.key(config.seed)
+    chunk, data = make_chunk(train_step, graphdef, sample_batch, config.batch_size, mesh,
+                             ensemble)
     bar = None
     if config.progress:
         from tqdm.auto import tqdm
@@ -204,42 +215,52 @@ def train(train_step: Callable[..., dict], objects, sample_batch: Callable,
             n -= step
             new_state, metrics = chunk(state, data, seed_key, step, n)
             metrics = jax.device_get(metrics)
-            finite = np.all([np.isfinite(v) for v in metrics.values()], axis=0)
+            finite = np.all([np.isfinite(v).reshape(-1, n).all(0) for v in metrics.values()],
+                            axis=0)
             if not finite.all():
                 bad = int(np.argmin(finite))
                 if bad:  # re-run the finite steps of this call to recover their state
                     state, _ = chunk(state, data, seed_key, step, bad)
                 for k, v in metrics.items():
-                    history.setdefault(k, []).append(v[:bad + 1])
-                nnx.update(objects, state)
-                which = [k for k, v in metrics.items() if not np.isfinite(v[bad])]
-                hist = {k: np.concatenate(v) for k, v in history.items()}
-                if ckpt is not None:
-                    save_checkpoint(ckpt, state, step + bad, {k: v[:-1] for k, v in hist.items()},
-                                    meta)
+                    history.setdefault(k, []).append(v[..., :bad + 1])
+                update_objects(state)
+                which = [k for k, v in metrics.items() if not np.isfinite(v[..., bad]).all()]
+                hist = joined()
+                if ckpt is not None and writer:
+                    save_checkpoint(ckpt, state, step + bad,
+                                    {k: v[..., :-1] for k, v in hist.items()}, meta)
+                first = metrics[which[0]][..., bad]
+                members_note = ""
+                if ensemble:
+                    bad_members = np.flatnonzero(~np.all([np.isfinite(metrics[k][:, bad])
+                                                          for k in which], axis=0))
+                    members_note = f" in member(s) {', '.join(map(str, bad_members))}"
                 raise TrainingDiverged(
                     f"training stopped: {', '.join(which)} became "
-                    f"{'nan' if np.isnan(metrics[which[0]][bad]) else 'inf'} at step "
+                    f"{'nan' if np.isnan(first).any() else 'inf'}{members_note} at step "
                     f"{step + bad + 1} of {config.steps}; the model keeps its state after step "
                     f"{step + bad} (lower the learning rate or check the data)",
                     step + bad, hist)
             state, step = new_state, step + n
             for k, v in metrics.items():
                 history.setdefault(k, []).append(v)
-            if ckpt is not None:
-                save_checkpoint(ckpt, state, step,
-                                {k: np.concatenate(v) for k, v in history.items()}, meta)
+            if ckpt is not None and writer:
+                save_checkpoint(ckpt, state, step, joined(), meta)
             if bar is not None:
                 bar.update(n)
-                bar.set_postfix({k: f"{v[-1]:.4g}" for k, v in list(metrics.items())[:3]})
+                bar.set_postfix({k: f"{np.mean(v[..., -1]):.4g}"
+                                 for k, v in list(metrics.items())[:3]})
             if callback is not None:
-                nnx.update(objects, state)
+                update_objects(state)
                 callback(step)
     finally:
         if bar is not None:
             bar.close()
-    nnx.update(objects, state)
-    return {k: np.concatenate(v) for k, v in history.items()}
+    update_objects(state)
+    hist = joined()
+    if ensemble:
+        return [{k: v[i] for k, v in hist.items()} for i in range(len(members))]
+    return [hist]
 
 
 def step_from_loss(loss_fn: Callable) -> Callable:

@@ -9,9 +9,9 @@ PACKAGE = Path(course_lib.__file__).resolve().parent
 # data -> nets -> model families -> cli, in the order a module may import from course_lib;
 # train (the one loop, which knows no model) and pretrained sit below the families that
 # offer fit helpers through them
-LAYERS = ["config", "gaussian", "checkpoint", "metrics", "ising", "data", "nets", "theory",
-          "train", "pretrained", "plots", "diagrams", "baseline", "gan", "diffusion", "explorables",
-          "doctor", "cli"]
+LAYERS = ["config", "fingerprint", "gaussian", "checkpoint", "metrics", "ising", "data", "nets",
+          "theory", "program", "train", "pretrained", "plots", "diagrams", "baseline", "gan",
+          "diffusion", "explorables", "doctor", "cli"]
 
 
 def imports(path: Path) -> set[str]:

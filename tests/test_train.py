@@ -16,6 +16,7 @@ from course_lib.train import (
     step_from_loss,
     step_key,
     train,
+    train_ensemble,
 )
 
 MOONS = data.get("moons")
@@ -172,3 +173,71 @@ def test_write_atomic_gives_the_permissions_open_would(tmp_path):
         assert stat.S_IMODE((tmp_path / "w.npz").stat().st_mode) == 0o644
     finally:
         os.umask(mask)
+
+
+# ------------------------------------------------------------------ ensembles (vmapped runs)
+
+
+def test_ensemble_members_are_bit_identical_to_runs_alone():
+    """Three seeds in one program end exactly where three separate train() calls end: every
+    loss of every step and every parameter, to the last bit (dropout included: its RNG state
+    is stacked with the rest)."""
+    seeds = (0, 3, 7)
+    alone = []
+    for s in seeds:
+        model, opt = make(seed=s, dropout=0.1)
+        h = train(step_from_loss(denoise_loss), (model, opt), MOONS.sample, cfg(seed=s))
+        alone.append((h, params(model)))
+    members = [make(seed=s, dropout=0.1) for s in seeds]
+    hs = train_ensemble(step_from_loss(denoise_loss), members, MOONS.sample,
+                        [cfg(seed=s) for s in seeds])
+    for (h_alone, p_alone), h, (model, _) in zip(alone, hs, members):
+        assert h.keys() == h_alone.keys() and h["loss"].shape == (300,)
+        np.testing.assert_array_equal(h["loss"], h_alone["loss"])
+        for a, b in zip(params(model), p_alone):
+            np.testing.assert_array_equal(a, b)
+    # the members really differ (a shared key or state would make them equal)
+    assert not np.array_equal(hs[0]["loss"], hs[1]["loss"])
+
+
+def test_ensemble_resumes_bit_identically(tmp_path):
+    seeds = (1, 2)
+    step = step_from_loss(denoise_loss)
+    full = [make(seed=s) for s in seeds]
+    h_full = train_ensemble(step, full, MOONS.sample, [cfg(seed=s) for s in seeds])
+    part = [make(seed=s) for s in seeds]
+    train_ensemble(step, part, MOONS.sample, [cfg(seed=s, steps=200) for s in seeds],
+                   checkpoint_dir=tmp_path)
+    resumed = [make(seed=s) for s in seeds]
+    h = train_ensemble(step, resumed, MOONS.sample, [cfg(seed=s) for s in seeds],
+                       checkpoint_dir=tmp_path, resume=True)
+    for a, b, (m, _), (m_full, _) in zip(h, h_full, resumed, full):
+        np.testing.assert_array_equal(a["loss"], b["loss"])
+        for x, y in zip(params(m), params(m_full)):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_ensemble_refuses_members_that_do_not_stack():
+    step = step_from_loss(denoise_loss)
+    with pytest.raises(ValueError, match="equal but for the seed"):
+        train_ensemble(step, [make(0), make(1)], MOONS.sample, [cfg(seed=0), cfg(steps=10)])
+    with pytest.raises(ValueError, match="one TrainConfig per member"):
+        train_ensemble(step, [make(0), make(1)], MOONS.sample, [cfg()])
+    wide = nets.MLP(2, [32, 33], 2, rngs=nnx.Rngs(1))
+    with pytest.raises(ValueError, match="same shapes"):
+        train_ensemble(step, [make(0), (wide, nnx.Optimizer(wide, optax.adam(1e-3),
+                                                              wrt=nnx.Param))],
+                       MOONS.sample, [cfg(), cfg(seed=1)])
+
+
+def test_ensemble_nan_guard_names_the_member():
+    bad_key = jax.random.split(step_key(5, 40))[0]  # seed 5's data key of step 41
+
+    def sample(key, n):
+        is_bad = jnp.all(jax.random.key_data(key) == jax.random.key_data(bad_key))
+        return jnp.where(is_bad, jnp.nan, MOONS.sample(key, n))
+
+    with pytest.raises(TrainingDiverged, match="in member.s. 1 at step 41 of 300") as err:
+        train_ensemble(step_from_loss(denoise_loss), [make(0), make(5)], sample,
+                       [cfg(seed=0), cfg(seed=5)])
+    assert err.value.history["loss"].shape == (2, 41)

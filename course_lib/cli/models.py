@@ -47,13 +47,30 @@ class ModelSpec:
     fixed: tuple[str, ...] = ()
     batches: Callable[[Dataset, Any], Callable] | None = None
     needs_labels: bool = False
+    config_for: Callable[[dict], type] | None = None
+    likelihood: bool = False
 
-    def defaults(self) -> dict[str, Any]:
+    def defaults(self, recipe: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The config's defaults, then the model's own recipe, then the data set's
+        (:mod:`course_lib.cli.recipes`)."""
         return {f.name: f.default for f in dataclasses.fields(self.config)
-                if f.default is not dataclasses.MISSING} | self.recipe
+                if f.default is not dataclasses.MISSING} | self.recipe | (recipe or {})
 
-    def make_config(self, dataset: Dataset, given: dict[str, Any]):
-        return self.config(**(self.defaults() | self.from_data(dataset, given) | given))
+    def config_class(self, values: dict[str, Any]) -> type:
+        """The config class these field values make (DDPM: LevelsDDPMConfig for levels)."""
+        return self.config_for(values) if self.config_for else self.config
+
+    def make_config(self, dataset: Dataset, given: dict[str, Any],
+                    recipe: dict[str, Any] | None = None):
+        values = self.defaults(recipe) | self.from_data(dataset, given) | given
+        cls = self.config_class(values)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unused = sorted(set(given) - names)
+        if unused:
+            raise ValueError(f"{', '.join('--' + k.replace('_', '-') for k in unused)} "
+                             f"applies to {self.config.__name__} only, not to this data's "
+                             f"{cls.__name__}")
+        return cls(**{k: v for k, v in values.items() if k in names})
 
 
 def _examples(dataset: Dataset, key, n: int) -> np.ndarray:
@@ -71,9 +88,13 @@ def _dim(dataset: Dataset) -> int:
 
 def _gaussian_evaluate(objects, dataset, key):
     x = jnp.asarray(_examples(dataset, key, 10_000))
-    nll = float(-objects[0].log_prob(x).mean())
+    bits = np.asarray(metrics.nats_to_bits(-objects[0].log_prob(x)), np.float64)
+    nll = float(bits.mean() * metrics.LOG2)
+    stderr = float(bits.std(ddof=1) / np.sqrt(len(bits)))  # over the examples
     return {"nll_nats": nll, "bits_per_dim": metrics.bits_per_dim(nll, x.shape[1]),
-            "bits_per_example": float(metrics.nats_to_bits(nll)), "n": int(x.shape[0])}
+            "bits_per_example": float(bits.mean()), "stderr_bits_per_example": stderr,
+            "stderr_bits_per_dim": stderr / x.shape[1], "n": int(x.shape[0]),
+            "_per_example": bits}
 
 
 GAUSSIAN = ModelSpec(
@@ -147,14 +168,24 @@ def _diffusion_evaluate(objects, dataset, key):
     if getattr(objects[0].config, "levels", 0) and np.abs(x).max() > 1:
         raise ValueError("this model was trained on quantized data in [-1, 1]; the evaluation "
                          "data must be scaled the same way")
-    return dm.evaluate_model_bits(objects[0], x, key)
+    draws = dm.bits_draws(objects[0], x, key)  # what dm.evaluate_model_bits does, keeping
+    return dm.bits_summary(draws, x.shape[1]) | {"_per_example": draws.mean(0)}  # the draws
 
 
-def _diffusion(name, description, config, from_data=_levels_from_data):
+def _ddpm_class(values: dict) -> type:
+    """Quantized data get the digits' fixed discretisation (LevelsDDPMConfig); a saved
+    config without its gamma_1 (an older run) stays the plain DDPMConfig it was."""
+    levels = values.get("levels", 0)
+    quantized = isinstance(levels, int) and levels >= 2
+    return dm.LevelsDDPMConfig if quantized and "gamma_1" in values else dm.DDPMConfig
+
+
+def _diffusion(name, description, config, from_data=_levels_from_data, config_for=None):
     return ModelSpec(name=name, description=description, config=config, init=dm.init,
                      train_step=dm.train_step_of(config),
                      sample=lambda objects, key, n: objects[0].sample(key, n),
-                     evaluate=_diffusion_evaluate, from_data=from_data)
+                     evaluate=_diffusion_evaluate, from_data=from_data, config_for=config_for,
+                     likelihood=True)
 
 
 def _spins_from_data(dataset: Dataset, given: dict) -> dict:
@@ -198,8 +229,10 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in [
          recipe=WGAN_GP, fixed=("loss",)),
     _gan("cgan", "conditional GAN: class labels (from the data's 'y') into both networks",
          conditional=True),
-    _diffusion("ddpm", "discrete-time Gaussian diffusion (Ho et al. 2020), ELBO in bits",
-               dm.DDPMConfig),
+    _diffusion("ddpm", "discrete-time Gaussian diffusion (Ho et al. 2020), ELBO in bits; on "
+                       "quantized data with the digits' fixed discretisation "
+                       "(LevelsDDPMConfig: --gamma-1, --gamma-T)",
+               dm.LevelsDDPMConfig, config_for=_ddpm_class),
     _diffusion("vdm", "continuous-time variational diffusion (Kingma et al. 2021), learned "
                       "schedule", dm.VDMConfig),
     _diffusion("binomial", "binomial diffusion on binary data (Sohl-Dickstein et al. 2015)",

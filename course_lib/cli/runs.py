@@ -21,6 +21,8 @@ from flax import nnx
 
 from course_lib import data as data_lib
 from course_lib.checkpoint import CHECKPOINT, CheckpointError, load_checkpoint, write_atomic
+from course_lib.cli import prepare as prep_lib
+from course_lib.cli import recipes, report, validation
 from course_lib.cli.guard import (
     LOCK,
     _model_bytes,
@@ -109,9 +111,18 @@ def _make_dirs(out: Path) -> Path | None:
 
 
 def train_model(model: str, data: str, out: str | Path, train_config: TrainConfig | None = None,
-                *, resume: bool = False, **options) -> dict[str, Any]:
+                *, resume: bool = False, quantized: int | None = None,
+                standardize: bool | None = None, val_fraction: float = 0.1,
+                patience: int | None = None, **options) -> dict[str, Any]:
     """Train ``model`` on ``data`` (a built-in name or a .npy/.npz path) into folder ``out``;
-    ``options`` are fields of the model's config (``lr_g=1e-4``, ``hidden=(64, 64)``).
+    ``options`` are fields of the model's config (``lr_g=1e-4``, ``hidden=(64, 64)``). What is
+    not given comes from the notebook's recipe for this model and data
+    (:mod:`course_lib.cli.recipes`), ``train_config`` included.
+
+    Data from a file are prepared (:mod:`course_lib.cli.prepare`): ``quantized`` bits read
+    as integers or as [-1, 1]; continuous data standardised (``standardize`` None: when they
+    are continuous); ``val_fraction`` of the rows held out and scored every ``steps_per_call``
+    steps, the best model kept, the run stopped after ``patience`` checks in vain.
 
     Returns the contents of ``out/metrics.json``: the loss history and the final metrics.
     Everything is checked before anything is written; a new run refuses a folder that already
@@ -121,7 +132,9 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
     """
     spec = get(model)
     _check_options(spec, options)
-    train_config = TrainConfig() if train_config is None else train_config
+    prep_lib.check_options(quantized, standardize, val_fraction, patience)
+    recipe = recipes.recipe_of(model, data, quantized)
+    train_config = TrainConfig(**recipe.train) if train_config is None else train_config
     if not isinstance(train_config, TrainConfig):
         raise TypeError(f"train_config must be a TrainConfig, got {type(train_config).__name__}")
     check_seed(train_config.seed)
@@ -133,8 +146,15 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
     if spec.needs_labels and dataset.labels is None:
         raise ValueError(f"model '{model}' needs class labels: use digits or an .npz with "
                          "arrays 'x' and 'y'")
+    dataset, held_out, prepared = prep_lib.prepare(
+        dataset, model=model, builtin=data in data_lib.REGISTRY, quantized=quantized,
+        standardize=False if options.get("levels") and standardize is None else standardize,
+        val_fraction=val_fraction, seed=train_config.seed)  # --levels: already in [-1, 1]
+    if patience is None:
+        patience = 10 if spec.likelihood or model == "gaussian" else 0
+    prepared["patience"] = patience
     try:
-        config = spec.make_config(dataset, options)
+        config = spec.make_config(dataset, options, recipe.model)
     except TypeError as e:
         raise TypeError(f"model '{model}': {e}") from None
     check_config(config)
@@ -142,12 +162,17 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
                  train_config.batch_size), "choose smaller --hidden or --batch-size")
     identity = _identity(model, config)
     run_config = {"model": model, "data": _data_spec(data), "shape": list(dataset.shape),
-                  "config": identity["config"], "train": dataclasses.asdict(train_config)}
+                  "config": identity["config"], "train": dataclasses.asdict(train_config),
+                  "prepare": prepared}
     if resume and not (out / CONFIG).is_file():
         raise ValueError(f"cannot resume: '{out}' is not a run folder (no {CONFIG})")
 
     objects = spec.init(config, train_config.seed)
     batches = spec.batches(dataset, config) if spec.batches else dataset.sample
+    if jax.process_index() > 0:  # another process of a --distributed run: trains, writes nothing
+        history = train(spec.train_step, objects, batches, train_config, checkpoint_dir=out,
+                        resume=resume and (out / CHECKPOINT).is_file(), identity=identity)
+        return {"final": spec.evaluate(objects, dataset, jax.random.key(train_config.seed + 1))}
     created = _make_dirs(out)
     wrote_config = False
     try:
@@ -155,7 +180,8 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
             has_checkpoint = (out / CHECKPOINT).is_file()
             if resume:
                 saved = read_run_config(out)
-                same = {k: saved.get(k) for k in ("model", "data", "config")}
+                same = {k: saved.get(k) for k in ("model", "data", "config", "prepare")
+                        if k in saved}  # "prepare": the same split and transform
                 if same != {k: run_config[k] for k in same}:
                     raise ValueError(f"cannot resume: '{out}' was trained with {same}")
                 if has_checkpoint:
@@ -165,11 +191,25 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
             # else: empty, or a start that died before its first checkpoint: start over
             _write_json(out / CONFIG, run_config)
             wrote_config = True
-            history = train(spec.train_step, objects, batches, train_config, checkpoint_dir=out,
-                            resume=resume and has_checkpoint, identity=identity)
-            final = spec.evaluate(objects, dataset, jax.random.key(train_config.seed + 1))
+            callback = None
+            if held_out is not None and model in validation.SCORED:
+                callback = validation.tracker(model, objects, held_out, out, train_config.seed,
+                                              patience, {"identity": identity},
+                                              resume and has_checkpoint)
+            try:
+                history = train(spec.train_step, objects, batches, train_config,
+                                checkpoint_dir=out, resume=resume and has_checkpoint,
+                                identity=identity, callback=callback)
+            except validation.EarlyStop:
+                _, _, history, _ = load_checkpoint(out / CHECKPOINT, nnx.state(objects))
+            if (out / validation.BEST).is_file():
+                nnx.update(objects, load_checkpoint(out / validation.BEST,
+                                                    nnx.state(objects))[0])
+            final = report.evaluate(spec, objects, dataset, held_out, prepared,
+                                    jax.random.key(train_config.seed + 1))
             metrics = {k: [float(x) for x in v] for k, v in history.items()}
             metrics["final"] = final
+            metrics["data"] = prep_lib.describe(prepared)
             _write_json(out / METRICS, json_safe(metrics)[0])
     except BaseException:
         if wrote_config and not (out / CHECKPOINT).is_file():  # nothing worth resuming
@@ -205,10 +245,12 @@ def _check_resumable(path: Path, objects, train_config: TrainConfig, identity) -
                          f"requested steps={train_config.steps}")
 
 
-def load_run(run_dir: str | Path) -> tuple[ModelSpec, tuple, list[int]]:
-    """The model of a run folder, with its trained state: (spec, objects, example shape).
-    A config.json or checkpoint that was altered, truncated or copied from another run is
-    refused with one line."""
+def load_run(run_dir: str | Path, *, with_config: bool = False):
+    """The model of a run folder, with its trained state: (spec, objects, example shape),
+    and the run's config.json with ``with_config``. The best model on the held-out rows
+    (``best.npz``) where training kept one, else the last checkpoint. A config.json or
+    checkpoint that was altered, truncated or copied from another run is refused with one
+    line."""
     run_dir = Path(run_dir)
     if not (run_dir / CONFIG).is_file() or not (run_dir / CHECKPOINT).is_file():
         raise ValueError(f"'{run_dir}' is not a run folder (it needs {CONFIG} and {CHECKPOINT}; "
@@ -217,20 +259,24 @@ def load_run(run_dir: str | Path) -> tuple[ModelSpec, tuple, list[int]]:
     spec = get(saved["model"])
     # fields added to a config after the run was trained take their defaults
     try:
-        config = from_dict(spec.config, saved["config"])
+        config = from_dict(spec.config_class(saved["config"]), saved["config"])
         check_config(config)
     except (TypeError, ValueError) as e:
         raise ValueError(f"'{run_dir / CONFIG}': its config is not a valid {spec.name} config "
                          f"({e})") from None
     identity = _identity(saved["model"], config)
     objects = spec.init(config, saved["train_config"].seed)
-    state, _, _, meta = load_checkpoint(run_dir / CHECKPOINT, nnx.state(objects))
+    best = run_dir / validation.BEST
+    state, _, _, meta = load_checkpoint(best if best.is_file() else run_dir / CHECKPOINT,
+                                        nnx.state(objects))
     if "identity" in meta and meta["identity"] != identity:
         theirs = meta["identity"].get("model") if isinstance(meta["identity"], dict) else "?"
         raise CheckpointError(f"'{run_dir / CHECKPOINT}' holds a '{theirs}' model whose config "
                               f"differs from {CONFIG} ('{saved['model']}'): a checkpoint or "
                               "config copied from another run; retrain, or restore the pair")
     nnx.update(objects, state)
+    if with_config:
+        return spec, objects, saved["shape"], saved
     return spec, objects, saved["shape"]
 
 
@@ -248,7 +294,7 @@ def sample_run(run_dir: str | Path, n: int, seed: int = 0,
     conditioned on the temperature samples at ``temperature`` (and needs one)."""
     n = _check_n(n)
     seed = check_seed(seed)
-    spec, objects, shape = load_run(run_dir)
+    spec, objects, shape, saved = load_run(run_dir, with_config=True)
     config = objects[0].config if hasattr(objects[0], "config") else None
     conditional = spec.name == "lattice" and config.conditional
     if conditional and temperature is None:
@@ -265,29 +311,8 @@ def sample_run(run_dir: str | Path, n: int, seed: int = 0,
     key = jax.random.key(seed)
     if conditional:
         return lattice.generate(objects[0], key, n, temperature)
-    return np.asarray(spec.sample(objects, key, n)).reshape(n, *shape)
-
-
-def _load_means(means: str, dim: int) -> np.ndarray:
-    path = Path(means)
-    if path.suffix != ".npy" or not path.is_file():
-        raise ValueError(f"--means must name an existing .npy file of shape (modes, {dim}), "
-                         f"got '{means}'")
-    try:
-        centres = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
-        raise ValueError(f"could not read --means '{means}' as a .npy array: {e}") from None
-    if (not isinstance(centres, np.ndarray) or centres.ndim != 2 or centres.shape[1] != dim
-            or centres.shape[0] < 1):
-        raise ValueError(f"--means must have shape (modes, {dim}), got "
-                         f"{getattr(centres, 'shape', type(centres).__name__)}")
-    if not np.issubdtype(centres.dtype, np.number) or np.iscomplexobj(centres):
-        raise ValueError(f"--means must be real numbers, got dtype {centres.dtype}")
-    with np.errstate(over="ignore"):
-        c32 = centres.astype(np.float32)
-    if not np.all(np.isfinite(c32)):
-        raise ValueError("--means must be finite numbers that fit a float32")
-    return c32
+    x = np.asarray(spec.sample(objects, key, n)).reshape(n, -1)
+    return prep_lib.dequantize(x, saved.get("prepare", {})).reshape(n, *shape)
 
 
 def evaluate_run(run_dir: str | Path, data: str, seed: int = 0, means: str | None = None,
@@ -300,15 +325,15 @@ def evaluate_run(run_dir: str | Path, data: str, seed: int = 0, means: str | Non
                          "(modes, dim)) and their common standard deviation")
     if std is not None and not (isinstance(std, int | float) and math.isfinite(std) and std > 0):
         raise ValueError(f"--std must be a finite number > 0, got {std}")
-    spec, objects, shape = load_run(run_dir)
+    spec, objects, shape, saved = load_run(run_dir, with_config=True)
     dataset = data_lib.load(data)
     if means is not None:
-        centres = _load_means(means, int(np.prod(dataset.shape)))
+        centres = prep_lib.load_means(means, int(np.prod(dataset.shape)))
         dataset = dataclasses.replace(dataset, means=centres, std=float(std))
     if tuple(dataset.shape) != tuple(shape):
         raise ValueError(f"data '{data}' has examples of shape {dataset.shape}, the model was "
                          f"trained on shape {tuple(shape)}")
-    return spec.evaluate(objects, dataset, jax.random.key(seed))
+    return report.evaluate_saved(spec, objects, dataset, saved, data, jax.random.key(seed))
 
 
 def save_array(path: str | Path, x: np.ndarray) -> None:

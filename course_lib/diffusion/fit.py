@@ -27,11 +27,11 @@ FAMILIES = {
 def _family(config):
     """The family of a config or config class."""
     cls = config if isinstance(config, type) else type(config)
-    cls = next((c for c in cls.__mro__ if c in FAMILIES), cls)  # LevelsDDPMConfig is a DDPM
-    if cls not in FAMILIES:
+    family = next((c for c in cls.__mro__ if c in FAMILIES), None)  # LevelsDDPMConfig: DDPM's
+    if family is None:
         raise ValueError(f"not a diffusion config: {cls.__name__}; accepted: "
                          f"{', '.join(c.__name__ for c in FAMILIES)}")
-    return FAMILIES[cls]
+    return FAMILIES[family]
 
 
 def init(config, seed: int = 0):
@@ -49,15 +49,15 @@ def train_step_of(config):
 
 
 def fit(config, dataset: Dataset, train_config: TrainConfig, *, seed: int = 0,
-        name: str | None = None, retrain: bool | None = None, directory=None):
+        name: str | None = None, retrain: bool | None = None):
     """(model, history): the model of ``config`` trained on ``dataset`` for ``train_config``.
 
     With ``name`` ("<notebook>/<model>") it goes through :func:`course_lib.pretrained.
     train_or_load`: in class the weights are loaded from ``data/pretrained/<name>.npz``, with
     COURSE_RETRAIN=1 the model is trained and the file rewritten. The sidecar records the
     model's config, the training config and the data set's name, and the command that rebuilds
-    the file alone: ``python -m course_lib pretrained regenerate <name>``. ``retrain``,
-    ``directory``: as in train_or_load (default: COURSE_RETRAIN=1, data/pretrained).
+    the file alone: ``python -m course_lib pretrained regenerate <name>``. ``retrain``: as in
+    train_or_load (default: COURSE_RETRAIN=1).
     """
     model, optimizer = init(config, seed)
 
@@ -68,5 +68,5 @@ def fit(config, dataset: Dataset, train_config: TrainConfig, *, seed: int = 0,
         return model, run()
     history = train_or_load(name, (model,), run, retrain=retrain,
                             config={"model": config, "train": train_config, "data": dataset.name},
-                            directory=directory)
+                            command=f"python -m course_lib pretrained regenerate {name}")
     return model, history

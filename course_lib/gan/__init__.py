@@ -43,6 +43,7 @@ from course_lib.gan.steps import (
     discriminator_only_step,
     fit,
     fit_discriminator,
+    fit_seeds,
     generator_gradient_norm,
     semi_supervised_step,
     train_step,
@@ -50,7 +51,8 @@ from course_lib.gan.steps import (
 
 __all__ = ["LOSSES", "GANConfig", "Generator", "Discriminator", "init", "init_semi_supervised",
            "generate", "sample_latent", "learning_rate", "instance_noise_std", "train_step",
-           "batches", "discriminator_objective", "fit", "fit_discriminator", "semi_supervised_step",
+           "batches", "discriminator_objective", "fit", "fit_discriminator", "fit_seeds",
+           "semi_supervised_step",
            "discriminator_only_step", "generator_gradient_norm",
            "value_function", "discriminator_loss", "generator_loss_minimax",
            "generator_loss_non_saturating", "critic_loss_wasserstein", "gradient_penalty"]

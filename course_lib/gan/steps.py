@@ -7,11 +7,14 @@ batches, then one update of G against the updated D. The losses are in :mod:`.lo
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import jax
 import jax.numpy as jnp
 import optax
 from flax import nnx
 
+from course_lib import pretrained
 from course_lib.data import Dataset
 from course_lib.gan.losses import (
     critic_loss_wasserstein,
@@ -22,7 +25,7 @@ from course_lib.gan.losses import (
 )
 from course_lib.gan.models import GANConfig, init, instance_noise_std, sample_latent
 from course_lib.pretrained import train_or_load
-from course_lib.train import TrainConfig, train
+from course_lib.train import TrainConfig, train, train_ensemble
 
 
 def _split(batch):
@@ -57,10 +60,9 @@ def train_step(G, D, opt_G, opt_D, batch, key):
             return x
         return x + instance_noise_std(config, opt_G.step[...]) * jax.random.normal(key, x.shape)
 
-    for i in range(config.critic_steps):
-        x = reals[i].reshape(reals.shape[1], -1)
-        y = None if labels is None else labels[i]
-        kz, kgp = jax.random.split(k_steps[i])
+    def critic_step(D, opt_D, x, y, key):
+        x = x.reshape(x.shape[0], -1)
+        kz, kgp = jax.random.split(key)
         fake = G(sample_latent(config, kz, x.shape[0]), y)
         x = seen_by_D(x, jax.random.fold_in(kz, 1))
         fake = seen_by_D(fake, jax.random.fold_in(kz, 2))
@@ -70,6 +72,25 @@ def train_step(G, D, opt_G, opt_D, batch, key):
         if config.loss == "wgan_clip":
             params = nnx.state(D, nnx.Param)
             nnx.update(D, jax.tree.map(lambda p: jnp.clip(p, -config.clip, config.clip), params))
+        return d_loss, real_out, fake_out
+
+    # Traced once and called critic_steps times (jax.jit inside a trace is inlined): the
+    # program is the unrolled loop it always was, bit for bit, without tracing the critic
+    # step (the gradient penalty's double backward) five times. A lax.scan would trace it
+    # once too, but XLA compiles a loop body into other code than the unrolled steps, which
+    # changes results in the last bits (4e-9 in D's Adam moments after one step).
+    graphdef, critic = nnx.split((D, opt_D))
+
+    @jax.jit
+    def one_critic_step(critic, x, y, key):
+        D, opt_D = nnx.merge(graphdef, critic)
+        out = critic_step(D, opt_D, x, y, key)
+        return nnx.state((D, opt_D)), out
+
+    for i in range(config.critic_steps):
+        critic, (d_loss, real_out, fake_out) = one_critic_step(
+            critic, reals[i], None if labels is None else labels[i], k_steps[i])
+    nnx.update((D, opt_D), critic)
 
     y = None if labels is None else labels[-1]
     z = sample_latent(config, k_steps[-1], reals.shape[1])
@@ -189,6 +210,40 @@ def fit(config: GANConfig, dataset: Dataset, train_config: TrainConfig, *,
                             config={"gan": config, "train": train_config},
                             directory=directory, keep_history=keep_history)
     return G, D, history
+
+
+def fit_seeds(config: GANConfig, dataset: Dataset, train_config: TrainConfig, seeds, *,
+              names=None, retrain: bool | None = None, keep_history=None) -> list[tuple]:
+    """``[fit(config, dataset, replace(train_config, seed=s)) for s in seeds]``, bit for bit,
+    with the seeds trained together in one compiled program
+    (:func:`course_lib.train.train_ensemble`): the mode table's five seeds at once.
+
+    names: one "<notebook>/<model>" per seed, as :func:`fit` takes; then every file is
+    loaded, or, when retraining, all seeds are trained together and each file is saved with
+    the command that rebuilds it alone (``pretrained regenerate``, which calls :func:`fit`),
+    storing the history entries ``keep_history`` (default all; the mode table's recipes: none).
+    """
+    seeds = list(seeds)
+    members = [init(config, s) for s in seeds]
+    configs = [replace(train_config, seed=s) for s in seeds]
+
+    def run():
+        return train_ensemble(train_step, members, batches(dataset, config), configs)
+
+    if names is None:
+        return [(G, D, h) for (G, D, _, _), h in zip(members, run())]
+    if len(names) != len(seeds):
+        raise ValueError(f"fit_seeds needs one name per seed, got {len(names)} names for "
+                         f"{len(seeds)} seeds")
+    retrain = pretrained.RETRAIN if retrain is None else retrain
+    histories = run() if retrain else [None] * len(seeds)
+    out = []
+    for (G, D, _, _), name, history, run_config in zip(members, names, histories, configs):
+        history = train_or_load(name, (G,), lambda h=history: h, retrain=retrain,
+                                config={"gan": config, "train": run_config},
+                                keep_history=keep_history)
+        out.append((G, D, history))
+    return out
 
 
 # ------------------------------------------------------------------------------------------

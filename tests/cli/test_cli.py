@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from course_lib import cli, gan
+from course_lib.cli import recipes
 
 
 def test_data_list_and_sample(tmp_path, cli_process):
@@ -141,14 +142,15 @@ def test_ddpm_help_lists_the_notebooks_settings(capsys):
         assert option + " " in out
 
 
-def test_cli_defaults_are_the_configs_and_a_loss_changes_nothing_else(tmp_path):
-    """The command line builds exactly the config a notebook would: GANConfig's defaults, and
-    --loss wgan_gp changes the loss alone (no hidden critic_steps or b2)."""
-    defaults = dataclasses.asdict(gan.GANConfig(data_dim=2))
+def test_cli_defaults_are_the_recipes_and_a_loss_changes_nothing_else(tmp_path):
+    """The command line builds exactly the config the notebook's recipe does (GANConfig's
+    defaults, then the ring's recipe), and --loss wgan_gp changes the loss alone (no hidden
+    critic_steps or b2)."""
+    defaults = dataclasses.asdict(gan.GANConfig(data_dim=2)) | recipes.recipe("gan", "ring").model
     for loss in ("non_saturating", "wgan_gp"):
         out = tmp_path / loss
         assert cli.main(["train", "gan", "--data", "ring", "--out", str(out), "--steps", "2",
-                         "--loss", loss, "--no-progress"]) == 0
+                         "--batch-size", "8", "--loss", loss, "--no-progress"]) == 0
         config = json.loads((out / "config.json").read_text())["config"]
         expected = defaults | {"loss": loss}
         assert config == json.loads(json.dumps(expected)), loss
@@ -167,7 +169,7 @@ def test_gan_learning_rate_decay_from_the_command_line(tmp_path, cli_process):
     assert config["instance_noise"] == 0.5 and config["noise_anneal_steps"] == 30
     assert config["hidden"] == [32, 32]
     rc, _, err = run("train", "gan", "--data", "ring", "--out", tmp_path / "bad",
-                     "--instance-noise", "0.5")
+                     "--instance-noise", "0.5", "--noise-anneal-steps", "0")
     assert rc == 2 and err.startswith("error: instance_noise must be >= 0 and, when > 0, "
                                       "noise_anneal_steps > 0") and not (tmp_path / "bad").exists()
 
@@ -175,7 +177,9 @@ def test_gan_learning_rate_decay_from_the_command_line(tmp_path, cli_process):
 def test_a_run_trained_before_a_setting_existed_still_samples(tmp_path):
     out = tmp_path / "run"
     assert cli.main(["train", "gan", "--data", "ring", "--out", str(out), "--steps", "20",
-                     "--batch-size", "32", "--hidden", "16", "--no-progress"]) == 0
+                     "--batch-size", "32", "--hidden", "16", "--no-progress", "--decay-start",
+                     "0", "--decay-steps", "0", "--instance-noise", "0",
+                     "--noise-anneal-steps", "0"]) == 0  # the values before these settings
     config = json.loads((out / "config.json").read_text())
     for option in ("decay_start", "decay_steps", "instance_noise", "noise_anneal_steps"):
         del config["config"][option]  # as written before these settings were added

@@ -55,7 +55,8 @@ def trained(tmp_path_factory):
     for model in ("gan", "wgan-gp"):
         assert cli.main(["train", model, "--data", "ring", "--out", str(root / model),
                          "--steps", "4", "--steps-per-call", "2", "--batch-size", "16",
-                         "--hidden", "8,8", "--no-progress"]) == 0
+                         "--hidden", "8,8", "--decay-steps", "0",  # constant rates in both
+                         "--no-progress"]) == 0
     assert cli.main(["train", "gaussian", "--data", "ring", "--out", str(root / "gaussian"),
                      "--steps", "4", "--no-progress"]) == 0
     return root

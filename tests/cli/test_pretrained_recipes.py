@@ -10,7 +10,7 @@ import pytest
 from flax import nnx
 
 from course_lib import ising
-from course_lib.cli import recipes
+from course_lib.cli import pretrained_recipes as recipes
 from course_lib.diffusion import lattice
 from course_lib.pretrained import sha256, train_or_load
 from course_lib.train import TrainConfig
