@@ -29,8 +29,9 @@ import dataclasses
 import hashlib
 import json
 import os
+import platform
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,29 @@ _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*/[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 def regenerate_command(name: str) -> str:
-    """The command that retrains ``name`` = "<notebook>/<model>": re-run its notebook."""
-    return f"COURSE_RETRAIN=1 make notebook NB=notebooks/{name.split('/')[0]}.py"
+    """The command that rebuilds ``name`` = "<notebook>/<model>" alone: its recipe in
+    :mod:`course_lib.cli.pretrained` calls the library function the notebook calls."""
+    return f"python -m course_lib pretrained regenerate {name}"
+
+
+def cpu_kind() -> str:
+    """The CPU that computes here, as "<model name> (<widest vector instruction set>)", e.g.
+    "AMD EPYC 7B13 (avx2)". XLA compiles for the host's instruction set, and float32 sums
+    vectorised 8 or 16 wide round differently, so bit-identical rebuilds are promised only on
+    the same kind of CPU (``make retrain`` compares against the sidecar's record)."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() in ("flags", "Features"):
+                flags = set(value.split())
+                break
+    except OSError:  # not Linux: the model name alone
+        pass
+    isa = next((f for f in ("avx512f", "avx2", "avx", "sse4_2", "asimd") if f in flags), "")
+    return f"{model} ({isa})" if isa else model
 
 
 def sha256(path: str | Path) -> str:
@@ -102,7 +124,8 @@ def _holds(weights: Path, state, history: dict, meta: dict) -> bool:
 
 def train_or_load(name: str, objects, train_fn: Callable[[], dict], *, retrain: bool | None = None,
                   config: Any = None, command: str | None = None,
-                  directory: str | Path | None = None) -> dict[str, np.ndarray]:
+                  directory: str | Path | None = None,
+                  keep_history: Collection[str] | None = None) -> dict[str, np.ndarray]:
     """Load the pre-trained state of ``objects`` from ``data/pretrained/<name>.npz`` or, when
     retraining, call ``train_fn()`` and save what it trained.
 
@@ -114,12 +137,15 @@ def train_or_load(name: str, objects, train_fn: Callable[[], dict], *, retrain: 
     retrain:   train instead of loading; default: ``COURSE_RETRAIN=1`` in the environment.
     config:    how the model is built and trained (a dataclass or a dict of seed, steps, ...):
                recorded in the sidecar, and a file trained with another config is refused.
-    command:   the command that regenerates the file; default: re-run the notebook.
+    command:   the command that regenerates the file; default: its `pretrained regenerate` line.
     directory: where the files live; default ``data/pretrained``.
+    keep_history: the history entries stored in the file (default: all); a notebook that
+               never reads the per-step losses passes ``()`` and the file holds the weights.
 
     Returns the training history either way (it is stored with the weights, so a notebook
-    can plot its training curves in class too). Raises a one-line ValueError when the file is
-    missing, does not match its sha256, or was written for another model.
+    can plot its training curves in class too; only ``keep_history``'s entries of it). Raises
+    a one-line ValueError when the file is missing, does not match its sha256, or was written
+    for another model.
     """
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ValueError(f"pretrained name must be '<notebook>/<model>' (letters, digits, _ . -; "
@@ -140,13 +166,16 @@ def train_or_load(name: str, objects, train_fn: Callable[[], dict], *, retrain: 
         history = {k: np.asarray(v) for k, v in history.items()}
         state = nnx.state(objects)
         steps = max((len(v) for v in history.values()), default=0)
+        if keep_history is not None:
+            history = {k: v for k, v in history.items() if k in keep_history}
         if not _holds(weights, state, history, meta):  # a bit-identical retrain changes no file
             save_checkpoint(weights, state, steps, history, meta)
         leaves = jax.tree.leaves(state)
         info = {"name": name, "file": weights.name, "sha256": sha256(weights),
                 "bytes": weights.stat().st_size, "command": command, "config": meta["config"],
                 "steps": steps, "parameters": int(sum(x.size for x in leaves)),
-                "trained_on": f"{jax.devices()[0].platform}, jax {jax.__version__}"}
+                "trained_on": f"{jax.devices()[0].platform}, jax {jax.__version__}",
+                "cpu": cpu_kind()}
         write_atomic(sidecar, lambda f: f.write((json.dumps(info, indent=1) + "\n").encode()))
         return history
 
@@ -176,17 +205,19 @@ def train_or_load(name: str, objects, train_fn: Callable[[], dict], *, retrain: 
     return history
 
 
-def cached_spins(path, make, remake: bool = False, description: str = "") -> np.ndarray:
+def cached_spins(path, make, remake: bool = False, description: str = "",
+                 root: str | Path | None = None) -> np.ndarray:
     """Spin configurations (n, L, L) in {-1, +1} from ``path`` (a .npz of packed bits, 32 times
     smaller than float32), or made by ``make()`` and written there when the file is missing or
     ``remake`` is set. For Metropolis references that take longer to sample than a lecture has.
 
     Under ``data/pretrained`` the file gets a sidecar ``.json`` like the weights there (sha256,
-    size, ``description``, the command that regenerates it), and is refused if it changed."""
-    path = Path(path).resolve()
+    size, ``description``, the command that regenerates it), and is refused if it changed;
+    ``root`` stands for data/pretrained where a rebuild writes elsewhere (``make retrain``)."""
+    path, root = Path(path).resolve(), Path(root or PRETRAINED_DIR).resolve()
     sidecar = path.with_suffix(".json")
-    inside = path.is_relative_to(PRETRAINED_DIR.resolve())
-    name = path.relative_to(PRETRAINED_DIR.resolve()).with_suffix("").as_posix() if inside else ""
+    inside = path.is_relative_to(root)
+    name = path.relative_to(root).with_suffix("").as_posix() if inside else ""
     if path.is_file() and not remake:
         if inside and json.loads(sidecar.read_text())["sha256"] != sha256(path):
             raise ValueError(f"'{path}' does not match its sidecar's sha256; regenerate with "
@@ -202,6 +233,6 @@ def cached_spins(path, make, remake: bool = False, description: str = "") -> np.
     if inside:
         info = {"name": name, "file": path.name, "sha256": sha256(path),
                 "bytes": path.stat().st_size, "command": regenerate_command(name),
-                "config": {"data": description, "shape": list(spins.shape)}}
+                "config": {"data": description, "shape": list(spins.shape)}, "cpu": cpu_kind()}
         write_atomic(sidecar, lambda f: f.write((json.dumps(info, indent=1) + "\n").encode()))
     return spins

@@ -32,7 +32,8 @@ def test_a_changed_or_missing_weight_file_fails_with_the_command_that_restores_i
     raw = changed.read_bytes()
     changed.write_bytes(raw[:-1] + bytes([raw[-1] ^ 0xFF]))  # one byte changed
     [(status, what, fix)] = doctor.check_pretrained(tmp_path)
-    assert status == "FAIL" and "sha256" in what and "COURSE_RETRAIN=1 make notebook" in fix
+    assert status == "FAIL" and "sha256" in what
+    assert "python -m course_lib pretrained regenerate" in fix
     changed.unlink()
     [(status, what, _)] = doctor.check_pretrained(tmp_path)
     assert status == "FAIL" and what.endswith(f"{weights.name} is missing")

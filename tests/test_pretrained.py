@@ -4,6 +4,7 @@ and the shipped files in data/pretrained against their sidecars."""
 import importlib
 import json
 import re
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -17,7 +18,7 @@ from course_lib.pretrained import PRETRAINED_DIR, regenerate_command, sha256, tr
 from course_lib.train import TrainConfig, step_from_loss
 
 NAME = "week99_test/denoiser"
-COMMAND = "COURSE_RETRAIN=1 make notebook NB=notebooks/week99_test.py"
+COMMAND = "python -m course_lib pretrained regenerate week99_test/denoiser"
 MOONS = data.get("moons")
 
 
@@ -77,8 +78,8 @@ def test_sidecar_records_hash_size_command_and_config(tmp_path):
 
 
 def test_a_bit_identical_retrain_changes_no_file(tmp_path):
-    """np.savez stamps the time into the zip, so rewriting identical weights would change the
-    file and its sha256 for nothing; a retrain that reproduces them leaves the file alone."""
+    """A retrain that reproduces the weights leaves the file alone (the same inode: nothing
+    rewritten), and other weights give a new file and a new sha256."""
     save(tmp_path)
     weights, sidecar = tmp_path / f"{NAME}.npz", tmp_path / f"{NAME}.json"
     inode, text = weights.stat().st_ino, sidecar.read_text()
@@ -105,7 +106,7 @@ def test_rng_state_is_stored(tmp_path):
 def test_missing_file_says_how_to_regenerate(tmp_path):
     model, fit, calls = make()
     with pytest.raises(ValueError, match=r"week99_test/denoiser.npz' are missing; regenerate "
-                       r"with `COURSE_RETRAIN=1 make notebook NB=notebooks/week99_test.py` "
+                       r"with `python -m course_lib pretrained regenerate week99_test/denoiser` "
                        r"or set COURSE_RETRAIN=1"):
         train_or_load(NAME, (model,), fit, retrain=False, directory=tmp_path)
     save(tmp_path)
@@ -233,3 +234,48 @@ def test_shipped_weights_match_their_sidecars_and_readme():
         assert name in described, f"data/pretrained/README.md does not describe {name}"
     for sidecar in PRETRAINED_DIR.rglob("*.json"):
         assert sidecar.with_suffix(".npz").is_file(), f"{sidecar} has no weights file"
+
+
+def test_equal_weights_written_at_other_times_are_equal_bytes(tmp_path, monkeypatch):
+    """make retrain compares a rebuilt file's sha256 with the shipped one, so the file must
+    depend on the arrays alone, not on when it was written (np.savez under Python 3.12 dates
+    every zip entry 1980-01-01; a writer that stamps the time would break every rebuild)."""
+    import time
+
+    save(tmp_path / "a")
+    later = time.time() + 86400 * 400  # another day, month and year
+    monkeypatch.setattr(time, "time", lambda: later)
+    save(tmp_path / "b")
+    first, second = (tmp_path / d / f"{NAME}.npz" for d in "ab")
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_the_sidecar_records_the_kind_of_cpu(tmp_path):
+    """Bit-identical rebuilds hold on one kind of CPU: the sidecar says which made the file."""
+    save(tmp_path)
+    info = json.loads((tmp_path / f"{NAME}.json").read_text())
+    assert info["cpu"] == pretrained.cpu_kind()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():  # Linux: the model name and the widest vector instruction set
+        text = cpuinfo.read_text()
+        model = re.search(r"model name\s*:\s*(.*)", text)
+        flags = set(re.search(r"flags\s*:\s*(.*)", text).group(1).split())
+        widest = "avx512f" if "avx512f" in flags else "avx2" if "avx2" in flags else None
+        assert model is None or info["cpu"].startswith(model.group(1).strip())
+        assert widest is None or info["cpu"].endswith(f"({widest})")
+
+
+def test_keep_history_stores_only_what_a_notebook_reads(tmp_path):
+    """week16's mode-table files store no per-step losses (nobody reads them): the file holds
+    the weights, the step count stays the number of steps trained, loading gives the weights."""
+    model, fit, _ = make()
+    history = train_or_load(NAME, (model,), fit, retrain=True, directory=tmp_path,
+                            keep_history=())
+    assert history == {}
+    info = json.loads((tmp_path / f"{NAME}.json").read_text())
+    assert info["steps"] == 200
+    with np.load(tmp_path / f"{NAME}.npz") as f:
+        assert not [k for k in f.files if k.startswith("history/")] and int(f["step"]) == 200
+    fresh, fit_fresh, calls = make(seed=1)
+    assert train_or_load(NAME, (fresh,), fit_fresh, retrain=False, directory=tmp_path) == {}
+    assert not calls and all(np.array_equal(a, b) for a, b in zip(leaves(fresh), leaves(model)))

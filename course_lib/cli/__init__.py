@@ -7,6 +7,7 @@
     python -m course_lib sample runs/ring --n 2500 --out samples.npy
     python -m course_lib evaluate runs/ring --data ring
     python -m course_lib pretrained regenerate week17_diffusion/roll_vdm
+    python -m course_lib pretrained retrain 'week16_gans/ring_*'   (make retrain: rebuild, compare)
 
 The error boundary: anything a user can cause (a bad argument, a file that is missing,
 unreadable, damaged or of the wrong kind, a locked run folder) gives exit status 2 and one
@@ -101,12 +102,20 @@ def _parser() -> Parser:
     e.add_argument("--std", type=float, help="the modes' standard deviation, with --means")
 
     w = verbs.add_parser("pretrained", help="the shipped weights: list them, rebuild one")
-    wverbs = w.add_subparsers(dest="pretrained_verb", metavar="{list,regenerate}",
+    wverbs = w.add_subparsers(dest="pretrained_verb", metavar="{list,regenerate,retrain}",
                               parser_class=Parser)
     wverbs.required = True
     wverbs.add_parser("list", help="every pretrained file and the command that rebuilds it")
     r = wverbs.add_parser("regenerate", help="retrain one file alone, as its notebook does")
     r.add_argument("name", help="<notebook>/<model>, e.g. week17_diffusion/roll_vdm")
+    r.add_argument("--out", help="write it under this folder instead of over the shipped file")
+    r = wverbs.add_parser("retrain", help="rebuild shipped files in a scratch folder from "
+                          "their sidecars' commands and compare them with the shipped ones")
+    r.add_argument("patterns", nargs="*", metavar="PATTERN",
+                   help="shell patterns of names, e.g. 'week16_gans/ring_*' (default: all)")
+    r.add_argument("--scratch", default="build/retrain", help="where the rebuilt files go")
+    r.add_argument("--tolerance", type=float, default=1e-5,
+                   help="largest relative difference accepted from another kind of CPU")
 
     verbs.add_parser("doctor", help="check this installation (Python, JAX and its devices, "
                      "the compile cache, the data, the pretrained files) and say what to fix")
@@ -233,10 +242,15 @@ def run(argv: list[str]) -> int:
     elif args.pretrained_verb == "list":
         for name in pretrained.names():
             print(f"{name:45s} {json.loads(pretrained.sidecar_path(name).read_text())['command']}")
+    elif args.pretrained_verb == "retrain":
+        from course_lib.cli.retrain import retrain
+
+        return retrain(args.patterns, args.scratch, args.tolerance)
     else:
         before = pretrained.sha256_of(args.name)
-        after = pretrained.regenerate(args.name)
-        print(f"{args.name}: sha256 {after} ({'unchanged' if after == before else 'changed'})")
+        after = pretrained.regenerate(args.name, args.out)
+        same = after == before
+        print(f"{args.name}: sha256 {after} ({'the shipped one' if same else 'changed'})")
     return 0
 
 

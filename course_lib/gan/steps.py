@@ -188,14 +188,16 @@ def fit_discriminator(D, opt_D, real, fake, train_config: TrainConfig) -> dict:
 
 
 def fit(config: GANConfig, dataset: Dataset, train_config: TrainConfig, *,
-        name: str | None = None, retrain: bool | None = None):
+        name: str | None = None, retrain: bool | None = None, directory=None,
+        keep_history=None):
     """(G, D, history): a GAN of ``config`` trained on ``dataset``; both networks are
     initialised from ``train_config.seed``, as :func:`init` does.
 
     With ``name`` ("<notebook>/<model>") it goes through :func:`course_lib.pretrained.
     train_or_load`: the generator's weights are loaded from ``data/pretrained/<name>.npz`` (D
     stays untrained then), or, with COURSE_RETRAIN=1 or ``retrain=True``, trained and saved
-    with the command that rebuilds the file alone.
+    with the command that rebuilds the file alone (in ``directory``, default data/pretrained;
+    ``keep_history``: the history entries stored, default all).
     """
     G, D, opt_G, opt_D = init(config, train_config.seed)
 
@@ -206,19 +208,20 @@ def fit(config: GANConfig, dataset: Dataset, train_config: TrainConfig, *,
         return G, D, run()
     history = train_or_load(name, (G,), run, retrain=retrain,
                             config={"gan": config, "train": train_config},
-                            command=f"python -m course_lib pretrained regenerate {name}")
+                            directory=directory, keep_history=keep_history)
     return G, D, history
 
 
 def fit_seeds(config: GANConfig, dataset: Dataset, train_config: TrainConfig, seeds, *,
-              names=None, retrain: bool | None = None) -> list[tuple]:
+              names=None, retrain: bool | None = None, keep_history=None) -> list[tuple]:
     """``[fit(config, dataset, replace(train_config, seed=s)) for s in seeds]``, bit for bit,
     with the seeds trained together in one compiled program
     (:func:`course_lib.train.train_ensemble`): the mode table's five seeds at once.
 
     names: one "<notebook>/<model>" per seed, as :func:`fit` takes; then every file is
     loaded, or, when retraining, all seeds are trained together and each file is saved with
-    the command that rebuilds it alone (``pretrained regenerate``, which calls :func:`fit`).
+    the command that rebuilds it alone (``pretrained regenerate``, which calls :func:`fit`),
+    storing the history entries ``keep_history`` (default all; the mode table's recipes: none).
     """
     seeds = list(seeds)
     members = [init(config, s) for s in seeds]
@@ -238,7 +241,7 @@ def fit_seeds(config: GANConfig, dataset: Dataset, train_config: TrainConfig, se
     for (G, D, _, _), name, history, run_config in zip(members, names, histories, configs):
         history = train_or_load(name, (G,), lambda h=history: h, retrain=retrain,
                                 config={"gan": config, "train": run_config},
-                                command=f"python -m course_lib pretrained regenerate {name}")
+                                keep_history=keep_history)
         out.append((G, D, history))
     return out
 

@@ -9,12 +9,28 @@ from course_lib.cli import pretrained
 from course_lib.pretrained import PRETRAINED_DIR
 
 
-@pytest.mark.parametrize("name", pretrained.names())
-def test_each_sidecar_records_a_command_that_parses(name):
-    command = json.loads((PRETRAINED_DIR / f"{name}.json").read_text())["command"]
+def _recorded(name):
+    return json.loads((PRETRAINED_DIR / f"{name}.json").read_text())["command"]
+
+
+# week17_ising's files are being retrained by the lead with new models; their sidecars get the
+# regenerate line when they are rewritten (strict: this mark must go once they are).
+LEAD = pytest.mark.xfail(strict=True, reason="retrained by the lead")
+LEAD_RETRAINS = [pytest.param(n, marks=LEAD)
+                 if n.startswith("week17_ising/") and "make notebook" in _recorded(n) else n
+                 for n in pretrained.names()]
+
+
+@pytest.mark.parametrize("name", LEAD_RETRAINS)
+def test_each_sidecar_records_a_command_that_rebuilds_it_alone(name):
+    command = _recorded(name)
     pretrained.check_command(command, cli.parse)
-    if name in pretrained.RECIPES:  # rebuilt alone, not by re-running a whole notebook
-        assert command == f"python -m course_lib pretrained regenerate {name}"
+    assert command == f"python -m course_lib pretrained regenerate {name}"
+    assert name in pretrained.RECIPES
+
+
+def test_every_recipe_rebuilds_a_shipped_file():
+    assert sorted(pretrained.RECIPES) == pretrained.names()
 
 
 @pytest.mark.parametrize("command", [
@@ -23,6 +39,7 @@ def test_each_sidecar_records_a_command_that_parses(name):
     "python -m course_lib pretrained regenerate week99/none",
     "python -m course_lib pretrained rebuild week17_diffusion/roll_vdm",
     "COURSE_RETRAIN=1 make notebook NB=notebooks/week99_none.py",
+    "COURSE_RETRAIN=1 make notebook NB=notebooks/week16_gans.py",  # a whole notebook: not alone
     "make everything",
 ])
 def test_a_command_that_cannot_run_is_refused(command):
