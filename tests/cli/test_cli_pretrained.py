@@ -13,15 +13,7 @@ def _recorded(name):
     return json.loads((PRETRAINED_DIR / f"{name}.json").read_text())["command"]
 
 
-# week17_ising's files are being retrained by the lead with new models; their sidecars get the
-# regenerate line when they are rewritten (strict: this mark must go once they are).
-LEAD = pytest.mark.xfail(strict=True, reason="retrained by the lead")
-LEAD_RETRAINS = [pytest.param(n, marks=LEAD)
-                 if n.startswith("week17_ising/") and "make notebook" in _recorded(n) else n
-                 for n in pretrained.names()]
-
-
-@pytest.mark.parametrize("name", LEAD_RETRAINS)
+@pytest.mark.parametrize("name", pretrained.names())
 def test_each_sidecar_records_a_command_that_rebuilds_it_alone(name):
     command = _recorded(name)
     pretrained.check_command(command, cli.parse)
