@@ -891,7 +891,7 @@ def mode_generator(name, model, seed, pack=1):
     (G, D, opt_G, opt_D), cfg, run, tag = mode_run(name, model, seed, pack)
     train_or_load(f"week16_gans/{tag}", (G,), lambda: train(
         gan.train_step, (G, D, opt_G, opt_D), gan.batches(data.get(name), cfg), run),
-        config={"gan": cfg, "train": run})
+        config={"gan": cfg, "train": run}, keep_history=())  # the table reads no losses
     return G
 
 
@@ -911,7 +911,8 @@ def training_snapshots(name, model, seed, every=1000):
         return history | {"snapshots": np.stack(kept)}
 
     history = train_or_load(f"week16_gans/{tag}_snapshots", (G,), train_keeping,
-                            config={"gan": cfg, "train": run, "every": every})
+                            config={"gan": cfg, "train": run, "every": every},
+                            keep_history=("snapshots",))
     return np.arange(1, len(history["snapshots"]) + 1) * every, history["snapshots"], G
 
 
