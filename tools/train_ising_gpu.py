@@ -23,13 +23,14 @@ import numpy as np
 from flax import nnx
 
 from course_lib import ising
+from course_lib.cli.pretrained_recipes import lattice_model
+from course_lib.config import from_dict
 from course_lib.diffusion import lattice
 from course_lib.pretrained import PRETRAINED_DIR, cached_spins, train_or_load
 from course_lib.train import TrainConfig
 
 T_C = ising.T_CRITICAL
 TEMPERATURES = [round(1.5 + 0.1 * i, 2) for i in range(21)]
-COMMAND = "python -m course_lib pretrained regenerate week17_ising/{}"
 
 
 def timed_steps(config, spins, temps, batch, budget):
@@ -49,25 +50,29 @@ def timed_steps(config, spins, temps, batch, budget):
 
 
 def train(name, config, data, batch, budget):
+    """Train week17_ising/NAME with the regenerate recipe itself (pretrained_recipes.
+    lattice_model), for the number of steps that fits ``budget``; returns the loaded model."""
     spins = ising.metropolis_at(**data)
     temps = (np.repeat(np.asarray(data["temperatures"], np.float32), data["n_chains"])
              if config.conditional else None)
     print(f"{name}: {len(spins)} training configurations", flush=True)
     steps = timed_steps(config, spins, temps, batch, budget)
-    config = replace(config, decay_steps=steps)
-    training = TrainConfig(steps=steps, batch_size=batch, progress=False, steps_per_call=1000)
-    model = lattice.LatticeDiffusion(config, rngs=nnx.Rngs(0))
+    saved = {"model": asdict(replace(config, decay_steps=steps)), "data": data,
+             "train": asdict(TrainConfig(steps=steps, batch_size=batch, progress=False,
+                                         steps_per_call=1000))}
     start = time.perf_counter()
-    history = train_or_load(f"week17_ising/{name}", (model,),
-                            lambda: lattice.fit(model, spins, training, temps), retrain=True,
-                            config={"model": config, "train": training, "data": data},
-                            command=COMMAND.format(name))
+    lattice_model(f"week17_ising/{name}", saved, None)
     seconds = time.perf_counter() - start
+    model = lattice.LatticeDiffusion(from_dict(lattice.LatticeDiffusionConfig, saved["model"]),
+                                     rngs=nnx.Rngs(0))
+    history = train_or_load(f"week17_ising/{name}", (model,), lambda: {}, retrain=False,
+                            config={"model": model.config, "data": data,
+                                    "train": from_dict(TrainConfig, saved["train"])})
     loss = np.asarray(history["loss"])
     print(f"  trained in {seconds:.0f} s; loss (bits/spin) first 100 {loss[:100].mean():.4f}, "
           f"last 1000 {loss[-1000:].mean():.4f}", flush=True)
-    print("  config " + json.dumps({"model": asdict(config), "train": asdict(training)}))
-    return model, seconds
+    print("  config " + json.dumps({k: saved[k] for k in ("model", "train")}))
+    return model
 
 
 def compare(label, generated, reference, T):
@@ -97,7 +102,7 @@ def main():
     reference = cached_spins(folder / "metropolis_tc.npz", make=None)
     if args.only in (None, "critical"):
         data = {"temperatures": [T_C], "seed": 0, "n_chains": args.chains, "sweeps": 1000}
-        model, _ = train("critical", base, data, args.batch, args.budget)
+        model = train("critical", base, data, args.batch, args.budget)
         start = time.perf_counter()
         generated = cached_spins(
             folder / "generated_tc.npz", remake=True,
@@ -114,8 +119,8 @@ def main():
     if args.only in (None, "conditional"):
         data = {"temperatures": TEMPERATURES, "seed": 100, "n_chains": args.chains_per_T,
                 "sweeps": 1000}
-        model, _ = train("conditional", replace(base, conditional=True), data, args.batch,
-                         args.budget)
+        model = train("conditional", replace(base, conditional=True), data, args.batch,
+                      args.budget)
         references = cached_spins(folder / "metropolis_temperatures.npz", make=None)
         references = references.reshape(len(TEMPERATURES), -1, 16, 16)
         per_t = 400
