@@ -103,3 +103,26 @@ def test_a_rebuild_writes_only_the_scratch_folder_and_prints_one_line(tmp_path, 
             (PRETRAINED_DIR / f"{NAME}.json").read_bytes()) == before
     with pytest.raises(ValueError, match="must not hold the shipped files"):
         retrain.retrain([NAME], PRETRAINED_DIR.parent)
+
+
+def test_a_file_made_on_a_device_this_machine_lacks_is_listed_not_rebuilt(shipped, monkeypatch,
+                                                                          capsys):
+    """week 17's lattice models were trained on a GPU: a CPU machine says it cannot check them
+    (neither pass nor mismatch) instead of spending hours on a rebuild that cannot match."""
+    scratch, _, _ = shipped
+    sidecar = retrain.PRETRAINED_DIR / f"{NAME}.json"
+    sidecar.write_text(json.dumps(json.loads(sidecar.read_text())
+                                  | {"trained_on": "gpu, jax 0.11.2"}))
+
+    def no_rebuild(name, folder):
+        raise AssertionError(f"{name} was rebuilt")
+
+    monkeypatch.setattr(retrain, "rebuild", no_rebuild)
+    monkeypatch.setattr(retrain.jax, "default_backend", lambda: "cpu")
+    assert retrain.retrain([NAME], scratch) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith(NAME) and "not checked: made on a GPU (gpu, jax 0.11.2)" in lines[1]
+    assert lines[3] == f"0 of 0 pass; 1 made on another device, not checked here: {NAME}"
+    monkeypatch.setattr(retrain.jax, "default_backend", lambda: "gpu")  # a GPU machine checks it
+    with pytest.raises(AssertionError, match="was rebuilt"):
+        retrain.retrain([NAME], scratch)
