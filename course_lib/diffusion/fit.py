@@ -49,7 +49,7 @@ def train_step_of(config):
 
 
 def fit(config, dataset: Dataset, train_config: TrainConfig, *, seed: int = 0,
-        name: str | None = None, retrain: bool | None = None):
+        name: str | None = None, retrain: bool | None = None, directory=None):
     """(model, history): the model of ``config`` trained on ``dataset`` for ``train_config``.
 
     With ``name`` ("<notebook>/<model>") it goes through :func:`course_lib.pretrained.
@@ -57,7 +57,8 @@ def fit(config, dataset: Dataset, train_config: TrainConfig, *, seed: int = 0,
     COURSE_RETRAIN=1 the model is trained and the file rewritten. The sidecar records the
     model's config, the training config and the data set's name, and the command that rebuilds
     the file alone: ``python -m course_lib pretrained regenerate <name>``. ``retrain``: as in
-    train_or_load (default: COURSE_RETRAIN=1).
+    train_or_load (default: COURSE_RETRAIN=1); ``directory``: where the file is read or
+    written (default data/pretrained; ``make retrain`` passes a scratch folder).
     """
     model, optimizer = init(config, seed)
 
@@ -68,5 +69,6 @@ def fit(config, dataset: Dataset, train_config: TrainConfig, *, seed: int = 0,
         return model, run()
     history = train_or_load(name, (model,), run, retrain=retrain,
                             config={"model": config, "train": train_config, "data": dataset.name},
-                            command=f"python -m course_lib pretrained regenerate {name}")
+                            command=f"python -m course_lib pretrained regenerate {name}",
+                            directory=directory)
     return model, history
