@@ -90,7 +90,7 @@ nbval: setup
 ## build/retrain (the shipped files stay untouched), and compare each with the shipped one: one
 ## line per file, exit status 1 on any mismatch. A subset: make retrain FILES='week16_gans/ring_*'
 ## Files made on a GPU (week17_ising's models and generated sets) are listed as not checked on a
-## machine without one. About an hour on the 2-core CPU (the FLOP floor alone is 20 minutes).
+## machine without one. 34 minutes for the other 57 on the 2-core CPU (benchmarks/RESULTS.md).
 FILES ?=
 retrain: setup
 	set -f; $(PY) -m course_lib pretrained retrain $(FILES)

@@ -108,10 +108,12 @@ def here() -> str:
                  "cpu": cpu_kind()})
 
 
-def needs_absent_device(name: str) -> str | None:
-    """The platform that made ``name`` ("gpu", "tpu") when this machine lacks it, else None."""
-    made = json.loads(sidecar_path(name).read_text()).get("trained_on", "cpu").split(",")[0]
-    return None if made in ("cpu", jax.default_backend()) else made
+def made_on_absent_device(name: str) -> str | None:
+    """What made ``name`` (its :func:`kind`, e.g. "gpu, jax 0.11.2") when that was a device
+    this machine lacks, else None."""
+    info = json.loads(sidecar_path(name).read_text())
+    platform = info.get("trained_on", "cpu").split(",")[0]
+    return None if platform in ("cpu", jax.default_backend()) else kind(info)
 
 
 def compare(name: str, scratch: Path, tolerance: float = TOLERANCE) -> tuple[bool, str]:
@@ -144,11 +146,11 @@ def retrain(patterns: list[str], scratch: str | Path = SCRATCH,
           flush=True)
     times, failed, unchecked, start = {}, [], [], time.perf_counter()
     for name in chosen:
-        if device := needs_absent_device(name):
+        if made := made_on_absent_device(name):
             unchecked.append(name)
-            print(f"{name:52s} {'-':>8s}    not checked: made on a {device.upper()} "
-                  f"({kind(json.loads(sidecar_path(name).read_text()))}), and this machine "
-                  f"has none; run make retrain on one", file=out, flush=True)
+            print(f"{name:52s} {'-':>8s}    not checked: made on a {made.split(',')[0].upper()} "
+                  f"({made}), and this machine has none; run make retrain on one", file=out,
+                  flush=True)
             continue
         try:
             times[name] = rebuild(name, scratch)

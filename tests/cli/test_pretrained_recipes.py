@@ -11,8 +11,9 @@ from flax import nnx
 
 from course_lib import ising
 from course_lib.cli import pretrained_recipes as recipes
+from course_lib.cli.pretrained import sidecar_path
 from course_lib.diffusion import lattice
-from course_lib.pretrained import sha256, train_or_load
+from course_lib.pretrained import PRETRAINED_DIR, sha256, train_or_load
 from course_lib.train import TrainConfig
 
 NAME = "week99_ising/model"
@@ -70,9 +71,6 @@ def test_the_kinds_of_recipe_cover_every_recipe():
 
 @pytest.mark.parametrize("name", KINDS)
 def test_each_kind_of_recipe_writes_its_file_where_it_is_told(tmp_path, name):
-    from course_lib.cli.pretrained import sidecar_path
-    from course_lib.pretrained import PRETRAINED_DIR
-
     saved = json.loads(sidecar_path(name).read_text())["config"]
     for key in ("train", "run"):
         if isinstance(saved.get(key), dict) and "steps" in saved[key]:
