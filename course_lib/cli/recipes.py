@@ -11,7 +11,7 @@ the recipe for any other data (a user's file), the nearest the notebooks come to
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from course_lib import data as data_lib
@@ -42,15 +42,28 @@ _MOONS_DDPM = {"T": 100, "beta_1": 1e-3, "beta_T": 0.2, "loss": "elbo", "hidden"
 _DIGITS_VDM = {"hidden": (512, 512, 512), "lr": 1e-3}
 _ROLL_VDM = {"hidden": (256, 256, 256), "lr": 3e-3}
 
+_RING_RECIPE = Recipe(_GAN_MODES | {"instance_noise": 0.2}, _GAN_TRAIN,
+                      f"{_WEEK16}: 8/8 modes, 98.8% high quality (5 seeds)")
+_DIGITS_DDPM_RECIPE = Recipe(_LEVELS_DDPM, {"steps": 6000, "batch_size": 128},
+                             f"{_WEEK17}, 'Digits, in bits per dimension': 'DDPM, "
+                             "discretisation fixed' (LevelsDDPMConfig)")
+_MOONS_DDPM_RECIPE = Recipe(_MOONS_DDPM, {"steps": 4000, "batch_size": 256},
+                            f"{_WEEK17}, 'the three parameterisations' on the moons")
+_DIGITS_VDM_RECIPE = Recipe(_DIGITS_VDM, {"steps": 6000, "batch_size": 128},
+                            f"{_WEEK17}, the digits' VDM")
+_ROLL_VDM_RECIPE = Recipe(_ROLL_VDM, {"steps": 8000, "batch_size": 256},
+                          f"{_WEEK17}, 'Continuous time': the swiss roll's VDM")
+
+# Quantized and user data take a named data set's recipe, with a note saying whose (one copy
+# of the numbers, so the two cannot drift apart).
 RECIPES: dict[str, dict[str | None, Recipe]] = {
     "gan": {
-        "ring": Recipe(_GAN_MODES | {"instance_noise": 0.2}, _GAN_TRAIN,
-                       f"{_WEEK16}: 8/8 modes, 98.8% high quality (5 seeds)"),
+        "ring": _RING_RECIPE,
         "grid": Recipe(_GAN_MODES | {"instance_noise": 0.5}, _GAN_TRAIN,
                        f"{_WEEK16}: 25/25 modes, 96.9% high quality (5 seeds)"),
-        None: Recipe(_GAN_MODES | {"instance_noise": 0.2}, _GAN_TRAIN,
-                     f"the ring's recipe ({_WEEK16}); the data are standardised first, so "
-                     "the noise is in units of the data's standard deviation"),
+        None: replace(_RING_RECIPE, source=f"the ring's recipe ({_WEEK16}); the data are "
+                      "standardised first, so the noise is in units of the data's standard "
+                      "deviation"),
     },
     "binomial": {
         "heartbeat": Recipe({"T": 2000, "hidden": (50, 50, 50), "lr": 1e-3, "p_T": 0.2},
@@ -61,28 +74,21 @@ RECIPES: dict[str, dict[str | None, Recipe]] = {
                      f"the heartbeat's recipe ({_WEEK17})"),
     },
     "ddpm": {
-        "digits": Recipe(_LEVELS_DDPM, {"steps": 6000, "batch_size": 128},
-                         f"{_WEEK17}, 'Digits, in bits per dimension': 'DDPM, discretisation "
-                         "fixed' (LevelsDDPMConfig)"),
-        "quantized": Recipe(_LEVELS_DDPM, {"steps": 6000, "batch_size": 128},
-                            f"the digits' recipe ({_WEEK17}, LevelsDDPMConfig)"),
-        "moons": Recipe(_MOONS_DDPM, {"steps": 4000, "batch_size": 256},
-                        f"{_WEEK17}, 'the three parameterisations' on the moons"),
-        None: Recipe(_MOONS_DDPM, {"steps": 4000, "batch_size": 256},
-                     f"the moons' recipe ({_WEEK17}); the data are standardised first"),
+        "digits": _DIGITS_DDPM_RECIPE,
+        "quantized": replace(_DIGITS_DDPM_RECIPE,
+                             source=f"the digits' recipe ({_WEEK17}, LevelsDDPMConfig)"),
+        "moons": _MOONS_DDPM_RECIPE,
+        None: replace(_MOONS_DDPM_RECIPE, source=f"the moons' recipe ({_WEEK17}); the data are "
+                      "standardised first"),
     },
     "vdm": {
-        "digits": Recipe(_DIGITS_VDM, {"steps": 6000, "batch_size": 128},
-                         f"{_WEEK17}, the digits' VDM"),
-        "quantized": Recipe(_DIGITS_VDM, {"steps": 6000, "batch_size": 128},
-                            f"the digits' VDM ({_WEEK17})"),
-        "swiss_roll": Recipe(_ROLL_VDM, {"steps": 8000, "batch_size": 256},
-                             f"{_WEEK17}, 'Continuous time': the swiss roll's VDM"),
-        None: Recipe(_ROLL_VDM, {"steps": 8000, "batch_size": 256},
-                     f"the swiss roll's VDM ({_WEEK17}); the data are standardised first"),
+        "digits": _DIGITS_VDM_RECIPE,
+        "quantized": replace(_DIGITS_VDM_RECIPE, source=f"the digits' VDM ({_WEEK17})"),
+        "swiss_roll": _ROLL_VDM_RECIPE,
+        None: replace(_ROLL_VDM_RECIPE, source=f"the swiss roll's VDM ({_WEEK17}); the data are "
+                      "standardised first"),
     },
 }
-
 
 def recipe(model: str, data: str | None, quantized: bool = False) -> Recipe:
     """The recipe of ``model`` on ``data`` (a built-in name, or None / a path for user data);
