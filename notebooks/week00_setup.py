@@ -19,12 +19,24 @@
 # # Week 0: setting up, and the data of the course
 #
 # This notebook checks that the installation works, shows which devices JAX computes on, and
-# introduces every data set the GAN and diffusion weeks use. Nothing here is trained; all you
-# need is `make setup` (or `make course`) from the repository's root.
+# introduces every data set the GAN and diffusion weeks use. Nothing here is trained. To
+# install, from the repository's root, with Python 3.12 or newer (any system; the README's
+# section "macOS and Windows" has the Windows spelling):
 #
-# Every number printed in these notebooks comes from running them. Cells whose first line is
-# `# NBVAL_CHECK_OUTPUT` print rounded key numbers, and the test suite (`make test`) re-runs
-# each notebook and fails if one of those numbers changes.
+# ```bash
+# python3.12 -m venv .venv && source .venv/bin/activate
+# pip install -e ".[notebooks]"
+# ```
+#
+# or, where `make` is available, `make setup` (the same into `.venv/`, every package at the
+# version and hash of `requirements.lock`).
+#
+# `python -m course_lib doctor` then says whether everything works, and what to fix if not.
+#
+# Every number in these notebooks comes from running them, or is a constant or a paper's
+# value listed with its source at the end of the notebook. Cells tagged `nbval-check-output`
+# (the tag shows in JupyterLab's property inspector) print rounded key numbers, and the test
+# suite (`make test`) re-runs each notebook and fails if one of those numbers changes.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The installation
@@ -34,8 +46,6 @@
 # so the second time you run a notebook the compilation is skipped.
 
 # %%
-import time
-
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
@@ -44,7 +54,6 @@ import numpy as np
 import course_lib
 from course_lib import data, ising
 
-notebook_start = time.perf_counter()
 print("course_lib", course_lib.__version__, "| jax", jax.__version__)
 print("devices:", jax.devices())
 print("backend:", jax.default_backend())
@@ -52,8 +61,7 @@ print("backend:", jax.default_backend())
 # %% [markdown]
 # A first check that the numerics work: a jitted function gives the same answer as NumPy.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 x = np.linspace(-3, 3, 1001)
 log_normal = jax.jit(lambda x: -0.5 * x**2 - 0.5 * jnp.log(2 * jnp.pi))
 riemann = float(jnp.sum(jnp.exp(log_normal(x))) * (x[1] - x[0]))
@@ -100,8 +108,7 @@ plt.show()
 # $\chi^2$ with two degrees of freedom, so a fraction $1 - e^{-9/2} = 0.989$ lies within
 # $3\sigma$: the "high-quality" threshold of the mode-collapse protocol.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 ring = data.get("ring")
 x = np.asarray(ring.sample(key, 2500))
 dist = np.linalg.norm(x[:, None] - ring.means[None], axis=-1)
@@ -139,8 +146,7 @@ plt.show()
 # log-likelihood is $\log_2(1/5) = -2.322$ bits per sequence: a number a trained model's bound
 # can be held against.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 beats = np.asarray(data.get("heartbeat").sample(key, 10_000))
 patterns, counts = np.unique(beats, axis=0, return_counts=True)
 for p, c in zip(patterns, counts):
@@ -166,8 +172,7 @@ for ax, i in zip(axes.flat, range(20)):
 plt.tight_layout()
 plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(f"images: {digits.data.shape}, classes: {digits.num_classes}, grey levels: {digits.levels}")
 print(f"train: {len(data.digits('train').data)}, test: {len(data.digits('test').data)}")
 print(f"images per class: {np.bincount(digits.labels).tolist()}")
@@ -195,8 +200,7 @@ print(f"images per class: {np.bincount(digits.labels).tolist()}")
 # independent chains should agree with the exact ones within a few standard errors (the
 # error comes from the spread of the chains' own means).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for T in (1.5, ising.T_CRITICAL, 3.5):
     exact = ising.exact_observables(4, T)
     obs = ising.observables(jax.random.key(1), 4, T, n_chains=256, burn_in=200,
@@ -245,8 +249,7 @@ for ax, (k, label) in zip(axes, [("energy", "$E/N$"), ("abs_m", "$\\langle|m|\\r
 plt.tight_layout()
 plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 slope = np.gradient(np.array(curves["abs_m"])[:, 0], Ts)
 print(f"|m| falls fastest at T = {Ts[np.argmin(slope)]:.1f} (T_c = {ising.T_CRITICAL:.3f})")
 
@@ -270,5 +273,16 @@ temperature
 # The Ising data set used in the diffusion weeks is `data.ising(L, T)`: 2048 such
 # configurations, drawn once from a seed.
 
-# %%
-print(f"this notebook ran in {time.perf_counter() - notebook_start:.1f} s")
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Quoted numbers and their sources
+#
+# Every other number in the text is printed by the code beside it. These are constants, or
+# settings of the data sets taken from the papers:
+#
+# | number | what it is | source |
+# | --- | --- | --- |
+# | 0.01 | standard deviation of each ring mode | VEEGAN (Srivastava et al. 2017), PacGAN (Lin et al. 2018); `data.get("ring").std` |
+# | 0.05 | standard deviation of each grid mode | the same papers; `data.get("grid").std` |
+# | 0.989 | $P(\chi^2_2 < 9) = 1 - e^{-9/2}$ | `1 - exp(-4.5)` |
+# | 2.322 | $-\log_2(1/5)$, the heartbeat's entropy in bits | `log2(5)` |
+# | 2.269 | Onsager's $T_c = 2/\ln(1 + \sqrt 2)$ | `2 / log(1 + sqrt(2))` |

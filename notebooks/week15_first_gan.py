@@ -85,8 +85,7 @@ print(f"8000 steps = {8000 * 64 / len(digits.data):.0f} epochs of the {len(digit
 #
 # Single batches are noisy, so we average the last 1000 steps.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 last = slice(-1000, None)
 rows = [("D(x)", history["d_real"], 0.5, 0.52), ("D(G(z))", history["d_fake"], 0.5, 0.48),
         ("D loss", history["d_loss"], 2 * np.log(2), 1.35),
@@ -157,8 +156,7 @@ plots.chain_animation(np.stack([snapshots[step] for step in sorted(snapshots)]),
 #    generator's loss and to the samples early in training?
 # 2. Remove the dropout from the discriminator. Does $D(x)$ still approach 1/2?
 
-# %% tags=["solution"]
-# NBVAL_CHECK_OUTPUT
+# %% tags=["solution", "nbval-check-output"]
 # Solution 1. Both losses from the same start (seed 1; step i draws the same batch and noise in
 # both runs), 2000 steps. Early on D(G(z)) is small, where the minimax loss log(1 - D(G(z))) is
 # flat (its slope in D's logit is D(G(z))) and the non-saturating -log D(G(z)) is steep.
@@ -216,8 +214,7 @@ plt.show()
 # saturates only when $D$ wins decisively, $D(G(z)) \to 0$: week 16 builds that case (a generator
 # far from the data) and measures the gradient falling by four orders of magnitude.
 
-# %% tags=["solution"]
-# NBVAL_CHECK_OUTPUT
+# %% tags=["solution", "nbval-check-output"]
 # Solution 2
 nd_config = gan.GANConfig(**{**config.__dict__, "d_dropout": 0.0})
 objects = gan.init(nd_config, seed=1)

@@ -73,8 +73,7 @@ def estimate(values, exact=None, digits=4):
 # the roll's density is known (`data.swiss_roll_log_prob`), and $\mathbb{E}[\log_2 p(x)]$,
 # minus its entropy, is the ceiling.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 roll = data.get("swiss_roll")
 train_x = np.asarray(roll.sample(jax.random.key(0), 50_000), np.float64)
 test_x = np.asarray(roll.sample(jax.random.key(1), 50_000), np.float64)
@@ -209,8 +208,7 @@ plt.show()
 # the average of $\log p(x, h) - \log q(h\mid x)$ over chains drawn from the encoder. We use
 # $T = 8$ layers and a decoder that does *not* quite match the encoder.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 a = np.linspace(0.95, 0.6, 8)
 hvae = LinearGaussianHVAE(a, c=np.sqrt(a) * 0.9, s2=1 - 0.8 * a)
 rng = np.random.default_rng(0)
@@ -228,8 +226,7 @@ for x in (-2.0, 0.0, 1.3, 3.0):
 # 1.6 standard errors. If the decoder retraces the encoder ($c_t = \sqrt{a_t}$,
 # $s_t^2 = 1 - a_t$), the encoder is the exact posterior and the bound is tight:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 matched = LinearGaussianHVAE.matched(a)
 # the gap is zero up to float64 round-off (~1e-15, whose sign and size vary with the BLAS)
 print(f"matched decoder: |log p(x) - ELBO| = {abs(matched.log_px(1.3) - matched.elbo(1.3)):.12f}")
@@ -269,8 +266,7 @@ plt.show()
 # **Restriction 1** means the encoder cannot compress: each $x_t$ is a noisy copy of the data,
 # with the data's shape.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 digits = data.digits("train")
 x0 = jnp.asarray(digits.data[:16])
 ab = dm.alpha_bar(dm.linear_betas(1000))
@@ -293,8 +289,7 @@ print(f"x_0: {x0.shape}, x_500: {x_500.shape}")
 # Gaussian sample variance $\mathrm{var}\sqrt{2/(n-1)}$; the rows share one chain, so their
 # errors are correlated.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 betas = dm.linear_betas(1000)
 n, x_start, checked = 100_000, 1.5, (10, 100, 300, 1000)
 x = jnp.full((n,), x_start)
@@ -370,8 +365,7 @@ plt.show()
 # $\tfrac12(\bar\alpha_T x_0^2 + 1 - \bar\alpha_T - 1 - \log(1 - \bar\alpha_T))$, which goes to
 # zero as $\bar\alpha_T \to 0$. For a digit (64 pixels) along the two schedules:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print("   t   KL linear (nats)   KL cosine (nats)")
 for t in (1, 10, 100, 500, 900, 1000):
     kl_lin = float(dm.kl_to_standard_normal(x0[:1], ab[t - 1])[0])
@@ -419,8 +413,7 @@ plt.show()
 # noise (the differences $E/N(t) - \bar\alpha_t E_0$ are independent given the
 # configurations, whatever the correlations of the Markov chains that made them).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 from course_lib import ising  # noqa: E402  (the physics helpers, used only here)
 
 s_all = jnp.asarray(ising16.data)
@@ -447,8 +440,7 @@ for t, d in zip(times, energy_error(jax.random.normal(jax.random.key(5), s_all.s
 # evidence: the cross term $\sum_i \epsilon_i h_i$ (with $h_i$ the sum of the neighbouring
 # spins) enters both. Repeat the measurement with 300 independent noise draws:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 # draw k uses key(k), as above for k = 5
 z = np.array([[z_score(d, 0.0) for d in energy_error(jax.random.normal(jax.random.key(k),
                                                                          s_all.shape))]
@@ -575,8 +567,7 @@ plt.show()
 # conditioning on all of $x_t, \dots, x_T$ (the Markov property). Forgetting $x_t$, i.e.
 # using $q(x_{t-1}\mid x_0)$, shows what a wrong formula looks like in the same table.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 x_obs = 1.3
 chains = hvae.sample_encoder(x_obs, 5, np.random.default_rng(4))
 print(" t   x_t      Eq. 84 mean, var     given x_t           given x_t..x_T      q(x_{t-1}|x_0)")
@@ -611,8 +602,7 @@ print(f"largest difference over all t and 5 chains: below 1e-12: {worst < 1e-12}
 # And, as a planted bug, Luo's Eq. 45 taken literally (each consistency term as
 # $\mathrm{KL}(q(x_t\mid x_{t-1})\,\|\,p_\theta(x_t\mid x_{t+1}))$).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 x_obs, n = 1.3, 200_000
 exact = hvae.elbo(x_obs)
 estimators = {
@@ -661,8 +651,7 @@ plt.show()
 # mean 0 and standard deviation 1 over independent repetitions; so repeat each estimator 400
 # times with independent seeds:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 methods = {"plain Monte Carlo": hvae.elbo_monte_carlo,
            "consistency (Eq. 45)": hvae.elbo_consistency,
            "denoising (Eq. 58)": hvae.elbo_denoising}
@@ -686,8 +675,7 @@ print(f"N(0, 1): P(|z| > 2.4) = {math.erfc(2.4 / math.sqrt(2)):.3f}")
 # the decoder: the variance per chain of the three estimators for three decoders and three
 # data points.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 decoders = {
     "notebook's (c = 0.9 sqrt a)": hvae,
     "matched (exact posterior)": LinearGaussianHVAE.matched(a),
@@ -720,8 +708,7 @@ for label, model in decoders.items():
 # 3. **Variance preservation.** Start the chain from data with variance 4 instead of 1. What
 #    is the variance of $x_t$ after $t$ steps? Check with `q_step`.
 
-# %% tags=["solution"]
-# NBVAL_CHECK_OUTPUT
+# %% tags=["solution", "nbval-check-output"]
 # Solution 1
 c, s2 = np.sqrt(a).copy(), 1 - a
 c[0], s2[0] = 0.9 * np.sqrt(a[0]), 1 - 0.8 * a[0]
@@ -729,14 +716,12 @@ almost = LinearGaussianHVAE(a, c, s2)
 print(f"gap: {almost.log_px(1.3) - almost.elbo(1.3):.5f} nats "
       f"(all layers mismatched: {hvae.log_px(1.3) - hvae.elbo(1.3):.5f})")
 
-# %% tags=["solution"]
-# NBVAL_CHECK_OUTPUT
+# %% tags=["solution", "nbval-check-output"]
 # Solution 2
 kls = np.array([float(dm.kl_to_standard_normal(x0[:1], ab[t])[0]) for t in range(1000)])
 print(f"first t with KL < 0.01 nats: {int(np.argmax(kls < 0.01)) + 1}")
 
-# %% tags=["solution"]
-# NBVAL_CHECK_OUTPUT
+# %% tags=["solution", "nbval-check-output"]
 # Solution 3: Var(x_t) = abar_t * 4 + (1 - abar_t) = 1 + 3 abar_t.
 x = 2.0 * jax.random.normal(jax.random.key(8), (200_000,))
 for t in range(100):

@@ -1,6 +1,6 @@
 """The notebooks as files: every .ipynb has its jupytext twin and agrees with it, outputs are
-committed, key numbers are marked for nbval, and each week ends with exercises whose solutions
-are tagged (so that a student version can drop them)."""
+committed, key numbers are marked for nbval (tag nbval-check-output), and each week ends with
+exercises whose solutions are tagged (so that a student version can drop them)."""
 
 import json
 from pathlib import Path
@@ -41,7 +41,8 @@ def test_committed_with_outputs_checked_numbers_slides_and_exercises(path):
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert all(c.get("outputs") or not "".join(c["source"]).strip() or
                "print(" not in "".join(c["source"]) for c in code), "cells without outputs"
-    assert sum("NBVAL_CHECK_OUTPUT" in "".join(c["source"]) for c in code) >= 1
+    assert sum("nbval-check-output" in c.get("metadata", {}).get("tags", []) or
+               "NBVAL_CHECK_OUTPUT" in "".join(c["source"]) for c in code) >= 1
     assert not any(o.get("output_type") == "error" for c in code for o in c.get("outputs", []))
     slides = [c for c in nb["cells"]
               if c.get("metadata", {}).get("slideshow", {}).get("slide_type") == "slide"]

@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 import nbformat
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,21 +41,38 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
     assert re.search(r"^\s*(time\s+)?make test\s*$", ci, re.M)
 
 
-def _notebook(path, stored: str):
+def _notebook(path, stored: str, marker: str = "comment"):
+    """A one-cell notebook whose stored output is `stored`; the cell is marked for comparison by
+    nbval's comment or its tag (as the notebooks are), or prints through a Markdown display."""
     nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(f'{sum(range(10)) / 7:.3f}')")
+    code = "print(f'{sum(range(10)) / 7:.3f}')"
+    if marker == "markdown":
+        code = ("from IPython.display import Markdown\n"
+                "Markdown(f'mean **{sum(range(10)) / 7:.3f}**')")
+    if marker == "comment":
+        code = f"# NBVAL_CHECK_OUTPUT\n{code}"
+    cell = nbformat.v4.new_code_cell(code)
+    if marker != "comment":
+        cell.metadata["tags"] = ["nbval-check-output"]
     cell.execution_count = 1
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=stored + "\n")]
+    if marker == "markdown":
+        cell.outputs = [nbformat.v4.new_output(
+            "execute_result", execution_count=1,
+            data={"text/markdown": f"mean **{stored}**",
+                  "text/plain": "<IPython.core.display.Markdown object>"})]
     nb.cells = [cell]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     nbformat.write(nb, path)
 
 
-def test_nbval_fails_when_a_compared_number_changes(tmp_path):
-    """The flags of `make nbval`, on a notebook whose checked cell prints 6.429."""
-    _notebook(tmp_path / "right.ipynb", "6.429")
-    _notebook(tmp_path / "wrong.ipynb", "6.428")
+@pytest.mark.parametrize("marker", ["comment", "tag", "markdown"])
+def test_nbval_fails_when_a_compared_number_changes(tmp_path, marker):
+    """The flags of `make nbval`, on a notebook whose checked cell prints 6.429: marked by the
+    comment, by the cell tag the notebooks use, and displayed as a Markdown sentence."""
+    _notebook(tmp_path / "right.ipynb", "6.429", marker)
+    _notebook(tmp_path / "wrong.ipynb", "6.428", marker)
     results = {}
     for name in ("right", "wrong"):
         p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
