@@ -31,7 +31,6 @@
 
 # %%
 import math
-import time
 
 import jax
 import jax.numpy as jnp
@@ -41,7 +40,6 @@ from course_lib import data, diagrams, plots
 from course_lib import diffusion as dm
 from course_lib.theory.hvae import LinearGaussianHVAE
 
-notebook_start = time.perf_counter()
 print("devices:", jax.devices())
 
 
@@ -100,7 +98,7 @@ print(f"the most any model can gain over the Gaussian on this roll: {gain:.2f} b
 # (2015, Table 1) report their diffusion model 6.45 bits above an isotropic Gaussian, but
 # on their own roll, whose thickness they do not publish; their bound of 2.35 bits means
 # their roll was much thinner than ours. **On this roll no model, however flexible, can gain
-# more than about 2.14 bits** over the Gaussian; a 6.45-bit gain is physically impossible
+# more than the gain printed above** over the Gaussian; a 6.45-bit gain is physically impossible
 # here, and week 17 compares its trained model with this ceiling, not with the paper's gain.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -222,8 +220,8 @@ for x in (-2.0, 0.0, 1.3, 3.0):
 # %% [markdown]
 # The gap and the KL agree to ten digits (two independent computations: one from the
 # marginal of the decoder's joint, one from the two $T$-dimensional Gaussians), the ELBO is
-# always below $\log p(x)$, and the Monte Carlo estimates land on the exact ELBO within
-# 1.6 standard errors. If the decoder retraces the encoder ($c_t = \sqrt{a_t}$,
+# always below $\log p(x)$, and the Monte Carlo estimates land on the exact ELBO within the
+# few standard errors of their $z$-scores (last column). If the decoder retraces the encoder ($c_t = \sqrt{a_t}$,
 # $s_t^2 = 1 - a_t$), the encoder is the exact posterior and the bound is tight:
 
 # %% tags=["nbval-check-output"]
@@ -435,8 +433,7 @@ for t, d in zip(times, energy_error(jax.random.normal(jax.random.key(5), s_all.s
 
 # %% [markdown]
 # At $t = 100$ and $300$ this noise draw sits more than 3 standard errors low (an earlier
-# version of this notebook printed these two numbers, $-1.315$ and $-0.600$, without a
-# prediction). A bug, or a fluke? The rows share one noise draw, so they are not independent
+# version of this notebook printed these two measured energies without a prediction). A bug, or a fluke? The rows share one noise draw, so they are not independent
 # evidence: the cross term $\sum_i \epsilon_i h_i$ (with $h_i$ the sum of the neighbouring
 # spins) enters both. Repeat the measurement with 300 independent noise draws:
 
@@ -454,8 +451,8 @@ for j, t in enumerate(times):
 # %% [markdown]
 # Over independent draws the z-scores have mean zero and unit spread, as they must if
 # $\bar\alpha_t E_0$ is right and the error bars are honest (the spread of a standard
-# deviation over 300 draws is $\pm 0.04$). $|z| > 3$ turns up in 3, 2 and 2 of the 300 draws,
-# where a standard normal expects 0.8 (3 or more happens about 5% of the time). So the
+# deviation over 300 draws is $\pm 0.04$, i.e. $1/\sqrt{2 \cdot 300}$). $|z| > 3$ turns up in 3,
+# 2 and 2 of the 300 draws, where a standard normal expects $300 \cdot P(|z| > 3) = 0.8$ (3 or more happens about 5% of the time). So the
 # prediction holds, and draw 5 is a fluke: the lowest of the 300 at $t = 300$ (a one-in-a-few-hundred
 # event; its $t = 100$ and $t = 300$ rows are one fluke, not two, since they share the noise).
 # We keep that draw rather than pick a friendlier seed, and say so.
@@ -619,8 +616,8 @@ print(f"{'Eq. 45 as printed (KLs)':24s}  {estimate(literal, exact, digits=3):30s
       f"{literal.var(ddof=1):.3f}")
 
 # %% [markdown]
-# The three unbiased estimators land within 2.4 standard errors of the exact ELBO (the
-# plain estimator's $-2.4\sigma$ is examined below), while Eq. 45 as printed is off by two
+# The three unbiased estimators land within a few standard errors of the exact ELBO (the
+# plain estimator's $z$, the largest, is examined below), while Eq. 45 as printed is off by two
 # nats, hundreds of standard errors: it is not the ELBO. The variance per sample decides
 # how many chains an estimate needs for a given error bar. Here, with this decoder, the
 # corrected consistency form is the *least* noisy, the denoising form next, the plain
@@ -644,10 +641,10 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **Is a 2.4-sigma miss a bug?** An earlier version of this notebook printed the plain
-# estimator (under the name "consistency") as $-2.7841 \pm 0.0023$ against the exact
-# $-2.7785$: $z = -2.4$, and nothing said so. The first row above is that very draw (seed 1),
-# now with its z-score. An unbiased estimator with an honest error bar gives z-scores with
+# **Is a miss of more than two standard errors a bug?** An earlier version of this notebook
+# printed the plain estimator (under the name "consistency") with the value of the first row
+# above and no $z$-score, so nothing said that it lies well over two standard errors from the
+# exact ELBO. The first row above is that very draw (seed 1), now with its $z$-score. An unbiased estimator with an honest error bar gives z-scores with
 # mean 0 and standard deviation 1 over independent repetitions; so repeat each estimator 400
 # times with independent seeds:
 
@@ -663,9 +660,9 @@ for name, method in methods.items():
 print(f"N(0, 1): P(|z| > 2.4) = {math.erfc(2.4 / math.sqrt(2)):.3f}")
 
 # %% [markdown]
-# The z-scores have mean zero (within $\pm 0.1$, the error of a mean of 400) and unit
-# spread, and $|z| > 2.4$ comes up about as often as for a standard normal: the $-2.4\sigma$
-# of seed 1 was a fluke, not a bias. (The same statistics are unit tests in
+# The z-scores have mean zero (within $\pm 0.1$, twice the standard error $1/\sqrt{400}$ of a
+# mean of 400) and unit spread, and $|z| > 2.4$ (the size of seed 1's miss) comes up about as
+# often as for a standard normal: the miss of seed 1 was a fluke, not a bias. (The same statistics are unit tests in
 # `tests/test_hvae.py`, which also plant the bugs: integrating $x_t$ against
 # $q(x_t\mid x_{t-1})$ instead of the bridge, or a wrong Eq. 84, and check that the tests
 # then fail.)
@@ -701,12 +698,24 @@ for label, model in decoders.items():
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 #
-# 1. **A tighter bound.** In the exact model, replace the decoder by $c_t = \sqrt{a_t}$,
-#    $s_t^2 = 1 - a_t$ for all but the first layer. How large is the gap now for $x = 1.3$?
-# 2. **How many steps until noise?** For the DDPM schedule, find the first $t$ at which the
-#    prior-matching KL of a digit drops below 0.01 nats.
-# 3. **Variance preservation.** Start the chain from data with variance 4 instead of 1. What
-#    is the variance of $x_t$ after $t$ steps? Check with `q_step`.
+# Each has a worked solution in the full notebook (the student version, `make student`, leaves
+# them out).
+#
+# 1. **A tighter bound** (about 15 minutes). In the exact model, replace the decoder by
+#    $c_t = \sqrt{a_t}$, $s_t^2 = 1 - a_t$ for all but the first layer. How large is the gap
+#    now for $x = 1.3$? *Compare with* the gap of the notebook's decoder in the first table
+#    ($\log p(x) - \mathrm{ELBO}$) and with the matched decoder's zero. *Hint:*
+#    `LinearGaussianHVAE(a, c, s2)` takes the decoder's coefficients as arrays; copy the matched
+#    ones and change the first entry.
+# 2. **How many steps until noise?** (about 15 minutes). For the DDPM schedule, find the first
+#    $t$ at which the prior-matching KL of a digit drops below 0.01 nats. *Compare with* the KL
+#    table of "Restriction 3", which brackets it. *Hint:* `dm.kl_to_standard_normal(x0[:1],
+#    ab[t])` for every $t$, then `np.argmax` of a boolean array finds the first `True`.
+# 3. **Variance preservation** (about 20 minutes). Start the chain from data with variance 4
+#    instead of 1. What is the variance of $x_t$ after $t$ steps? Check with `q_step`.
+#    *Compare with* your formula, as a $z$-score with the standard error of a sample variance,
+#    $\mathrm{var}\sqrt{2/(n-1)}$. *Hint:* Eq. 69 holds for any $x_0$; take the variance of
+#    both sides, with $x_0$ and $\epsilon$ independent.
 
 # %% tags=["solution", "nbval-check-output"]
 # Solution 1
@@ -732,5 +741,23 @@ var, predicted = float(x.var()), 1 + 3 * ab[99]
 print(f"after 100 steps: {var:.3f}, predicted {predicted:.3f} "
       f"(z = {(var - predicted) / (predicted * np.sqrt(2 / (len(x) - 1))):+.1f})")
 
-# %%
-print(f"this notebook ran in {time.perf_counter() - notebook_start:.0f} s")
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Quoted numbers and their sources
+#
+# Every other number in the text is printed by the code beside it. These are the papers'
+# values, settings of the checks, and constants:
+#
+# | number | what it is | source |
+# | --- | --- | --- |
+# | 4.094 | $-\log_2(2\pi e)$, expected log-likelihood of $\mathcal N(0, I)$ in 2D, bits | `-log2(2 * pi * e)` |
+# | 6.45 | their diffusion model's gain over an isotropic Gaussian on the swiss roll, bits | Sohl-Dickstein et al. 2015, Table 1 |
+# | 2.35 | their bound on the swiss roll's log-likelihood, bits | Sohl-Dickstein et al. 2015, Table 1 |
+# | 1.5 | the chain's starting point $x_0$ | setting: `x_start` |
+# | 10^{-4} | DDPM's first $\beta_t$ | Ho et al. 2020; `dm.linear_betas` |
+# | 0.02 | DDPM's last $\beta_t$ | Ho et al. 2020; `dm.linear_betas` |
+# | 0.04 | spread of a standard deviation estimated from 300 values, $1/\sqrt{2 \cdot 300}$ | `1 / sqrt(600)` |
+# | 0.8 | expected count of $|z| > 3$ among 300 standard normals | `300 * erfc(3 / sqrt(2))` |
+# | 0.1 | twice the standard error of a mean of 400 unit-variance values | `2 / sqrt(400)` |
+# | 2.4 | the threshold of the repetition test, the size of seed 1's miss | setting: the code below it |
+# | 1.3 | the data point $x$ of the exact checks | setting: `x_obs` |
+# | 0.01 | the KL threshold of exercise 2, nats | setting |
