@@ -26,16 +26,14 @@
 # CPU, with each of those four numbers put next to the value theory says it should approach.
 
 # %%
-import time
-
 import jax
 import matplotlib.pyplot as plt
 import numpy as np
 
 from course_lib import data, gan, plots
 from course_lib.train import TrainConfig, train
+from IPython.display import Markdown
 
-notebook_start = time.perf_counter()
 print("devices:", jax.devices())
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -83,22 +81,40 @@ print(f"8000 steps = {8000 * 64 / len(digits.data):.0f} epochs of the {len(digit
 #   $2\ln 2 = 1.386$;
 # - the generator's loss $-\mathbb{E}\log D(G(z))$ approaches $\ln 2 = 0.693$.
 #
-# Single batches are noisy, so we average the last 1000 steps.
+# Single batches are noisy, so we average the last 1000 steps. Consecutive steps are not
+# independent (the two networks change a little per step), so the error of that average comes
+# from *batch means*: cut the 1000 steps into 10 blocks of 100, average each block, and take
+# the standard error of the 10 block means. If the blocks are longer than the correlation time,
+# the block means are nearly independent; the naive $\sigma/\sqrt{1000}$ of single steps,
+# printed beside it, shows how much the correlation matters.
 
 # %% tags=["nbval-check-output"]
 last = slice(-1000, None)
+
+
+def batch_means(values, blocks=10):
+    """Mean of the last 1000 values and its standard error from `blocks` block means."""
+    means = np.asarray(values[last]).reshape(blocks, -1).mean(1)
+    return means.mean(), means.std(ddof=1) / np.sqrt(blocks)
+
+
 rows = [("D(x)", history["d_real"], 0.5, 0.52), ("D(G(z))", history["d_fake"], 0.5, 0.48),
         ("D loss", history["d_loss"], 2 * np.log(2), 1.35),
         ("G loss", history["g_loss"], np.log(2), 0.75)]
-print(f"{'':8s} {'ours (last 1000 steps)':>24s} {'theory':>8s} {'Raschka, MNIST':>15s}")
+print(f"{'':8s} {'ours, last 1000 steps':>22s} {'naive s.e.':>11s} {'theory':>7s} {'z':>6s} "
+      f"{'Raschka, MNIST':>15s}")
 for name, values, theory, book in rows:
-    v = values[last]
-    print(f"{name:8s} {v.mean():14.3f} +- {v.std() / np.sqrt(len(v)):.3f} {theory:8.3f} {book:15.2f}")
+    mean, err = batch_means(values)
+    naive = np.std(values[last], ddof=1) / np.sqrt(1000)
+    print(f"{name:8s} {mean:12.4f} +- {err:.4f} {naive:11.4f} {theory:7.3f} "
+          f"{(mean - theory) / err:+6.1f} {book:15.2f}")
 
 # %% [markdown]
-# (The $\pm$ is the standard error of a mean of 1000 correlated batch values, so it understates
-# the uncertainty; what matters is that the values sit near, not on, the limits: the game is
-# still being played, and $D$ keeps finding small differences.)
+# (The batch-means errors are larger than the naive ones: consecutive steps are correlated. An
+# error estimated from 10 block means is itself uncertain by about a quarter, and blocks of 100
+# steps are short against the slow drift of the game, so read the $\pm$ as a lower bound. It
+# is enough for what the $z$ column says: the values sit near the limits, but tens of errors
+# away from them. The game is still being played, and $D$ keeps finding small differences.)
 #
 # What these four numbers do and do not show: they are *necessary* for $p_g = p_r$, not
 # sufficient. A discriminator that has learned nothing, the constant $D = 1/2$, also gives
@@ -152,9 +168,20 @@ plots.chain_animation(np.stack([snapshots[step] for step in sorted(snapshots)]),
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 #
-# 1. Train with the *minimax* generator loss (`loss="minimax"`). What happens to the
-#    generator's loss and to the samples early in training?
-# 2. Remove the dropout from the discriminator. Does $D(x)$ still approach 1/2?
+# Each has a worked solution in the full notebook (the student version, `make student`, leaves
+# them out); both solutions train on a CPU in a minute or two.
+#
+# 1. **The minimax generator loss** (about 30 minutes). Train with `loss="minimax"` (in
+#    `gan.GANConfig`). What happens to the generator's loss and to the samples early in
+#    training? *Compare with* the non-saturating run from the same seed: $D(G(z))$, the
+#    generator's loss and its gradient norm over the first 200 steps (`history["g_grad_norm"]`),
+#    and the samples' distance to real digits (`metrics.mmd`) as training goes on. *Hint:*
+#    `train(..., callback=f)` calls `f(step)` every `steps_per_call` steps; in $D$'s logit the
+#    slope of $\log(1 - D)$ is $-D$, that of $-\log D$ is $-(1 - D)$.
+# 2. **No dropout in $D$** (about 15 minutes). Train with `d_dropout=0.0`. Does $D(x)$ still
+#    approach 1/2? *Compare with* the table above: the same 8000 steps, the same batch means.
+#    *Hint:* `gan.GANConfig(**{**config.__dict__, "d_dropout": 0.0})` copies the configuration
+#    with one change.
 
 # %% tags=["solution", "nbval-check-output"]
 # Solution 1. Both losses from the same start (seed 1; step i draws the same batch and noise in
@@ -201,18 +228,31 @@ for row, (loss, (_, _, pictures)) in enumerate(early.items()):
 plt.tight_layout()
 plt.show()
 
+# %% tags=["solution", "nbval-check-output"]
+(ns, ns_curve, _), (mm, mm_curve, _) = early["non_saturating"], early["minimax"]
+first = slice(0, 200)
+Markdown(
+    f"**Answer.** The generator's loss changes meaning: the minimax loss is "
+    f"$\\mathbb{{E}}\\log(1 - D(G(z)))$, negative and heading *down* towards "
+    f"$\\ln\\frac12 = {np.log(0.5):.3f}$ at the equilibrium (here {mm['g_loss'][first].mean():.3f} "
+    f"over the first 200 steps), where the non-saturating $-\\mathbb{{E}}\\log D(G(z))$ heads "
+    f"down towards ${np.log(2):.3f}$ (here {ns['g_loss'][first].mean():.3f}). What it does *not* "
+    f"do in this network is stall: with dropout in $D$, $D(G(z))$ stays near "
+    f"{mm['d_fake'][first].mean():.2f} from the start, where $\\log(1 - D)$ is far from flat "
+    f"(its slope in the logit is $D(G(z)) = {mm['d_fake'][first].mean():.2f}$ against "
+    f"$1 - D(G(z)) = {1 - mm['d_fake'][first].mean():.2f}$ for the non-saturating loss). So the "
+    f"gradients are of the same size ({mm['g_grad_norm'][first].mean():.2f} against "
+    f"{ns['g_grad_norm'][first].mean():.2f}) and the samples improve at the same pace: the MMD$^2$ "
+    f"to real digits falls from {ns_curve[0, 1]:.2f} and {mm_curve[0, 1]:.2f} at step "
+    f"{int(ns_curve[0, 0])} to {ns_curve[-1, 1]:.2f} and {mm_curve[-1, 1]:.2f} at step "
+    f"{int(ns_curve[-1, 0])}, and the pictures are alike. The minimax loss saturates only when "
+    f"$D$ wins decisively, $D(G(z)) \\to 0$, because its gradient is proportional to "
+    f"$D(G(z))$ itself.")
+
 # %% [markdown] tags=["solution"]
-# **Answer.** The generator's loss changes meaning: the minimax loss is
-# $\mathbb{E}\log(1 - D(G(z)))$, negative and heading *down* towards $\ln\frac12 = -0.693$ at the
-# equilibrium (here $-0.605$ over the first 200 steps), where the non-saturating
-# $-\mathbb{E}\log D(G(z))$ heads down towards $+0.693$ (here 1.026). What it does *not* do in
-# this network is stall: with dropout 0.5 in $D$, $D(G(z))$ stays near 0.44 from the start, where
-# $\log(1 - D)$ is far from flat (its slope in the logit is $D(G(z)) = 0.44$ against
-# $1 - D(G(z)) = 0.56$ for the non-saturating loss). So the gradients are of the same size (1.04
-# against 1.53) and the samples improve at the same pace: the MMD$^2$ to real digits falls from
-# about 1.0 to 0.08 in 2000 steps under both losses, and the pictures are alike. The minimax loss
-# saturates only when $D$ wins decisively, $D(G(z)) \to 0$: week 16 builds that case (a generator
-# far from the data) and measures the gradient falling by four orders of magnitude.
+# Week 16 builds that case, a generator far from the data, and measures it: there $D(G(z))$
+# falls by about four orders of magnitude, the minimax generator's gradient by 2.7 orders, while
+# the non-saturating gradient stays large.
 
 # %% tags=["solution", "nbval-check-output"]
 # Solution 2
@@ -220,7 +260,33 @@ nd_config = gan.GANConfig(**{**config.__dict__, "d_dropout": 0.0})
 objects = gan.init(nd_config, seed=1)
 h = train(gan.train_step, objects, gan.batches(digits, nd_config),
           TrainConfig(steps=8000, batch_size=64, progress=False))
-print(f"no dropout: D(x) = {h['d_real'][-1000:].mean():.3f}, D(G(z)) = {h['d_fake'][-1000:].mean():.3f}")
+for name, key in (("D(x)", "d_real"), ("D(G(z))", "d_fake")):
+    (mean, err), (with_dropout, err_dropout) = batch_means(h[key]), batch_means(history[key])
+    print(f"{name:8s} no dropout {mean:.4f} +- {err:.4f} (z = {(mean - 0.5) / err:+.1f} from 1/2);"
+          f" with dropout {with_dropout:.4f} +- {err_dropout:.4f}")
 
-# %%
-print(f"this notebook ran in {time.perf_counter() - notebook_start:.0f} s")
+# %% [markdown] tags=["solution"]
+# **Answer.** No: without dropout the discriminator separates real digits from samples more
+# sharply, $D(x)$ sits further above 1/2 and $D(G(z))$ further below it than with dropout, many
+# batch-means errors away (the $z$ above). Dropout handicaps $D$, which keeps the game closer to
+# its equilibrium values; it does not make the generator better, and the four numbers alone
+# cannot say which generator is closer to the data (week 16).
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Quoted numbers and their sources
+#
+# Every other number in the text is printed by the code beside it. These are Raschka's logged
+# values, settings of the networks, and constants:
+#
+# | number | what it is | source |
+# | --- | --- | --- |
+# | 0.52 | $D(x)$ at epoch 100, MNIST | Raschka et al. 2022, ch. 17, the GAN's training log |
+# | 0.48 | $D(G(z))$ at epoch 100 | the same log |
+# | 1.35 | the discriminator's loss at epoch 100 | the same log |
+# | 0.75 | the generator's loss at epoch 100 | the same log |
+# | 0.01 | LeakyReLU's negative slope | setting, as in Raschka et al. 2022 |
+# | 0.5 | dropout rate in $D$ | setting, as in Raschka et al. 2022 |
+# | 10^{-3} | Adam's learning rate | setting, as in Raschka et al. 2022 |
+# | 1.386 | $2\ln 2$ | `2 * log(2)` |
+# | 0.693 | $\ln 2$ | `log(2)` |
+# | 2.7 | orders of magnitude the minimax gradient falls for a generator far from the data | week16_gans, the saturation experiment (printed there) |
