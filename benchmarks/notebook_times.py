@@ -1,15 +1,25 @@
-"""Execution time of each notebook, as a student's kernel runs it (pre-trained weights used
-where a notebook has them), without writing anything back.
+"""What a student waits for: each notebook's first run with an empty compile cache, then its
+second run with the cache that first run filled, and what JAX compiled in each.
 
     python benchmarks/notebook_times.py [notebooks/weekNN_name.ipynb ...]
 
-Runs the notebooks one after another in a fresh kernel each, from the notebooks folder, and
-prints one markdown table row per notebook with its wall time and the load average before
-and after (the machine may be shared: say what else ran when quoting a time).
+Each notebook runs twice, each time in a fresh kernel from the notebooks folder (pre-trained
+weights used where the notebook has them; nothing is written back). The kernel gets a new,
+empty cache folder in ``JAX_COMPILATION_CACHE_DIR`` and none of the Makefile's other JAX
+settings: the notebook's first cell turns the cache on itself (``course_lib.
+enable_compile_cache()``), as it does for a student who runs it from JupyterLab. A listener
+registered before the first cell counts JAX's backend compilations and their seconds
+(``/jax/core/compile/backend_compile_duration``) and the programs read from the cache.
+
+Prints one markdown table row per notebook: wall seconds cold and warm, compilations and their
+seconds in each, and the load average before and after (the machine may be shared: say what
+else ran when quoting a time).
 """
 
+import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,28 +27,65 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
+MAKE_VARIABLES = ("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS",
+                  "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "COURSE_LIB_NO_CACHE")
+
+# Runs in the kernel before the notebook's first cell, and after its last.
+COUNT = """
+import jax as _jax
+_compiles = []
+_cache_hits = []
+def _on_duration(name, seconds, **kwargs):
+    if name == "/jax/core/compile/backend_compile_duration":
+        _compiles.append(seconds)
+def _on_event(name, **kwargs):
+    if name == "/jax/compilation_cache/cache_hits":
+        _cache_hits.append(1)
+_jax.monitoring.register_event_duration_secs_listener(_on_duration)
+_jax.monitoring.register_event_listener(_on_event)
+"""
+REPORT = ("import json as _json\n"
+          "print('COMPILES', _json.dumps([len(_compiles), sum(_compiles), len(_cache_hits)]))")
 
 
-def time_notebook(path: Path) -> float:
+def run_notebook(path: Path, cache: str) -> tuple[float, int, float, int]:
+    """(wall seconds, compilations, their seconds, cache hits) of one fresh-kernel run."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=1200, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    t0 = time.perf_counter()
-    client.execute()
-    return time.perf_counter() - t0
+    nb.cells.insert(0, nbformat.v4.new_code_cell(COUNT))
+    nb.cells.append(nbformat.v4.new_code_cell(REPORT))
+    env = {k: v for k, v in os.environ.items() if k not in MAKE_VARIABLES}
+    env["JAX_COMPILATION_CACHE_DIR"] = cache
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)  # the kernel inherits this process's environment
+    try:
+        client = NotebookClient(nb, timeout=1200, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}})
+        t0 = time.perf_counter()
+        client.execute()
+        seconds = time.perf_counter() - t0
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    line = next(line for out in nb.cells[-1].outputs for line in out.get("text", "").splitlines()
+                if line.startswith("COMPILES "))
+    count, compile_seconds, hits = json.loads(line.removeprefix("COMPILES "))
+    return seconds, count, compile_seconds, hits
 
 
 def main(paths):
     paths = [Path(p) for p in paths] or sorted((ROOT / "notebooks").glob("week*.ipynb"))
-    print("| notebook | seconds | load average before / after |\n| --- | --- | --- |")
-    total = 0.0
+    print("| notebook | first run, empty cache: s (compiles, compile s) "
+          "| second run: s (compiles, compile s, cache hits) | load before / after |\n"
+          "| --- | --- | --- | --- |")
     for path in paths:
         load0 = os.getloadavg()[0]
-        seconds = time_notebook(path)
-        total += seconds
-        print(f"| {path.stem} | {seconds:.0f} | {load0:.1f} / {os.getloadavg()[0]:.1f} |",
-              flush=True)
-    print(f"| all | {total:.0f} | |")
+        with tempfile.TemporaryDirectory(prefix="jax-cache-") as cache:
+            cold, n_cold, c_cold, _ = run_notebook(path, cache)
+            warm, n_warm, c_warm, hits = run_notebook(path, cache)
+        print(f"| {path.stem} | {cold:.0f} ({n_cold}, {c_cold:.0f}) "
+              f"| {warm:.0f} ({n_warm}, {c_warm:.0f}, {hits}) "
+              f"| {load0:.1f} / {os.getloadavg()[0]:.1f} |", flush=True)
 
 
 if __name__ == "__main__":
