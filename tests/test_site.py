@@ -6,6 +6,8 @@ darkens the pages but not the figures, axe-core finds no serious or critical vio
 deck slide is taller than 1280x720 or cuts a line of code off."""
 
 import importlib.util
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -192,6 +194,52 @@ def test_the_search_box_finds_sections_from_file_urls_on_every_page(site, chromi
         assert f'"{page}#{anchor}"' in index and f'id="{anchor}"' in (site / page).read_text()
 
 
+SEARCH_ALL = """(async (query) => {
+  const input = document.getElementById('course-search');
+  input.value = query;
+  input.dispatchEvent(new Event('input'));
+  const more = document.querySelector('.course-search-more');
+  if (more) more.click();
+  return {status: document.getElementById('course-search-status').textContent,
+          hits: [...document.querySelectorAll('#course-search-results a')]
+                  .map(a => [a.getAttribute('href'), a.textContent,
+                             a.parentElement.textContent])};
+})"""
+
+
+def test_the_search_finds_every_section_that_holds_a_word_or_phrase(site, chromium):
+    """Whole words, stemmed as the index is: each query finds every section whose text holds
+    it (counted here from the pages, independently of lunr); titles are plain text, headings
+    come first, and each notebook has a label of its own."""
+    docs = [doc for page in sorted(site.glob("week*.html")) if ".slides" not in page.name
+            for doc in course_site.sections(page.name, page.read_text(encoding="utf-8"))]
+    assert len({doc["page"] for doc in docs}) == len(NOTEBOOKS), {d["page"] for d in docs}
+
+    def plain(text):
+        return " ".join(re.sub(r"[-\u2010-\u2015]", " ", text.lower()).split())
+
+    session = browser.open_page(chromium, site / "week16_gans.html")
+    for query in ("noise", "divergence", "variance", "samples", "gradient penalty",
+                  "Jensen-Shannon", "Wasserstein"):
+        pattern = re.compile(rf"\b{re.escape(plain(query))}\b")
+        holding = {d["url"] for d in docs if pattern.search(plain(d["title"] + " " + d["body"]))}
+        found = chromium.evaluate(f"{SEARCH_ALL}({json.dumps(query)})", session)
+        hits = [h[0] for h in found["hits"]]
+        assert holding, query
+        assert holding <= set(hits), (query, sorted(holding - set(hits)))
+        assert found["status"] == f"{len(hits)} sections found", (query, found["status"])
+        assert not any("$" in h[1] for h in found["hits"]), (query, found["hits"])
+        titled = [bool(pattern.search(plain(h[1]))) for h in found["hits"]]
+        assert titled[0] or not any(titled), (query, "a heading that holds it comes first")
+        print(f"{query!r}: {len(hits)} sections found, {len(holding)} hold it as written")
+    jsd = chromium.evaluate(f"{SEARCH_ALL}('Jensen-Shannon')", session)["hits"][0]
+    assert "Jensen" in jsd[1], jsd  # a heading, ranked first
+    browser.close_page(chromium, session)
+    index = (site / "search-index.js").read_text()
+    titles = json.loads(index[index.index("{"):index.rindex(";")])["docs"]
+    assert not [t["title"] for t in titles.values() if "$" in t["title"]]
+
+
 LOOK = """(() => {
   const lum = c => { const [r, g, b] = c.match(/[\\d.]+/g).map(Number);
                      return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255; };
@@ -249,20 +297,52 @@ def test_axe_core_finds_no_serious_or_critical_violation(site, chromium):
 
 # ------------------------------------------------------------------- decks
 
-def test_no_deck_slide_is_taller_than_the_screen_or_cuts_a_code_line(site, chromium):
-    shrunk = 0
+def test_every_deck_is_made_for_a_room(site, chromium):
+    """Each slide of each deck: at most 40 visible words, figures at 80 % of the slide's width
+    (or height), no scale below 0.9, nothing past the bottom edge (with its code unfolded
+    too), no code line cut, a solution under its "Solution N: <title>" heading; every deck
+    has speaker notes."""
+    counts = []
     for nb in NOTEBOOKS:
         session = browser.open_page(chromium, site / f"{nb.stem}.slides.html")
-        deck = browser.deck_overflow(chromium, session)
+        deck = browser.deck_audit(chromium, session)
         browser.close_page(chromium, session)
         assert deck["height"] == 720 and len(deck["slides"]) > 3
-        for slide in deck["slides"]:
-            where = f"{nb.stem} slide {slide['slide']} ({slide['heading'][:40]})"
-            assert slide["height"] <= 720, where
-            assert slide["zoom"] >= 0.6, where
-            assert not slide["cut"], f"{where}: {slide['cut']}"
-            shrunk += slide["zoom"] < 1
-    print(f"slides shrunk to fit: {shrunk}")
+        found = browser.deck_problems(deck)
+        assert not found, f"{nb.stem}: " + "; ".join(found)
+        slides = deck["slides"]
+        counts.append(f"{nb.stem}: {len(slides)} slides, at most "
+                      f"{max(s['words'] for s in slides)} words, "
+                      f"{sum(bool(s['notes']) for s in slides)} with notes, "
+                      f"{sum(s['zoom'] < 1 for s in slides)} shrunk")
+    print("\n".join(counts))
+
+
+# Each fault the deck check is for, planted in a built deck in the browser (the page reloaded
+# between faults); the check must name it.
+PLANTED = {
+    "visible words": """const s = Reveal.getSlides()[1];
+        s.insertAdjacentHTML('beforeend', '<p>' + 'word '.repeat(45) + '</p>');""",
+    "of the slide's width": """const img = document.querySelector('.jp-RenderedImage img');
+        img.classList.remove('deck-tall'); img.style.width = '50%';""",
+    "scaled to 0.8": """window.fitSlide = s => { s.style.zoom = 0.8; };""",
+    "with its code unfolded": """const d = Reveal.getSlides()[2].querySelector('details');
+        d.style.position = 'static'; d.style.maxHeight = 'none';
+        d.insertAdjacentHTML('beforeend', '<div style="height: 900px"></div>');""",
+    "without a 'Solution N: <title>' heading": """document.querySelectorAll('.celltag_solution')
+        .forEach(c => c.closest('section').querySelectorAll('h1,h2,h3')
+        .forEach(h => h.remove()));""",
+    "no speaker notes": """document.querySelectorAll('aside.notes').forEach(n => n.remove());""",
+}
+
+
+@pytest.mark.parametrize("fault", PLANTED)
+def test_the_deck_check_fails_each_planted_fault(site, chromium, fault):
+    session = browser.open_page(chromium, site / "week15_first_gan.slides.html")
+    chromium.evaluate(f"(() => {{ {PLANTED[fault]} }})(); 1", session)
+    found = browser.deck_problems(browser.deck_audit(chromium, session))
+    browser.close_page(chromium, session)
+    assert any(fault in line for line in found), found
 
 
 def _notebook(*cells):
@@ -274,19 +354,25 @@ def test_decks_fold_code_drop_silent_cells_and_give_each_solution_a_slide_of_its
     output = nbformat.v4.new_output("stream", text="42\n")
     setup = code("import numpy as np", metadata={"slideshow": {"slide_type": "slide"}})
     shown = code("# Fit the line\nprint(42)", outputs=[output])
-    question = md("## Exercises\n\n1. Why 42?", metadata={"slideshow": {"slide_type": "slide"}})
+    question = md("## Exercises\n\n1. Why 42?\n2. **Not 43.** Why not 43?",
+                  metadata={"slideshow": {"slide_type": "slide"}})
     solutions = [code(f"# Solution {i}\nprint(42)", outputs=[output],
                       metadata={"tags": ["solution"]}) for i in (1, 2)]
     after = md("Next: week 17.")
     keep = code("print(1)", outputs=[output], metadata={"tags": ["show-input"]})
     deck = course_site.for_deck(_notebook(setup, shown, question, *solutions, after, keep))
     cells = deck.cells
-    assert len(cells) == 6  # the setup cell, with no output, is left out...
-    assert course_site.slide_type(cells[0]) == "slide"  # ...and its slide opens on the next
+    kinds = [course_site.slide_type(c) for c in cells]
+    # the setup cell, with no output, is left out, and its slide opens on the next
+    assert kinds == ["slide", "slide", "notes", "slide", "-", "slide", "-", "slide", "-"], kinds
     assert cells[0].metadata["deck_input"] == "fold"
     assert cells[0].metadata["deck_summary"] == "Fit the line"
-    assert [course_site.slide_type(c) for c in cells[1:5]] == ["slide"] * 4
-    assert cells[5].metadata["deck_input"] == "show"
+    assert cells[1].source == "## Exercises\n\n1. Why 42?\n2. **Not 43.**"  # the leads...
+    assert cells[2].source == question.source.split("\n\n")[1]  # ...the list in the notes
+    # each solution under its heading "Solution N: <title>", the question restated
+    assert [cells[i].source for i in (3, 5)] == ["### Solution 1: Why 42?",
+                                                 "### Solution 2: Not 43\n\nWhy not 43?"]
+    assert cells[8].metadata["deck_input"] == "show"
     student = course_site.for_student(_notebook(setup, question, *solutions, after))
     assert [c.source for c in student.cells] == [setup.source, question.source, after.source]
 

@@ -23,7 +23,6 @@ What the builder does with the notebooks' tags and metadata (the notebooks stay 
 """
 
 import argparse
-import base64
 import copy
 import html
 import json
@@ -38,6 +37,10 @@ from jupyter_core.paths import jupyter_path
 from nbconvert import HTMLExporter, SlidesExporter
 from nbconvert.filters import markdown2html
 from traitlets.config import Config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import site_decks  # noqa: E402  (tools/ is not a package)
+from site_decks import SOLUTION, slide_type, tags  # noqa: E402, F401
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "tools" / "templates"
@@ -96,25 +99,11 @@ def exporter(kind: type[HTMLExporter], template: str) -> HTMLExporter:
 
 # --------------------------------------------------------------- tags, metadata and alt text
 
-SOLUTION, SHOW_INPUT = "solution", "show-input"
-REMOVE_INPUT, REMOVE_CELL = "remove-input", "remove-cell"
 IMAGES = ("image/png", "image/jpeg")
 # The titles and labels a cell's code gives its figure: ax.set_title("..."), plt.xlabel(r"$t$")
 LABEL_CALL = re.compile(r"\b(suptitle|set_title|title|set_xlabel|xlabel|set_ylabel|ylabel)"
                         r"\(\s*[rf]*([\"'])(.+?)\2")
 HEADING = re.compile(r"^#{1,3} +(.+)$", re.M)
-
-
-def tags(cell) -> set[str]:
-    return set(cell.metadata.get("tags", []))
-
-
-def slide_type(cell) -> str:
-    return cell.metadata.get("slideshow", {}).get("slide_type", "-")
-
-
-def set_slide_type(cell, kind: str) -> None:
-    cell.metadata.setdefault("slideshow", {})["slide_type"] = kind
 
 
 def words(tex: str) -> str:
@@ -161,103 +150,10 @@ def with_alt_text(nb):
     return nb
 
 
-def code_summary(cell) -> str:
-    """What a folded code cell says: its first comment line, else its length."""
-    for line in cell.source.splitlines():
-        if line.startswith("#") and not line.startswith("# NBVAL"):
-            return line.lstrip("# ").strip()
-        if line.strip():
-            break
-    return f"code ({len(cell.source.splitlines())} lines)"
-
-
 def for_deck(nb):
-    """The notebook as a deck: code folded, code without output left out, solutions on slides of
-    their own (and the cell after them on a new slide), the tags of the module docstring."""
-    nb = with_alt_text(nb)
-    cells, carry, after_solution = [], None, False
-    for cell in nb.cells:
-        cell_tags, kind = tags(cell), slide_type(cell)
-        left_out = REMOVE_CELL in cell_tags or (
-            cell.cell_type == "code" and not cell.outputs and SOLUTION not in cell_tags)
-        if left_out:
-            if kind in ("slide", "subslide") and carry is None:
-                carry = kind  # the next cell opens the slide this one opened
-            continue
-        if carry and kind in ("-", "fragment"):
-            set_slide_type(cell, carry)
-        carry = None
-        if SOLUTION in cell_tags:
-            set_slide_type(cell, "slide")
-            after_solution = True
-        elif after_solution:
-            if slide_type(cell) in ("-", "fragment"):
-                set_slide_type(cell, "slide")
-            after_solution = False
-        if cell.cell_type == "code":
-            cell.metadata["deck_input"] = ("show" if SHOW_INPUT in cell_tags else
-                                           "remove" if REMOVE_INPUT in cell_tags else "fold")
-            cell.metadata["deck_summary"] = code_summary(cell)
-        cells.append(cell)
-    paginate(cells)
-    nb.cells = cells
-    return nb
-
-
-SLIDE_HEIGHT = 690  # px of the 720 a slide has, less its margins
-
-
-def png_size(b64: str) -> tuple[int, int]:
-    """Width and height from a base64 PNG's header (IHDR)."""
-    head = base64.b64decode(b64[:44])
-    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-
-
-def deck_height(cell) -> int:
-    """A rough height in px of a cell on a 1280x720 slide (the deck's CSS: 26 px prose, 16 px
-    code and output lines that wrap, figures at most 470 px high, code folded)."""
-    if cell.cell_type == "markdown":
-        height = 0
-        for block in cell.source.split("\n\n"):
-            if block.lstrip().startswith("$$"):
-                height += 40 * (block.count("\\\\") + 1) + 30
-            elif block.lstrip().startswith("#"):
-                height += 70
-            else:
-                lines = sum(-(-max(len(line), 1) // 95) for line in block.splitlines())
-                height += 34 * lines + 26
-        return height
-    height = 0 if cell.metadata.get("deck_input") == "remove" else 30
-    for output in cell.get("outputs", []):
-        data = output.get("data", {})
-        if "text" in output:
-            height += 21 * sum(-(-max(len(line), 1) // 120)
-                               for line in output["text"].splitlines()) + 10
-        elif "image/png" in data:
-            w, h = png_size(data["image/png"])
-            height += int(h * min(1.0, 1200 / w, 470 / h)) + 10
-        elif "text/html" in data:
-            height += 520 if "explorable" in data["text/html"] else 30 * data[
-                "text/html"].count("<tr") + 20
-        elif "text/plain" in data:
-            height += 21 * len(data["text/plain"].splitlines()) + 10
-    return height
-
-
-def paginate(cells: list, budget: int = SLIDE_HEIGHT) -> None:
-    """Open a new (vertical) slide where the estimated height of a slide runs past the screen,
-    so that a notebook slide with three figures becomes a column of slides."""
-    used = 0
-    for cell in cells:
-        height = deck_height(cell)
-        if slide_type(cell) in ("slide", "subslide"):
-            used = 0
-        elif slide_type(cell) in ("skip", "notes"):
-            continue
-        elif used > 0 and used + height > budget:
-            set_slide_type(cell, "subslide")
-            used = 0
-        used += height
+    """The notebook as a deck (site_decks.py: prose past the claim in the speaker notes, code
+    folded, solutions under their heading), every figure with alt text."""
+    return site_decks.for_deck(nb, with_alt_text)
 
 
 def for_student(nb):
@@ -346,8 +242,20 @@ def labelled(page: str) -> str:
     return ANIMATION_SLIDER.sub('<input aria-label="animation frame"', page)
 
 
+DATA_PNG = re.compile(r'<img(?=[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]{44}))')
+
+
+def sized(match: re.Match) -> str:
+    """A figure too tall to be drawn at the deck's width is drawn as tall as the slide allows."""
+    w, h = site_decks.png_size(match[1])
+    tall = h * site_decks.FIGURE_WIDTH * site_decks.SLIDE_WIDTH / w > 580
+    return '<img class="deck-tall"' if tall else match[0]
+
+
 def finish_deck(page: str) -> str:
-    """A rendered deck with code colours of enough contrast (decks stay light)."""
+    """A rendered deck with code colours of enough contrast (decks stay light), its figures
+    sized for the room."""
+    page = DATA_PNG.sub(sized, page)
     return labelled(page.replace("</head>", f"<style>{CONTRAST_LIGHT}</style>\n</head>", 1))
 
 
@@ -367,17 +275,25 @@ def text_of(fragment: str) -> str:
     return " ".join(html.unescape(NOT_TEXT.sub(" ", fragment)).split())
 
 
+def label(title: str) -> str:
+    """A notebook's short name in search results: 'Week 17: training diffusion models' (the
+    title up to the first comma after its colon), so that two notebooks of a week differ."""
+    head, colon, tail = words(title).partition(":")
+    return head + colon + tail.split(",")[0] if colon else head
+
+
 def sections(name: str, page: str) -> list[dict]:
-    """A page cut at its headings: one searchable section per heading, with its anchor."""
+    """A page cut at its headings: one searchable section per heading, with its anchor and its
+    title as plain text (TeX's $, braces and backslashes dropped)."""
     body = page[page.find("<body"):]
     marks = list(SECTION.finditer(body))
     title = text_of(marks[0][3]).rstrip("¶") if marks else name
     found = []
     for mark, following in zip(marks, [*marks[1:], None]):
         end = following.start() if following else len(body)
-        heading = text_of(mark[3]).rstrip("¶").strip()
+        heading = words(text_of(mark[3]).rstrip("¶").strip())
         found.append({"id": f"{name}#{mark[2]}", "url": f"{name}#{mark[2]}", "title": heading,
-                      "page": title.split(":")[0], "body": text_of(body[mark.end():end])})
+                      "page": label(title), "body": text_of(body[mark.end():end])})
     return found
 
 
