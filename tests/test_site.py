@@ -5,6 +5,7 @@ explorables' sliders change their pictures, the search finds sections from file:
 darkens the pages but not the figures, axe-core finds no serious or critical violation, and no
 deck slide is taller than 1280x720 or cuts a line of code off."""
 
+import html
 import importlib.util
 import json
 import re
@@ -52,9 +53,14 @@ def test_the_site_and_its_decks_work_offline(site, chromium):
     index = browser.inspect(chromium, site / "index.html")
     found = browser.problems(index, expect_math=False)
     assert not found, "index.html: " + "; ".join(found)
-    linked = sorted({Path(link).name for link in index["links"]})
-    assert linked == sorted([nb.stem + ".html" for nb in NOTEBOOKS]
-                            + [nb.stem + ".slides.html" for nb in NOTEBOOKS])
+    linked = sorted({Path(link).name for link in index["links"] if link.startswith("file:")})
+    assert linked == sorted([nb.stem + suffix for nb in NOTEBOOKS
+                             for suffix in (".html", ".slides.html", ".ipynb")]
+                            + [name for name, _ in course_site.EXTRA_PAGES])
+    for name, _ in course_site.EXTRA_PAGES:
+        found = browser.problems(browser.inspect(chromium, site / name), expect_math=False)
+        assert not found, f"{name}: " + "; ".join(found)
+    linked = [name for name in linked if name.endswith(".html") and "week" in name]
 
     images = 0
     for name in linked:
@@ -282,7 +288,8 @@ def test_alt_text_comes_from_metadata_then_the_plots_titles_then_the_section():
 def test_axe_core_finds_no_serious_or_critical_violation(site, chromium):
     """Every page and the index with all of axe's rules, again in dark mode for contrast (the
     other rules do not depend on the colours), and every deck; the counts are printed."""
-    names = ["index.html"] + [nb.stem + ".html" for nb in NOTEBOOKS]
+    names = (["index.html"] + [nb.stem + ".html" for nb in NOTEBOOKS]
+             + [name for name, _ in course_site.EXTRA_PAGES])
     runs = [(n, False) for n in names] + [(n, True) for n in names]
     runs += [(nb.stem + ".slides.html", False) for nb in NOTEBOOKS]
     counts, bad = {}, []
@@ -390,3 +397,146 @@ def test_the_student_build_has_no_solutions(tmp_path):
         solutions = [c for c in full.cells if "solution" in c.metadata.get("tags", [])]
         assert len(student.cells) == len(full.cells) - len(solutions)
         assert not any("solution" in c.metadata.get("tags", []) for c in student.cells)
+
+
+# ------------------------------------------------------------------ around the notebooks
+
+site_pages = _tool("site_pages")
+
+NAVIGATION = """(() => {
+  const toc = document.querySelector('nav.course-toc'), main = document.querySelector('main')
+    || document.querySelector('.jp-Notebook') || document.body;
+  const week = document.querySelector('nav.course-week');
+  const first = main.querySelector('h1, .jp-Cell');
+  const t = toc.getBoundingClientRect(), m = first.getBoundingClientRect();
+  const anchors = [...toc.querySelectorAll('a')].map(a => a.getAttribute('href').slice(1));
+  return {toc: anchors.length, missing: anchors.filter(id => !document.getElementById(id)),
+          beside: t.right <= m.left + 1, above: t.bottom <= m.top + 1,
+          links: week ? [...week.querySelectorAll('a')].map(a => [a.rel || a.className,
+                                                                 a.getAttribute('href')]) : []};
+})()"""
+
+
+def test_every_week_page_has_a_toc_previous_next_deck_notebook_and_badges(site, chromium):
+    """The table of contents beside the page on a wide screen and above it at 420 px, every
+    entry an anchor of the page; previous/next in course order; the deck, the .ipynb, and
+    Colab and Binder links built from the repository address."""
+    order = [path.stem for path, _, _ in course_site.in_course_order(NOTEBOOKS)]
+    for i, stem in enumerate(order):
+        views = {}
+        for width in (1440, 420):
+            session = chromium.open((site / f"{stem}.html").resolve().as_uri(), width, 900)
+            views[width] = chromium.evaluate(NAVIGATION, session)
+            browser.close_page(chromium, session)
+        wide, narrow = views[1440], views[420]
+        assert wide["toc"] >= 3 and not wide["missing"], (stem, wide)
+        assert wide["beside"] and narrow["above"] and not narrow["beside"], (stem, views)
+        links = dict(wide["links"])
+        assert links.get("prev") == (f"{order[i - 1]}.html" if i else None), (stem, links)
+        assert links.get("next") == (f"{order[i + 1]}.html" if i + 1 < len(order) else None)
+        assert links["deck"] == f"{stem}.slides.html" and links["ipynb"] == f"{stem}.ipynb"
+        assert (site / links["ipynb"]).read_bytes() == (ROOT / "notebooks" / f"{stem}.ipynb"
+                                                        ).read_bytes()
+        assert links["badge"] in (site_pages.colab_url(f"{stem}.ipynb"),
+                                  site_pages.binder_url(f"{stem}.ipynb"))
+        badges = [href for kind, href in wide["links"] if kind == "badge"]
+        assert badges == [
+            "https://colab.research.google.com/github/fys5429/generative-models-companion"
+            f"/blob/main/notebooks/{stem}.ipynb",
+            "https://mybinder.org/v2/gh/fys5429/generative-models-companion/main"
+            f"?labpath=notebooks%2F{stem}.ipynb"], badges
+
+
+def test_the_repository_address_is_set_at_build_time(monkeypatch):
+    monkeypatch.setenv("COURSE_REPO", "https://github.com/someone/fork")
+    monkeypatch.setenv("COURSE_BRANCH", "spring")
+    assert site_pages.colab_url("week00_setup.ipynb") == (
+        "https://colab.research.google.com/github/someone/fork/blob/spring/notebooks/"
+        "week00_setup.ipynb")
+    monkeypatch.setenv("COURSE_REPO", "fork")
+    with pytest.raises(SystemExit, match="not a GitHub repository address"):
+        site_pages.colab_url("week00_setup.ipynb")
+
+
+# Runs the cell as on Colab (a stand-in google.colab module: JAX imports parts of it there) or
+# here, with subprocess.run recording the command instead of running it.
+RUN_CELL = """
+import subprocess, sys
+from unittest import mock
+ran = []
+subprocess.run = lambda command, **kw: ran.append(command)
+if sys.argv[1] == "colab":
+    sys.modules["google.colab"] = mock.MagicMock()
+exec(open(sys.argv[2]).read())
+import jax
+print(repr(ran), jax.config.jax_compilation_cache_dir, compile_cache, file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_each_notebook_installs_course_lib_on_colab_and_turns_the_compile_cache_on(
+        notebook, tmp_path):
+    """The cell after the title, in the .ipynb and its .py alike: on Colab (google.colab
+    imported) it pip-installs the repository the badges point at, elsewhere it installs
+    nothing; it turns on the compile cache and prints nothing; the sentence above it says where
+    the cache lives and how to turn it off."""
+    nb = nbformat.read(notebook, as_version=4)
+    note, cell = nb.cells[1], nb.cells[2]
+    expected_note, expected = site_pages.setup_cells()
+    assert cell.source == expected.source and not cell.outputs
+    assert note.source == expected_note.source
+    assert "COURSE_LIB_NO_CACHE=1" in note.source and "~/.cache/course_lib/jax" in note.source
+    assert cell.source in notebook.with_suffix(".py").read_text()  # the jupytext pair
+    script = tmp_path / "cell.py"
+    script.write_text(cell.source)
+    env = {**__import__("os").environ, "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("COURSE_LIB_NO_CACHE", None)
+    for where in ("colab", "here"):
+        run = subprocess.run([sys.executable, "-c", RUN_CELL, where, script], env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0 and run.stdout == "", run.stderr
+        ran, folder, returned = run.stderr.strip().splitlines()[-1].rsplit(" ", 2)
+        assert folder == returned == str(tmp_path / "cache"), run.stderr
+    installs = run.stderr  # the last run, here: no install
+    assert "[]" in installs.splitlines()[-1]
+    colab = subprocess.run([sys.executable, "-c", RUN_CELL, "colab", script], env=env,
+                           capture_output=True, text=True, timeout=120).stderr.splitlines()[-1]
+    assert (f"'course-lib[notebooks] @ git+{site_pages.DEFAULT_REPOSITORY}'" in colab
+            and "'pip', 'install'" in colab), colab
+    assert site_pages.colab_url(notebook.name).startswith(
+        "https://colab.research.google.com/github/"
+        + site_pages.DEFAULT_REPOSITORY.removeprefix("https://github.com/"))
+
+
+def test_the_index_glossary_troubleshooting_and_changelog(site):
+    index = (site / "index.html").read_text()
+    for path in NOTEBOOKS:
+        entry = index[index.index(f'href="{path.stem}.html"'):]
+        entry = entry[:entry.index("Launch Binder")]
+        assert "Learning goals" in entry and entry.count("<li>") >= 2, path.stem
+        assert "Prerequisites:" in entry and re.search(r"about \d+ minutes", entry), path.stem
+    # every glossary term links to a section of a page that exists and holds the term
+    glossary = (site / "glossary.html").read_text()
+    terms = re.findall(r'<dt id="[^"]+">(.+?)</dt>\s*<dd>.*?<a class="defined" href="([^"]+)"',
+                       glossary, re.S)
+    assert len(terms) >= 20
+    patterns = {e["term"]: e.get("match", re.escape(e["term"])) for e in json.loads(
+        (ROOT / "tools" / "glossary.json").read_text())}
+    for term, href in terms:
+        page = href.split("#")[0]
+        section = [d for d in course_site.sections(page, (site / page).read_text())
+                   if d["url"] == href]
+        assert section, (term, href)
+        assert re.search(patterns[html.unescape(term)], section[0]["title"] + " "
+                         + section[0]["body"], re.I), (term, href)
+    # one section per check of the doctor, with what it can report
+    from course_lib import doctor
+    trouble = (site / "troubleshooting.html").read_text()
+    for check in doctor.CHECKS:
+        name = check.__name__.removeprefix("check_").replace("_", "-")
+        assert f'id="{name}"' in trouble, name
+    assert "jax &gt;= 0.11 needs Python &gt;= 3.12" in trouble
+    changelog = (site / "changelog.html").read_text()
+    for slip in ("diatance", "Rashcka", "Eq. 30", "Eq. 133", "Eq. 45"):
+        assert slip in changelog, slip
+    assert changelog.count("<time>") >= len(NOTEBOOKS)

@@ -40,6 +40,7 @@ from traitlets.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import site_decks  # noqa: E402  (tools/ is not a package)
+import site_pages  # noqa: E402
 from site_decks import SOLUTION, slide_type, tags  # noqa: E402, F401
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -324,12 +325,12 @@ def title_and_summary(path: Path) -> tuple[str, str]:
     return lines[0][2:].strip(), sentence
 
 
-INDEX = """<!DOCTYPE html>
+PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>GANs and diffusion models: the course notebooks</title>
+<title>{title}</title>
 {mathjax}
 <style>
 {css}
@@ -337,28 +338,30 @@ body {{ font: 17px/1.5 system-ui, sans-serif; max-width: 52rem; margin: 2rem aut
         padding: 0 1rem; color: #222; background: #fff; }}
 h1 {{ font-size: 1.6rem; margin-bottom: 0.2rem; }}
 .lede {{ color: #555; margin-top: 0; }}
-ol {{ list-style: none; padding: 0; }}
-li {{ border-top: 1px solid #ddd; padding: 0.8rem 0; }}
+ol.weeks {{ list-style: none; padding: 0; }}
+ol.weeks > li {{ border-top: 1px solid #ddd; padding: 0.8rem 0; }}
 li a.week {{ font-weight: 600; font-size: 1.1rem; text-decoration: none; color: #1a4f8b; }}
 li p {{ margin: 0.3rem 0; }}
-li .slides {{ font-size: 0.9rem; }}
+li ul.goals {{ margin: 0.2rem 0; padding-left: 1.3rem; }}
+.facts {{ font-size: 0.95rem; color: #444; }}
+dt {{ font-weight: 600; margin-top: 0.8rem; }}
+table {{ border-collapse: collapse; font-size: 0.92rem; }}
+td, th {{ border: 1px solid #ccc; padding: 0.2rem 0.4rem; vertical-align: top; text-align: left; }}
+code {{ overflow-wrap: anywhere; }}
 @media (prefers-color-scheme: dark) {{
   body {{ background: #111; color: #ddd; }}
-  .lede {{ color: #bbb; }}
-  li {{ border-color: #444; }}
+  .lede, .facts {{ color: #bbb; }}
+  ol.weeks > li, td, th {{ border-color: #444; }}
   a, li a.week, .course-bar a {{ color: #9ecbff; }}
 }}
 </style>
 </head>
 <body>
 {bar}
+{toc}
 <main>
-<h1>Generative models for the physical sciences: GANs and diffusion models</h1>
-<p class="lede">Course notebooks for FYS5429 (University of Oslo), each rendered with the
-outputs of its last run, and as a slide deck. Everything here works offline.</p>
-<ol>
-{weeks}
-</ol>
+<h1 id="top">{heading}</h1>
+{content}
 </main>
 {scripts}
 </body>
@@ -368,8 +371,17 @@ outputs of its last run, and as a slide deck. Everything here works offline.</p>
 WEEK = """<li>
 <a class="week" href="{page}">{title}</a>
 <p>{summary}</p>
-<a class="slides" href="{deck}">slides</a>
+<p class="facts"><strong>Learning goals:</strong></p>
+<ul class="goals">{goals}</ul>
+<p class="facts"><strong>Prerequisites:</strong> {prerequisites}.
+<strong>Time:</strong> about {minutes} minutes ({words:,} words of text at 150 a minute,
+{exercises} exercises at 15 minutes each).</p>
+<p><a class="slides" href="{deck}">Slides</a> &middot; <a href="{notebook}" download>Notebook
+(.ipynb)</a> &middot; {badges}</p>
 </li>"""
+
+EXTRA_PAGES = (("glossary.html", "Glossary"), ("troubleshooting.html", "Troubleshooting"),
+               ("changelog.html", "Changelog and errata"))
 
 
 def natural(text: str) -> list:
@@ -377,21 +389,93 @@ def natural(text: str) -> list:
     return [int(s) if s.isdigit() else s for s in re.split(r"(\d+)", text)]
 
 
-def index(notebooks: list[Path]) -> str:
-    """The weeks in the order of their titles (file names put week16_diffusion before _gans)."""
-    weeks = []
-    for path, (title, summary) in sorted(((p, title_and_summary(p)) for p in notebooks),
-                                         key=lambda entry: natural(entry[1][0])):
-        weeks.append(WEEK.format(page=f"{path.stem}.html", deck=f"{path.stem}.slides.html",
-                                 title=html.escape(title),
-                                 summary=markdown2html(summary).strip().removeprefix("<p>")
-                                 .removesuffix("</p>")))
+def in_course_order(notebooks: list[Path]) -> list[tuple[Path, str, str]]:
+    """(path, title, summary) in the order of the titles (file names put week16_diffusion
+    before week16_gans)."""
+    return sorted(((p, *title_and_summary(p)) for p in notebooks),
+                  key=lambda entry: natural(entry[1]))
+
+
+def inline_markdown(text: str) -> str:
+    return markdown2html(text).strip().removeprefix("<p>").removesuffix("</p>")
+
+
+def standalone(name: str, title: str, content: str, toc: str = "") -> str:
+    """A page of the site that is not a notebook: the search bar, dark mode, MathJax."""
     mathjax = exporter(HTMLExporter, "course_page").environment.get_template(
         "mathjax_local.html.j2").module.mathjax_local(MATHJAX)
-    page = INDEX.format(mathjax=mathjax, weeks="\n".join(weeks), css=BAR_CSS,
-                        bar=SEARCH_BAR.replace('<a href="index.html">All weeks</a>\n', ""),
-                        scripts=SEARCH_SCRIPTS)
-    return offline(page, "index.html")
+    bar = SEARCH_BAR if name != "index.html" else SEARCH_BAR.replace(
+        '<a href="index.html">All weeks</a>\n', "")
+    page = PAGE.format(mathjax=mathjax, title=html.escape(title), heading=html.escape(title),
+                       content=content, css=BAR_CSS + site_pages.NAV_CSS, bar=bar, toc=toc,
+                       scripts=SEARCH_SCRIPTS)
+    return offline(page, name)
+
+
+def index(notebooks: list[Path]) -> str:
+    """The weeks in course order with their goals, prerequisites, time and links; then the
+    glossary, troubleshooting and changelog pages."""
+    weeks = []
+    for path, title, summary in in_course_order(notebooks):
+        facts = site_pages.week_facts(path)
+        weeks.append(WEEK.format(
+            page=f"{path.stem}.html", deck=f"{path.stem}.slides.html",
+            notebook=f"{path.stem}.ipynb", title=html.escape(title),
+            summary=inline_markdown(summary),
+            goals="".join(f"<li>{inline_markdown(g)}</li>" for g in facts["goals"]),
+            prerequisites=", ".join(inline_markdown(p) for p in facts["prerequisites"]),
+            minutes=facts["minutes"], words=facts["words"], exercises=facts["exercises"],
+            badges=site_pages.badges(f"{path.stem}.ipynb")))
+    extra = " &middot; ".join(f'<a href="{n}">{t}</a>' for n, t in EXTRA_PAGES)
+    content = ('<p class="lede">Course notebooks for FYS5429 (University of Oslo), each '
+               "rendered with the outputs of its last run, and as a slide deck (press "
+               "<kbd>s</kbd> for the speaker notes). Everything here works offline.</p>\n"
+               f'<p>{extra}</p>\n<ol class="weeks">\n' + "\n".join(weeks) + "\n</ol>")
+    return standalone("index.html", "Generative models for the physical sciences: GANs and "
+                      "diffusion models", content)
+
+
+def around_the_notebooks(docs: list[dict], notebooks: list[Path]) -> dict[str, str]:
+    """The glossary, troubleshooting and changelog pages, by file name."""
+    ordered = in_course_order(notebooks)
+    order = [f"{p.stem}.html" for p, _, _ in ordered]
+    titles = {p.stem: title for p, title, _ in ordered}
+    doctor = (ROOT / "course_lib" / "doctor.py").read_text(encoding="utf-8")
+    pages = {
+        "glossary.html": ("<p>Each term links to the section where the course introduces "
+                          "it.</p>\n" + site_pages.glossary(docs, order, inline_markdown)),
+        "troubleshooting.html": (
+            "<p>Run <code>python -m course_lib doctor</code> (or <code>.venv/bin/python -m "
+            "course_lib doctor</code>): it prints one line per check, <code>ok</code>, "
+            "<code>warn</code> or <code>FAIL</code>, with what to do after the arrow. What each "
+            "check looks at and every problem it can report, from "
+            "<code>course_lib/doctor.py</code>:</p>\n" + site_pages.troubleshooting(doctor)),
+        "changelog.html": (
+            '<h2 id="errata">Errata</h2>\n<p>Slips in the lecture notes and in the papers the '
+            "notebooks follow, and what the notebooks use instead.</p>\n"
+            + site_pages.errata(inline_markdown)
+            + '\n<h2 id="changes">Changes to the notebooks</h2>\n<p>The latest changes to each '
+            "notebook, from the repository's history.</p>\n"
+            + site_pages.changelog(ROOT, [p for p, _, _ in ordered], titles)),
+    }
+    out = {}
+    for name, title in EXTRA_PAGES:
+        body = pages[name]
+        out[name] = standalone(name, title, body, site_pages.toc(
+            "<body>" + body, words))
+    return out
+
+
+def week_page(path: Path, order: list[tuple[str, str]]):
+    """finish_page for one notebook: the table of contents and the week's links added."""
+    def finish(page: str) -> str:
+        page = finish_page(page)
+        nav = site_pages.week_nav(path.stem, order)
+        bottom = nav.replace('aria-label="This week"', 'aria-label="This week, again"')
+        page = page.replace("</nav>", "</nav>\n" + nav + "\n" + site_pages.toc(page, words), 1)
+        page = page.replace("</style>\n</head>", site_pages.NAV_CSS + "</style>\n</head>", 1)
+        return page.replace(SEARCH_SCRIPTS, bottom + "\n" + SEARCH_SCRIPTS, 1)
+    return finish
 
 
 def build(what: str, notebooks: list[Path], out: Path) -> None:
@@ -412,9 +496,16 @@ def build(what: str, notebooks: list[Path], out: Path) -> None:
         render(notebooks, tmp, SlidesExporter, "course_slides", ".slides.html", prepare=for_deck,
                finish=finish_deck)
     if what == "site":
-        pages = render(notebooks, tmp, HTMLExporter, "course_page", ".html", finish=finish_page)
+        order = [(p.stem, label(title)) for p, title, _ in in_course_order(notebooks)]
+        pages = {}
+        for path in notebooks:
+            pages.update(render([path], tmp, HTMLExporter, "course_page", ".html",
+                                finish=week_page(path, order)))
+            shutil.copy2(path, tmp / path.name)  # the page's .ipynb link
         (tmp / "index.html").write_text(index(notebooks), encoding="utf-8")
         docs = [doc for name, page in pages.items() for doc in sections(name, page)]
+        for name, page in around_the_notebooks(docs, notebooks).items():
+            (tmp / name).write_text(page, encoding="utf-8")
         (tmp / "search-index.js").write_text(search_index(docs), encoding="utf-8")
         shutil.copy2(TEMPLATES / "search.js", tmp / ASSETS / "search.js")
     shutil.rmtree(out, ignore_errors=True)
