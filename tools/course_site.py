@@ -13,10 +13,14 @@ beside its destination and moved into place at the end, so a failed build leaves
 What the builder does with the notebooks' tags and metadata (the notebooks stay as they are):
 - every figure gets alt text: the cell's metadata "alt", else the titles and axis labels the
   cell's code gives its plot, else the section it is in;
-- in the decks, code is folded behind a click (tag a cell "show-input" to show it, "remove-input"
-  to drop the code and keep the output, "remove-cell" to drop it), code cells without output
-  are left out, and every cell tagged "solution" is a slide of its own after its question;
+- the decks are made for a room (site_decks.py): a claim, an equation or a figure per slide,
+  the rest of the prose in the speaker notes, code folded behind a click (tag a cell
+  "show-input" to show it, "remove-input" to drop the code and keep the output, "remove-cell"
+  to drop it), code cells without output left out, each solution under "Solution N: <title>";
 - the student notebooks have no cells tagged "solution";
+- the pages (site_pages.py) have a table of contents, previous/next, links to the deck, the
+  .ipynb, Colab and Binder (COURSE_REPO), and the site a glossary, a troubleshooting page read
+  from course_lib/doctor.py and a changelog with the errata;
 - the pages follow the reader's dark mode and share one search box, whose lunr index
   (node_modules/lunr) is built here, with node, and shipped as a script so that it works
   from file://.
