@@ -161,17 +161,20 @@ def week_facts(path: Path) -> dict:
 # ------------------------------------------------------------------ glossary
 
 def glossary(docs: list[dict], order: list[str], render) -> str:
-    """tools/glossary.json's terms, each linked to the first section (in course order) whose
-    heading names it, else the first whose text does."""
+    """tools/glossary.json's terms, each linked to the section its "where" names (a heading),
+    else the first section (in course order) whose heading names it, else the first whose text
+    does."""
     terms = json.loads((TOOLS / "glossary.json").read_text(encoding="utf-8"))
     ranked = sorted(docs, key=lambda d: (order.index(d["url"].split("#")[0]), docs.index(d)))
     rows = []
     for entry in sorted(terms, key=lambda e: e["term"].lower()):
         pattern = re.compile(entry.get("match", rf"\b{re.escape(entry['term'])}"), re.I)
-        where = (next((d for d in ranked if pattern.search(d["title"])), None)
+        where = (next((d for d in ranked if entry.get("where") == d["title"]), None)
+                 or next((d for d in ranked if pattern.search(d["title"])), None)
                  or next((d for d in ranked if pattern.search(d["body"])), None))
-        if where is None:
-            raise SystemExit(f"error: glossary term {entry['term']!r} is in no notebook")
+        if where is None or (entry.get("where") and where["title"] != entry["where"]):
+            raise SystemExit(f"error: glossary term {entry['term']!r}: no section "
+                             f"{entry.get('where') or 'mentions it'}")
         rows.append(f'<dt id="{slug(entry["term"])}">{html.escape(entry["term"])}</dt>\n'
                     f"<dd>{render(entry['definition'])} "
                     f'<a class="defined" href="{where["url"]}">{html.escape(where["title"])} '
