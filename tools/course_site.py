@@ -375,11 +375,8 @@ code {{ overflow-wrap: anywhere; }}
 WEEK = """<li>
 <a class="week" href="{page}">{title}</a>
 <p>{summary}</p>
-<p class="facts"><strong>Learning goals:</strong></p>
-<ul class="goals">{goals}</ul>
-<p class="facts"><strong>Prerequisites:</strong> {prerequisites}.
-<strong>Time:</strong> about {minutes} minutes ({words:,} words of text at 150 a minute,
-{exercises} exercises at 15 minutes each).</p>
+{goals}<p class="facts">{prerequisites}<strong>Time:</strong> about {minutes} minutes
+({words:,} words of text at 150 a minute, {exercises} exercises at 15 minutes each).</p>
 <p><a class="slides" href="{deck}">Slides</a> &middot; <a href="{notebook}" download>Notebook
 (.ipynb)</a> &middot; {badges}</p>
 </li>"""
@@ -426,8 +423,12 @@ def index(notebooks: list[Path]) -> str:
             page=f"{path.stem}.html", deck=f"{path.stem}.slides.html",
             notebook=f"{path.stem}.ipynb", title=html.escape(title),
             summary=inline_markdown(summary),
-            goals="".join(f"<li>{inline_markdown(g)}</li>" for g in facts["goals"]),
-            prerequisites=", ".join(inline_markdown(p) for p in facts["prerequisites"]),
+            goals=('<p class="facts"><strong>Learning goals:</strong></p>\n<ul class="goals">'
+                   + "".join(f"<li>{inline_markdown(g)}</li>" for g in facts["goals"])
+                   + "</ul>\n" if facts["goals"] else ""),
+            prerequisites=("<strong>Prerequisites:</strong> " + ", ".join(
+                inline_markdown(p) for p in facts["prerequisites"]) + ". "
+                if facts["prerequisites"] else ""),
             minutes=facts["minutes"], words=facts["words"], exercises=facts["exercises"],
             badges=site_pages.badges(f"{path.stem}.ipynb")))
     extra = " &middot; ".join(f'<a href="{n}">{t}</a>' for n, t in EXTRA_PAGES)

@@ -144,17 +144,16 @@ NAV_CSS = """
 # ------------------------------------------------------------------ the weeks on the index
 
 def week_facts(path: Path) -> dict:
-    """Learning goals and prerequisites (tools/weeks.json) and the time a week takes, estimated
-    from the notebook: its prose at 150 words a minute and 15 minutes per exercise."""
-    facts = json.loads((TOOLS / "weeks.json").read_text(encoding="utf-8")).get(path.stem)
-    if facts is None:
-        raise SystemExit(f"error: tools/weeks.json has no entry for {path.stem}; add its goals "
-                         "and prerequisites")
+    """Learning goals and prerequisites (tools/weeks.json; none for a notebook it does not
+    list) and the time a week takes, estimated from the notebook: its prose at 150 words a
+    minute and 15 minutes per exercise."""
+    facts = json.loads((TOOLS / "weeks.json").read_text(encoding="utf-8")).get(
+        path.stem, {"goals": [], "prerequisites": []})
     nb = nbformat.read(path, as_version=4)
     prose = sum(len(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
     exercises = sum(len(re.findall(r"^\d+\.\s", c.source, re.M)) for c in nb.cells
                     if c.cell_type == "markdown" and re.search(r"^#+ +Exercises", c.source, re.M))
-    minutes = round((prose / 150 + 15 * exercises) / 5) * 5
+    minutes = max(5, round((prose / 150 + 15 * exercises) / 5) * 5)
     return {**facts, "minutes": minutes, "words": prose, "exercises": exercises}
 
 
@@ -163,7 +162,7 @@ def week_facts(path: Path) -> dict:
 def glossary(docs: list[dict], order: list[str], render) -> str:
     """tools/glossary.json's terms, each linked to the section its "where" names (a heading),
     else the first section (in course order) whose heading names it, else the first whose text
-    does."""
+    does; a term that none of the given notebooks holds is left out."""
     terms = json.loads((TOOLS / "glossary.json").read_text(encoding="utf-8"))
     ranked = sorted(docs, key=lambda d: (order.index(d["url"].split("#")[0]), docs.index(d)))
     rows = []
@@ -173,8 +172,7 @@ def glossary(docs: list[dict], order: list[str], render) -> str:
                  or next((d for d in ranked if pattern.search(d["title"])), None)
                  or next((d for d in ranked if pattern.search(d["body"])), None))
         if where is None or (entry.get("where") and where["title"] != entry["where"]):
-            raise SystemExit(f"error: glossary term {entry['term']!r}: no section "
-                             f"{entry.get('where') or 'mentions it'}")
+            continue  # a site of some of the notebooks: the term is not in them
         rows.append(f'<dt id="{slug(entry["term"])}">{html.escape(entry["term"])}</dt>\n'
                     f"<dd>{render(entry['definition'])} "
                     f'<a class="defined" href="{where["url"]}">{html.escape(where["title"])} '
