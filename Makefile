@@ -27,6 +27,12 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $@
 
+# The repository the site's "Open in Colab" and Binder links point at (tools/site_pages.py;
+# the notebooks' first code cell installs course_lib from the same address on Colab).
+COURSE_REPO ?= https://github.com/fys5429/generative-models-companion
+COURSE_BRANCH ?= main
+export COURSE_REPO COURSE_BRANCH
+
 ## make course: execute every notebook into build/notebooks/ (the committed ones stay untouched),
 ## then render the executed copies as the offline site in build/site/
 BUILD ?= build

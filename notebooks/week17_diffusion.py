@@ -30,6 +30,25 @@
 # `COURSE_RETRAIN=1 make notebook NB=notebooks/week17_diffusion.py`: JAX on a CPU is
 # bit-reproducible, so you get the same numbers.
 
+# %% [markdown] slideshow={"slide_type": "notes"}
+# The next cell installs `course_lib` when the notebook runs on Colab and turns on JAX's
+# compile cache, kept in `$JAX_COMPILATION_CACHE_DIR` or else `~/.cache/course_lib/jax`,
+# so that a second run skips compiling (`COURSE_LIB_NO_CACHE=1` turns it off).
+
+# %% slideshow={"slide_type": "skip"}
+# Colab and the compile cache (course_lib.enable_compile_cache)
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:  # a fresh Colab machine: install course_lib
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "course-lib[notebooks] @ git+https://github.com/fys5429/generative-models-companion"],
+                   check=True)
+
+import course_lib
+
+compile_cache = course_lib.enable_compile_cache()
+
 # %%
 import time
 

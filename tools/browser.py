@@ -269,27 +269,91 @@ MOVE_SLIDERS = r"""(() => [...document.querySelectorAll('figure.explorable')].ma
   return {title: fig.querySelector('figcaption').textContent, frames: +input.max + 1, seen};
 }))()"""
 
-# Walks through every slide of a reveal.js deck: its height after the deck's fit-to-screen
-# (zoom), the code and output lines wider than their box, with folded code opened.
-DECK_OVERFLOW = r"""(async () => {
+# Walks through every slide of a reveal.js deck as a lecturer would show it: its height after
+# the deck's fit-to-screen (zoom), the words in view (not the speaker notes, code, printed
+# output, tables or formulas: a formula counts one word), each figure's width and height as a
+# fraction of the slide's, what lies past the bottom edge once the folded code is opened, the
+# code and output lines wider than their box, the heading of a slide that shows a solution.
+DECK_AUDIT = r"""(async () => {
+  Reveal.configure({transition: 'none', backgroundTransition: 'none'});  // measure at rest
   const height = Reveal.getConfig().height, found = [];
+  const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const box = document.querySelector('.reveal .slides').getBoundingClientRect();
   const slides = Reveal.getSlides();
+  const past = slide => {  // px of the slide's content below its bottom edge (layout px)
+    const zoom = +(slide.style.zoom || 1);
+    return Math.max(0, Math.round(slide.scrollHeight * zoom - height),
+    ...[...slide.querySelectorAll('details[open]')].map(d =>
+      Math.round((d.getBoundingClientRect().bottom - box.bottom) * height / box.height)));
+  };
   for (const slide of slides) {
     const {h, v} = Reveal.getIndices(slide);
     Reveal.slide(h, v);
-    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    await frame();
     const zoom = +(slide.style.zoom || 1);
     const tall = slide.scrollHeight * zoom;
+    const copy = slide.cloneNode(true);
+    copy.querySelectorAll('aside.notes, pre, details, script, style, table, .explorable')
+      .forEach(n => n.remove());
+    copy.querySelectorAll('mjx-container').forEach(n => n.replaceWith(' x '));
+    const words = copy.textContent.split(/\s+/).filter(w => /\w/.test(w)).length;
+    const figures = [...slide.querySelectorAll('.jp-RenderedImage img')].map(img => {
+      const r = img.getBoundingClientRect();
+      return {width: +(r.width / box.width).toFixed(2),
+              height: +(r.height / box.height).toFixed(2)};
+    });
+    const bottom_before = past(slide);
     slide.querySelectorAll('details').forEach(d => d.open = true);
+    await frame();
+    const bottom_open = past(slide);
     const cut = [...slide.querySelectorAll('pre')].filter(p => p.scrollWidth > p.clientWidth + 1)
       .map(p => p.textContent.split('\n').reduce((a, b) => a.length > b.length ? a : b))
       .map(line => line.slice(0, 80));
     slide.querySelectorAll('details').forEach(d => d.open = false);
-    found.push({slide: h + '/' + v, height: Math.round(tall), zoom, cut,
-                heading: (slide.querySelector('h1,h2,h3') || {}).textContent || ''});
+    const heading = (slide.querySelector('h1,h2,h3') || {}).textContent || '';
+    found.push({slide: h + '/' + v, height: Math.round(tall), zoom, cut, words, figures,
+                past_bottom: bottom_before, past_bottom_unfolded: bottom_open,
+                solution: !!slide.querySelector('.celltag_solution'),
+                heading: heading.replace(/¶$/, '').trim(),
+                notes: [...slide.querySelectorAll('aside.notes')].map(n => n.textContent)
+                  .join(' ').trim().length});
   }
   return {height, slides: found};
 })()"""
+
+# What a slide of a deck made for a room may not do (the limits of issue 28).
+MAX_WORDS, MIN_FIGURE, MIN_ZOOM = 40, 0.8, 0.9
+SOLUTION_HEADING = r"^Solution \d+: \S"
+
+
+def deck_problems(deck: dict) -> list[str]:
+    """Each slide's breaches of the limits, one line each; empty if none."""
+    import re
+
+    found = []
+    for s in deck["slides"]:
+        where = f"slide {s['slide']} ({s['heading'][:40]})"
+        if s["words"] > MAX_WORDS:
+            found.append(f"{where}: {s['words']} visible words (at most {MAX_WORDS})")
+        for fig in s["figures"]:
+            if fig["width"] < MIN_FIGURE and fig["height"] < MIN_FIGURE:
+                found.append(f"{where}: a figure at {fig['width']:.0%} of the slide's width "
+                             f"and {fig['height']:.0%} of its height (at least {MIN_FIGURE:.0%})")
+        if s["zoom"] < MIN_ZOOM:
+            found.append(f"{where}: scaled to {s['zoom']} (at least {MIN_ZOOM})")
+        if s["height"] > deck["height"] or s["past_bottom"]:
+            found.append(f"{where}: {max(s['height'] - deck['height'], s['past_bottom'])} px "
+                         "past the bottom edge")
+        if s["past_bottom_unfolded"]:
+            found.append(f"{where}: {s['past_bottom_unfolded']} px past the bottom edge with "
+                         "its code unfolded")
+        if s["cut"]:
+            found.append(f"{where}: lines cut at the right edge: {s['cut']}")
+        if s["solution"] and not re.match(SOLUTION_HEADING, s["heading"]):
+            found.append(f"{where}: a solution without a 'Solution N: <title>' heading")
+    if not any(s["notes"] for s in deck["slides"]):
+        found.append("no speaker notes in the deck")
+    return found
 
 
 def open_page(browser: Chromium, path: Path, dark: bool = False) -> str:
@@ -311,8 +375,8 @@ def move_sliders(browser: Chromium, session: str) -> list[dict]:
     return browser.evaluate(MOVE_SLIDERS, session)
 
 
-def deck_overflow(browser: Chromium, session: str) -> dict:
-    return browser.evaluate(DECK_OVERFLOW, session)
+def deck_audit(browser: Chromium, session: str) -> dict:
+    return browser.evaluate(DECK_AUDIT, session)
 
 
 def axe_audit(browser: Chromium, session: str, rules: list[str] | None = None

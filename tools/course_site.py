@@ -13,17 +13,20 @@ beside its destination and moved into place at the end, so a failed build leaves
 What the builder does with the notebooks' tags and metadata (the notebooks stay as they are):
 - every figure gets alt text: the cell's metadata "alt", else the titles and axis labels the
   cell's code gives its plot, else the section it is in;
-- in the decks, code is folded behind a click (tag a cell "show-input" to show it, "remove-input"
-  to drop the code and keep the output, "remove-cell" to drop it), code cells without output
-  are left out, and every cell tagged "solution" is a slide of its own after its question;
+- the decks are made for a room (site_decks.py): a claim, an equation or a figure per slide,
+  the rest of the prose in the speaker notes, code folded behind a click (tag a cell
+  "show-input" to show it, "remove-input" to drop the code and keep the output, "remove-cell"
+  to drop it), code cells without output left out, each solution under "Solution N: <title>";
 - the student notebooks have no cells tagged "solution";
+- the pages (site_pages.py) have a table of contents, previous/next, links to the deck, the
+  .ipynb, Colab and Binder (COURSE_REPO), and the site a glossary, a troubleshooting page read
+  from course_lib/doctor.py and a changelog with the errata;
 - the pages follow the reader's dark mode and share one search box, whose lunr index
   (node_modules/lunr) is built here, with node, and shipped as a script so that it works
   from file://.
 """
 
 import argparse
-import base64
 import copy
 import html
 import json
@@ -38,6 +41,11 @@ from jupyter_core.paths import jupyter_path
 from nbconvert import HTMLExporter, SlidesExporter
 from nbconvert.filters import markdown2html
 from traitlets.config import Config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import site_decks  # noqa: E402  (tools/ is not a package)
+import site_pages  # noqa: E402
+from site_decks import SOLUTION, slide_type, tags  # noqa: E402, F401
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "tools" / "templates"
@@ -96,25 +104,11 @@ def exporter(kind: type[HTMLExporter], template: str) -> HTMLExporter:
 
 # --------------------------------------------------------------- tags, metadata and alt text
 
-SOLUTION, SHOW_INPUT = "solution", "show-input"
-REMOVE_INPUT, REMOVE_CELL = "remove-input", "remove-cell"
 IMAGES = ("image/png", "image/jpeg")
 # The titles and labels a cell's code gives its figure: ax.set_title("..."), plt.xlabel(r"$t$")
 LABEL_CALL = re.compile(r"\b(suptitle|set_title|title|set_xlabel|xlabel|set_ylabel|ylabel)"
                         r"\(\s*[rf]*([\"'])(.+?)\2")
 HEADING = re.compile(r"^#{1,3} +(.+)$", re.M)
-
-
-def tags(cell) -> set[str]:
-    return set(cell.metadata.get("tags", []))
-
-
-def slide_type(cell) -> str:
-    return cell.metadata.get("slideshow", {}).get("slide_type", "-")
-
-
-def set_slide_type(cell, kind: str) -> None:
-    cell.metadata.setdefault("slideshow", {})["slide_type"] = kind
 
 
 def words(tex: str) -> str:
@@ -161,103 +155,10 @@ def with_alt_text(nb):
     return nb
 
 
-def code_summary(cell) -> str:
-    """What a folded code cell says: its first comment line, else its length."""
-    for line in cell.source.splitlines():
-        if line.startswith("#") and not line.startswith("# NBVAL"):
-            return line.lstrip("# ").strip()
-        if line.strip():
-            break
-    return f"code ({len(cell.source.splitlines())} lines)"
-
-
 def for_deck(nb):
-    """The notebook as a deck: code folded, code without output left out, solutions on slides of
-    their own (and the cell after them on a new slide), the tags of the module docstring."""
-    nb = with_alt_text(nb)
-    cells, carry, after_solution = [], None, False
-    for cell in nb.cells:
-        cell_tags, kind = tags(cell), slide_type(cell)
-        left_out = REMOVE_CELL in cell_tags or (
-            cell.cell_type == "code" and not cell.outputs and SOLUTION not in cell_tags)
-        if left_out:
-            if kind in ("slide", "subslide") and carry is None:
-                carry = kind  # the next cell opens the slide this one opened
-            continue
-        if carry and kind in ("-", "fragment"):
-            set_slide_type(cell, carry)
-        carry = None
-        if SOLUTION in cell_tags:
-            set_slide_type(cell, "slide")
-            after_solution = True
-        elif after_solution:
-            if slide_type(cell) in ("-", "fragment"):
-                set_slide_type(cell, "slide")
-            after_solution = False
-        if cell.cell_type == "code":
-            cell.metadata["deck_input"] = ("show" if SHOW_INPUT in cell_tags else
-                                           "remove" if REMOVE_INPUT in cell_tags else "fold")
-            cell.metadata["deck_summary"] = code_summary(cell)
-        cells.append(cell)
-    paginate(cells)
-    nb.cells = cells
-    return nb
-
-
-SLIDE_HEIGHT = 690  # px of the 720 a slide has, less its margins
-
-
-def png_size(b64: str) -> tuple[int, int]:
-    """Width and height from a base64 PNG's header (IHDR)."""
-    head = base64.b64decode(b64[:44])
-    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-
-
-def deck_height(cell) -> int:
-    """A rough height in px of a cell on a 1280x720 slide (the deck's CSS: 26 px prose, 16 px
-    code and output lines that wrap, figures at most 470 px high, code folded)."""
-    if cell.cell_type == "markdown":
-        height = 0
-        for block in cell.source.split("\n\n"):
-            if block.lstrip().startswith("$$"):
-                height += 40 * (block.count("\\\\") + 1) + 30
-            elif block.lstrip().startswith("#"):
-                height += 70
-            else:
-                lines = sum(-(-max(len(line), 1) // 95) for line in block.splitlines())
-                height += 34 * lines + 26
-        return height
-    height = 0 if cell.metadata.get("deck_input") == "remove" else 30
-    for output in cell.get("outputs", []):
-        data = output.get("data", {})
-        if "text" in output:
-            height += 21 * sum(-(-max(len(line), 1) // 120)
-                               for line in output["text"].splitlines()) + 10
-        elif "image/png" in data:
-            w, h = png_size(data["image/png"])
-            height += int(h * min(1.0, 1200 / w, 470 / h)) + 10
-        elif "text/html" in data:
-            height += 520 if "explorable" in data["text/html"] else 30 * data[
-                "text/html"].count("<tr") + 20
-        elif "text/plain" in data:
-            height += 21 * len(data["text/plain"].splitlines()) + 10
-    return height
-
-
-def paginate(cells: list, budget: int = SLIDE_HEIGHT) -> None:
-    """Open a new (vertical) slide where the estimated height of a slide runs past the screen,
-    so that a notebook slide with three figures becomes a column of slides."""
-    used = 0
-    for cell in cells:
-        height = deck_height(cell)
-        if slide_type(cell) in ("slide", "subslide"):
-            used = 0
-        elif slide_type(cell) in ("skip", "notes"):
-            continue
-        elif used > 0 and used + height > budget:
-            set_slide_type(cell, "subslide")
-            used = 0
-        used += height
+    """The notebook as a deck (site_decks.py: prose past the claim in the speaker notes, code
+    folded, solutions under their heading), every figure with alt text."""
+    return site_decks.for_deck(nb, with_alt_text)
 
 
 def for_student(nb):
@@ -346,8 +247,20 @@ def labelled(page: str) -> str:
     return ANIMATION_SLIDER.sub('<input aria-label="animation frame"', page)
 
 
+DATA_PNG = re.compile(r'<img(?=[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]{44}))')
+
+
+def sized(match: re.Match) -> str:
+    """A figure too tall to be drawn at the deck's width is drawn as tall as the slide allows."""
+    w, h = site_decks.png_size(match[1])
+    tall = h * site_decks.FIGURE_WIDTH * site_decks.SLIDE_WIDTH / w > 580
+    return '<img class="deck-tall"' if tall else match[0]
+
+
 def finish_deck(page: str) -> str:
-    """A rendered deck with code colours of enough contrast (decks stay light)."""
+    """A rendered deck with code colours of enough contrast (decks stay light), its figures
+    sized for the room."""
+    page = DATA_PNG.sub(sized, page)
     return labelled(page.replace("</head>", f"<style>{CONTRAST_LIGHT}</style>\n</head>", 1))
 
 
@@ -367,17 +280,25 @@ def text_of(fragment: str) -> str:
     return " ".join(html.unescape(NOT_TEXT.sub(" ", fragment)).split())
 
 
+def label(title: str) -> str:
+    """A notebook's short name in search results: 'Week 17: training diffusion models' (the
+    title up to the first comma after its colon), so that two notebooks of a week differ."""
+    head, colon, tail = words(title).partition(":")
+    return head + colon + tail.split(",")[0] if colon else head
+
+
 def sections(name: str, page: str) -> list[dict]:
-    """A page cut at its headings: one searchable section per heading, with its anchor."""
+    """A page cut at its headings: one searchable section per heading, with its anchor and its
+    title as plain text (TeX's $, braces and backslashes dropped)."""
     body = page[page.find("<body"):]
     marks = list(SECTION.finditer(body))
     title = text_of(marks[0][3]).rstrip("¶") if marks else name
     found = []
     for mark, following in zip(marks, [*marks[1:], None]):
         end = following.start() if following else len(body)
-        heading = text_of(mark[3]).rstrip("¶").strip()
+        heading = words(text_of(mark[3]).rstrip("¶").strip())
         found.append({"id": f"{name}#{mark[2]}", "url": f"{name}#{mark[2]}", "title": heading,
-                      "page": title.split(":")[0], "body": text_of(body[mark.end():end])})
+                      "page": label(title), "body": text_of(body[mark.end():end])})
     return found
 
 
@@ -408,12 +329,12 @@ def title_and_summary(path: Path) -> tuple[str, str]:
     return lines[0][2:].strip(), sentence
 
 
-INDEX = """<!DOCTYPE html>
+PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>GANs and diffusion models: the course notebooks</title>
+<title>{title}</title>
 {mathjax}
 <style>
 {css}
@@ -421,28 +342,30 @@ body {{ font: 17px/1.5 system-ui, sans-serif; max-width: 52rem; margin: 2rem aut
         padding: 0 1rem; color: #222; background: #fff; }}
 h1 {{ font-size: 1.6rem; margin-bottom: 0.2rem; }}
 .lede {{ color: #555; margin-top: 0; }}
-ol {{ list-style: none; padding: 0; }}
-li {{ border-top: 1px solid #ddd; padding: 0.8rem 0; }}
+ol.weeks {{ list-style: none; padding: 0; }}
+ol.weeks > li {{ border-top: 1px solid #ddd; padding: 0.8rem 0; }}
 li a.week {{ font-weight: 600; font-size: 1.1rem; text-decoration: none; color: #1a4f8b; }}
 li p {{ margin: 0.3rem 0; }}
-li .slides {{ font-size: 0.9rem; }}
+li ul.goals {{ margin: 0.2rem 0; padding-left: 1.3rem; }}
+.facts {{ font-size: 0.95rem; color: #444; }}
+dt {{ font-weight: 600; margin-top: 0.8rem; }}
+table {{ border-collapse: collapse; font-size: 0.92rem; }}
+td, th {{ border: 1px solid #ccc; padding: 0.2rem 0.4rem; vertical-align: top; text-align: left; }}
+code {{ overflow-wrap: anywhere; }}
 @media (prefers-color-scheme: dark) {{
   body {{ background: #111; color: #ddd; }}
-  .lede {{ color: #bbb; }}
-  li {{ border-color: #444; }}
+  .lede, .facts {{ color: #bbb; }}
+  ol.weeks > li, td, th {{ border-color: #444; }}
   a, li a.week, .course-bar a {{ color: #9ecbff; }}
 }}
 </style>
 </head>
 <body>
 {bar}
+{toc}
 <main>
-<h1>Generative models for the physical sciences: GANs and diffusion models</h1>
-<p class="lede">Course notebooks for FYS5429 (University of Oslo), each rendered with the
-outputs of its last run, and as a slide deck. Everything here works offline.</p>
-<ol>
-{weeks}
-</ol>
+<h1 id="top">{heading}</h1>
+{content}
 </main>
 {scripts}
 </body>
@@ -452,8 +375,14 @@ outputs of its last run, and as a slide deck. Everything here works offline.</p>
 WEEK = """<li>
 <a class="week" href="{page}">{title}</a>
 <p>{summary}</p>
-<a class="slides" href="{deck}">slides</a>
+{goals}<p class="facts">{prerequisites}<strong>Time:</strong> about {minutes} minutes
+({words:,} words of text at 150 a minute, {exercises} exercises at 15 minutes each).</p>
+<p><a class="slides" href="{deck}">Slides</a> &middot; <a href="{notebook}" download>Notebook
+(.ipynb)</a> &middot; {badges}</p>
 </li>"""
+
+EXTRA_PAGES = (("glossary.html", "Glossary"), ("troubleshooting.html", "Troubleshooting"),
+               ("changelog.html", "Changelog and errata"))
 
 
 def natural(text: str) -> list:
@@ -461,21 +390,97 @@ def natural(text: str) -> list:
     return [int(s) if s.isdigit() else s for s in re.split(r"(\d+)", text)]
 
 
-def index(notebooks: list[Path]) -> str:
-    """The weeks in the order of their titles (file names put week16_diffusion before _gans)."""
-    weeks = []
-    for path, (title, summary) in sorted(((p, title_and_summary(p)) for p in notebooks),
-                                         key=lambda entry: natural(entry[1][0])):
-        weeks.append(WEEK.format(page=f"{path.stem}.html", deck=f"{path.stem}.slides.html",
-                                 title=html.escape(title),
-                                 summary=markdown2html(summary).strip().removeprefix("<p>")
-                                 .removesuffix("</p>")))
+def in_course_order(notebooks: list[Path]) -> list[tuple[Path, str, str]]:
+    """(path, title, summary) in the order of the titles (file names put week16_diffusion
+    before week16_gans)."""
+    return sorted(((p, *title_and_summary(p)) for p in notebooks),
+                  key=lambda entry: natural(entry[1]))
+
+
+def inline_markdown(text: str) -> str:
+    return markdown2html(text).strip().removeprefix("<p>").removesuffix("</p>")
+
+
+def standalone(name: str, title: str, content: str, toc: str = "") -> str:
+    """A page of the site that is not a notebook: the search bar, dark mode, MathJax."""
     mathjax = exporter(HTMLExporter, "course_page").environment.get_template(
         "mathjax_local.html.j2").module.mathjax_local(MATHJAX)
-    page = INDEX.format(mathjax=mathjax, weeks="\n".join(weeks), css=BAR_CSS,
-                        bar=SEARCH_BAR.replace('<a href="index.html">All weeks</a>\n', ""),
-                        scripts=SEARCH_SCRIPTS)
-    return offline(page, "index.html")
+    bar = SEARCH_BAR if name != "index.html" else SEARCH_BAR.replace(
+        '<a href="index.html">All weeks</a>\n', "")
+    page = PAGE.format(mathjax=mathjax, title=html.escape(title), heading=html.escape(title),
+                       content=content, css=BAR_CSS + site_pages.NAV_CSS, bar=bar, toc=toc,
+                       scripts=SEARCH_SCRIPTS)
+    return offline(page, name)
+
+
+def index(notebooks: list[Path]) -> str:
+    """The weeks in course order with their goals, prerequisites, time and links; then the
+    glossary, troubleshooting and changelog pages."""
+    weeks = []
+    for path, title, summary in in_course_order(notebooks):
+        facts = site_pages.week_facts(path)
+        weeks.append(WEEK.format(
+            page=f"{path.stem}.html", deck=f"{path.stem}.slides.html",
+            notebook=f"{path.stem}.ipynb", title=html.escape(title),
+            summary=inline_markdown(summary),
+            goals=('<p class="facts"><strong>Learning goals:</strong></p>\n<ul class="goals">'
+                   + "".join(f"<li>{inline_markdown(g)}</li>" for g in facts["goals"])
+                   + "</ul>\n" if facts["goals"] else ""),
+            prerequisites=("<strong>Prerequisites:</strong> " + ", ".join(
+                inline_markdown(p) for p in facts["prerequisites"]) + ". "
+                if facts["prerequisites"] else ""),
+            minutes=facts["minutes"], words=facts["words"], exercises=facts["exercises"],
+            badges=site_pages.badges(f"{path.stem}.ipynb")))
+    extra = " &middot; ".join(f'<a href="{n}">{t}</a>' for n, t in EXTRA_PAGES)
+    content = ('<p class="lede">Course notebooks for FYS5429 (University of Oslo), each '
+               "rendered with the outputs of its last run, and as a slide deck (press "
+               "<kbd>s</kbd> for the speaker notes). Everything here works offline.</p>\n"
+               f'<p>{extra}</p>\n<ol class="weeks">\n' + "\n".join(weeks) + "\n</ol>")
+    return standalone("index.html", "Generative models for the physical sciences: GANs and "
+                      "diffusion models", content)
+
+
+def around_the_notebooks(docs: list[dict], notebooks: list[Path]) -> dict[str, str]:
+    """The glossary, troubleshooting and changelog pages, by file name."""
+    ordered = in_course_order(notebooks)
+    order = [f"{p.stem}.html" for p, _, _ in ordered]
+    titles = {p.stem: title for p, title, _ in ordered}
+    doctor = (ROOT / "course_lib" / "doctor.py").read_text(encoding="utf-8")
+    pages = {
+        "glossary.html": ("<p>Each term links to the section where the course introduces "
+                          "it.</p>\n" + site_pages.glossary(docs, order, inline_markdown)),
+        "troubleshooting.html": (
+            "<p>Run <code>python -m course_lib doctor</code> (or <code>.venv/bin/python -m "
+            "course_lib doctor</code>): it prints one line per check, <code>ok</code>, "
+            "<code>warn</code> or <code>FAIL</code>, with what to do after the arrow. What each "
+            "check looks at and every problem it can report, from "
+            "<code>course_lib/doctor.py</code>:</p>\n" + site_pages.troubleshooting(doctor)),
+        "changelog.html": (
+            '<h2 id="errata">Errata</h2>\n<p>Slips in the lecture notes and in the papers the '
+            "notebooks follow, and what the notebooks use instead.</p>\n"
+            + site_pages.errata(inline_markdown)
+            + '\n<h2 id="changes">Changes to the notebooks</h2>\n<p>The latest changes to each '
+            "notebook, from the repository's history.</p>\n"
+            + site_pages.changelog(ROOT, [p for p, _, _ in ordered], titles)),
+    }
+    out = {}
+    for name, title in EXTRA_PAGES:
+        body = pages[name]
+        out[name] = standalone(name, title, body, site_pages.toc(
+            "<body>" + body, words))
+    return out
+
+
+def week_page(path: Path, order: list[tuple[str, str]]):
+    """finish_page for one notebook: the table of contents and the week's links added."""
+    def finish(page: str) -> str:
+        page = finish_page(page)
+        nav = site_pages.week_nav(path.stem, order)
+        bottom = nav.replace('aria-label="This week"', 'aria-label="This week, again"')
+        page = page.replace("</nav>", "</nav>\n" + nav + "\n" + site_pages.toc(page, words), 1)
+        page = page.replace("</style>\n</head>", site_pages.NAV_CSS + "</style>\n</head>", 1)
+        return page.replace(SEARCH_SCRIPTS, bottom + "\n" + SEARCH_SCRIPTS, 1)
+    return finish
 
 
 def build(what: str, notebooks: list[Path], out: Path) -> None:
@@ -496,9 +501,16 @@ def build(what: str, notebooks: list[Path], out: Path) -> None:
         render(notebooks, tmp, SlidesExporter, "course_slides", ".slides.html", prepare=for_deck,
                finish=finish_deck)
     if what == "site":
-        pages = render(notebooks, tmp, HTMLExporter, "course_page", ".html", finish=finish_page)
+        order = [(p.stem, label(title)) for p, title, _ in in_course_order(notebooks)]
+        pages = {}
+        for path in notebooks:
+            pages.update(render([path], tmp, HTMLExporter, "course_page", ".html",
+                                finish=week_page(path, order)))
+            shutil.copy2(path, tmp / path.name)  # the page's .ipynb link
         (tmp / "index.html").write_text(index(notebooks), encoding="utf-8")
         docs = [doc for name, page in pages.items() for doc in sections(name, page)]
+        for name, page in around_the_notebooks(docs, notebooks).items():
+            (tmp / name).write_text(page, encoding="utf-8")
         (tmp / "search-index.js").write_text(search_index(docs), encoding="utf-8")
         shutil.copy2(TEMPLATES / "search.js", tmp / ASSETS / "search.js")
     shutil.rmtree(out, ignore_errors=True)

@@ -2,6 +2,9 @@
 // ([{id, title, body}]) on stdin, writes lunr's serialised index on stdout.
 //   node tools/search_index.js node_modules/lunr < sections.json > index.json
 const lunr = require(require("path").resolve(process.argv[2]));
+// Words are cut at anything that is not a letter or digit ("noise/variance", "(samples)"), as
+// the search box cuts the query (tools/templates/search.js).
+lunr.tokenizer.separator = /[^\w\u00c0-\u024f]+/;
 let input = "";
 process.stdin.on("data", (chunk) => { input += chunk; });
 process.stdin.on("end", () => {
