@@ -40,9 +40,9 @@ class VDMConfig:
     level_logits: bool = setting(False, "with image_shape and levels: a zero-padded conv net "
                                  "gives logits over each pixel's levels, combined with the "
                                  "likelihood of z_t into x_hat = E[x | z_t] (exact rounding at "
-                                 "low noise)")
+                                 "low noise)", added=True)
     dilations: tuple[int, ...] = setting((1, 2, 1, 2), "dilation of each residual 3x3 conv of "
-                                         "the level-logits net")
+                                         "the level-logits net", added=True)
 
 
 class VDM(nnx.Module):
