@@ -32,7 +32,7 @@ from course_lib.baseline.discrete import DISCRETE_BASELINES
 DESCRIPTIONS = {
     "uniform": "uniform over the levels",
     "categorical": "categorical per dimension (add-1/2)",
-    "gaussian": "Gaussian (per dimension, discretised, max. likelihood on the bins)",
+    "gaussian": "Gaussian per dimension (discretised, max. likelihood)",
     "kde": "KDE (discretised kernels, h by leave-one-out on train)",
     "mixture": "mixture of categoricals (EM, K on a split of train)",
 }
