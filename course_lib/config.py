@@ -26,11 +26,14 @@ import numpy as np
 
 
 def setting(default: Any = dataclasses.MISSING, help: str = "", *, choices: tuple | None = None,
-            from_data: bool = False) -> Any:
+            from_data: bool = False, added: bool = False) -> Any:
     """A config field with its help text; ``choices`` are the accepted values (checked by
-    :func:`check_choices`); ``from_data``: set from the training data, not an option."""
+    :func:`check_choices`); ``from_data``: set from the training data, not an option;
+    ``added``: a field added after pretrained files were shipped, left out of a file's
+    record while at its default, so that those files still load."""
     return dataclasses.field(default=default, metadata={"help": help, "choices": choices,
-                                                        "from_data": from_data})
+                                                        "from_data": from_data,
+                                                        "added": added})
 
 
 def check_choices(config: Any) -> None:

@@ -119,3 +119,35 @@ class ConvNet(nnx.Module):
             return self.head(h.mean((1, 2)))
         out = self.head(h)
         return out[..., 0] if squeeze else out
+
+
+class LevelLogitsConvNet(nnx.Module):
+    """(noisy images z (B, H, W), t (B,)) -> (B, H, W, levels) logits over each pixel's levels.
+
+    The denoiser of quantized images: a conv net with zero padding (an image has edges, unlike
+    the Ising torus), residual blocks ``h <- h + act(conv_d(h) + W mean_pixels(h) + emb(t))``
+    with dilations ``dilations`` (1 + 2 * sum(dilations) pixels across), whose output is read
+    as log p(x_i = level | the other pixels), a per-pixel prior that the caller combines with
+    the likelihood of z_i (:meth:`course_lib.diffusion.vdm.VDM.eps_hat`).
+    """
+
+    def __init__(self, levels: int, features: int = 64, dilations: Sequence[int] = (1, 2, 1, 2),
+                 *, time_features: int = 32, act: str = "swish", rngs: nnx.Rngs):
+        self.stem = nnx.Conv(1, features, (3, 3), padding="SAME", rngs=rngs)
+        self.convs = nnx.List([nnx.Conv(features, features, (3, 3), kernel_dilation=d,
+                                        padding="SAME", rngs=rngs) for d in dilations])
+        self.pooled = nnx.List([nnx.Linear(features, features, use_bias=False, rngs=rngs)
+                                for _ in dilations])
+        self.embed = FourierFeatures(time_features, scale=2.0, rngs=rngs)
+        self.time_proj = nnx.List([nnx.Linear(time_features, features, rngs=rngs)
+                                   for _ in dilations])
+        self.act = activation(act)
+        self.head = nnx.Conv(features, levels, (1, 1), rngs=rngs)
+
+    def __call__(self, z: jax.Array, t: jax.Array) -> jax.Array:
+        h = self.stem(z[..., None])
+        emb = self.embed(jnp.broadcast_to(t, z.shape[:1]))
+        for conv, pooled, proj in zip(self.convs, self.pooled, self.time_proj):
+            h = h + self.act(conv(h) + pooled(h.mean((1, 2)))[:, None, None]
+                             + proj(emb)[:, None, None])
+        return self.head(self.act(h))

@@ -82,8 +82,12 @@ def _plain(config: Any) -> Any:
     tuples lists, anything else without a JSON form its str."""
 
     def as_json(x):
-        is_instance = dataclasses.is_dataclass(x) and not isinstance(x, type)
-        return dataclasses.asdict(x) if is_instance else str(x)
+        if not dataclasses.is_dataclass(x) or isinstance(x, type):
+            return str(x)
+        # a field added after files were shipped is recorded only when it differs from its
+        # default (config.setting(added=True)): the older records stay valid
+        return {f.name: getattr(x, f.name) for f in dataclasses.fields(x)
+                if not (f.metadata.get("added") and getattr(x, f.name) == f.default)}
 
     return json.loads(json.dumps(config, sort_keys=True, default=as_json))
 

@@ -246,6 +246,7 @@ RECIPES: dict[str, Recipe] = {
                                                       lambda: data.digits("train")),
     "week17_diffusion/digits_vdm": _diffusion(dm.VDMConfig, lambda: data.digits("train")),
     "week17_diffusion/digits_vdm_variance": digits_vdm_variance,
+    "week17_diffusion/digits_vdm_conv": _diffusion(dm.VDMConfig, lambda: data.digits("train")),
     "week17_diffusion/ising_binomial": ising_binomial,
     # the mode table's generators: the notebook reads their weights, never their losses
     **{f"week16_gans/{d}_{run}_seed{s}": _gan(lambda d=d: data.get(d), keep_history=())

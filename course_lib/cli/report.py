@@ -1,10 +1,10 @@
 """What ``evaluate`` prints: the model's held-out figure with its error bar, and beside it the
 figures that say whether it is any good.
 
-- A likelihood model's bits per example come with two baselines fitted to the same training
-  rows and measured on the same examples (the first 2000 of them): a Gaussian and a kernel
-  density estimate (its bandwidth chosen on the held-out rows), each discretised as the
-  model is on quantized data.
+- A likelihood model's bits per example come with baselines fitted to the same training
+  rows alone and measured on the same examples (the first 2000 of them), with the paired
+  differences: a Gaussian, a kernel density estimate (bandwidth by leave-one-out on the
+  training rows) and a mixture (:mod:`course_lib.baseline`), discrete on quantized data.
   On standardised data every figure is in the data's own units (log-Jacobian added back).
 - A GAN on data without known modes: MMD of its samples to the evaluation data, next to
   ``mmd_data``, the MMD of a second sample of the data itself (what a perfect generator
@@ -49,7 +49,7 @@ def evaluate(spec: ModelSpec, objects, train: Dataset, eval_x: np.ndarray | None
              prepared: dict, key, val_x: np.ndarray | None = None) -> dict:
     """The report on ``eval_x`` (rows in the model's units; None: ``train`` itself, a
     generator's fresh draws); ``train`` gives the baselines their training rows and
-    ``val_x`` (default ``eval_x``) chooses the KDE's bandwidth."""
+    ``val_x`` is not used: the baselines choose their bandwidth and K on ``train``."""
     target = train if eval_x is None else _like(train, eval_x, "held-out rows")
     out = spec.evaluate(objects, target, key)
     per_example = out.pop("_per_example", None)  # the model's bits on each example
@@ -61,10 +61,7 @@ def evaluate(spec: ModelSpec, objects, train: Dataset, eval_x: np.ndarray | None
         n = FRESH if per_example is None else len(per_example)
         test = _examples(target, key, n)[:FRESH]  # the rows the model was scored on (the
         per_example = None if per_example is None else per_example[:FRESH]  # first 2000)
-        val = (_examples(train, k_val, FRESH // 2) if val_x is None and eval_x is None
-               else (eval_x if val_x is None else val_x))
-        out |= baseline.baseline_bits(reference, val.reshape(len(val), -1), test,
-                                      _grid(objects, train), per_example)
+        out |= baseline.baseline_bits(reference, test, _grid(objects, train), per_example)
         jac = prep_lib.log_jacobian_bits(prepared)
         if jac:
             dims = test.shape[1]

@@ -37,6 +37,12 @@ class VDMConfig:
     image_shape: tuple[int, int] | None = setting(None, "given: a periodic conv net on images "
                                                   "of this shape (Ising lattices)")
     conv_features: int = setting(32, "channels of the conv net")
+    level_logits: bool = setting(False, "with image_shape and levels: a zero-padded conv net "
+                                 "gives logits over each pixel's levels, combined with the "
+                                 "likelihood of z_t into x_hat = E[x | z_t] (exact rounding at "
+                                 "low noise)", added=True)
+    dilations: tuple[int, ...] = setting((1, 2, 1, 2), "dilation of each residual 3x3 conv of "
+                                         "the level-logits net", added=True)
 
 
 class VDM(nnx.Module):
@@ -48,7 +54,12 @@ class VDM(nnx.Module):
         self.gamma = (LearnedGamma(gamma_min=config.gamma_min, gamma_max=config.gamma_max,
                                    rngs=rngs) if config.learned_schedule
                       else LinearGamma(config.gamma_min, config.gamma_max))
-        if config.image_shape is None:
+        if config.level_logits:
+            if config.image_shape is None or not config.levels:
+                raise ValueError("level_logits needs image_shape and levels (quantized images)")
+            self.net = nets.LevelLogitsConvNet(config.levels, config.conv_features,
+                                               config.dilations, rngs=rngs)
+        elif config.image_shape is None:
             self.net = nets.TimeMLP(config.data_dim, config.hidden, config.data_dim, rngs=rngs)
         else:
             self.net = nets.ConvNet(1, config.conv_features, len(config.hidden),
@@ -60,7 +71,22 @@ class VDM(nnx.Module):
         if self.config.image_shape is None:
             return self.net(z, s)
         image = z.reshape(z.shape[0], *self.config.image_shape)
+        if self.config.level_logits:
+            return self._eps_from_level_logits(z, g, self.net(image, s))
         return self.net(image, s).reshape(z.shape)
+
+    def _eps_from_level_logits(self, z, g, prior_logits):
+        """eps_hat from x_hat = E[x_i | z]: p(x_i = v | z) is proportional to p(z_i | x_i = v)
+        p(x_i = v | z_others), the network giving the second factor's logits. At low noise the
+        likelihood alone rounds z_i / alpha to its level, which an eps network cannot learn
+        (a sawtooth of slope 1 / sigma); eps_hat = (z - alpha x_hat) / sigma (VDM Eq. 3)."""
+        v = bin_centres(self.config.levels)
+        alpha = jnp.sqrt(jax.nn.sigmoid(-g))[:, None, None]
+        sigma = jnp.sqrt(jax.nn.sigmoid(g))[:, None, None]
+        log_lik = -0.5 * ((z[..., None] - alpha * v) / sigma) ** 2
+        weights = jax.nn.softmax(prior_logits.reshape(log_lik.shape) + log_lik, -1)
+        x_hat = weights @ v
+        return (z - alpha[..., 0] * x_hat) / sigma[..., 0]
 
     def elbo_terms(self, x, key) -> ELBOTerms:
         """Per-example terms of the negative ELBO in nats (VDM, Eq. 11 and 17):
