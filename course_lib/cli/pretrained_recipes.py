@@ -23,7 +23,7 @@ from course_lib import data, gan, ising, nets
 from course_lib import diffusion as dm
 from course_lib.config import from_dict
 from course_lib.diffusion import lattice
-from course_lib.pretrained import PRETRAINED_DIR, cached_spins, train_or_load
+from course_lib.pretrained import PRETRAINED_DIR, cached_spins, fit, train_or_load
 from course_lib.train import TrainConfig, step_from_loss, train
 
 Recipe = Callable[[str, dict, object], None]  # (name, the sidecar's config, directory)
@@ -34,29 +34,26 @@ def _same(name: str, recorded, given) -> None:
         raise ValueError(f"'{name}' was trained on {recorded!r}, its recipe uses {given!r}")
 
 
-def _diffusion(config_class: type, dataset: Callable[[], data.Dataset] | None = None) -> Recipe:
-    """A week17 model trained by dm.fit; the data set by its recorded name unless given."""
+def _fit(config_class: type, dataset: Callable[[], data.Dataset] | None = None, *,
+         record: str = "model", keep_history=None) -> Recipe:
+    """A model trained by :func:`course_lib.pretrained.fit`, the notebooks' training path, with
+    the config the sidecar recorded under ``record`` ("gan" for the week16 generators), on
+    ``dataset()`` or else the data set the sidecar names; storing the history entries
+    ``keep_history`` (default all)."""
 
     def regenerate(name, saved, directory):
         train_config = from_dict(TrainConfig, saved["train"])
         ds = dataset() if dataset else data.get(saved["data"])
-        _same(name, saved["data"], ds.name)
-        dm.fit(from_dict(config_class, saved["model"]), ds, train_config,
-               seed=train_config.seed, name=name, retrain=True, directory=directory)
+        if "data" in saved:
+            _same(name, saved["data"], ds.name)
+        fit(from_dict(config_class, saved[record]), ds, train_config, name=name, retrain=True,
+            directory=directory, keep_history=keep_history)
 
     return regenerate
 
 
 def _gan(dataset: Callable[[], data.Dataset], keep_history=None) -> Recipe:
-    """A week16 generator trained by gan.fit (both networks from the run's seed), storing
-    the history entries ``keep_history`` (default all)."""
-
-    def regenerate(name, saved, directory):
-        gan.fit(from_dict(gan.GANConfig, saved["gan"]), dataset(),
-                from_dict(TrainConfig, saved["train"]), name=name, retrain=True,
-                directory=directory, keep_history=keep_history)
-
-    return regenerate
+    return _fit(gan.GANConfig, dataset, record="gan", keep_history=keep_history)
 
 
 def _snapshots(dataset: Callable[[], data.Dataset]) -> Recipe:
@@ -235,16 +232,16 @@ def stored_spins(name, saved, directory):
 
 
 RECIPES: dict[str, Recipe] = {
-    **{f"week17_diffusion/moons_{p}": _diffusion(dm.DDPMConfig) for p in ("noise", "x0", "score")},
-    "week17_diffusion/roll_ddpm": _diffusion(dm.DDPMConfig),
-    "week17_diffusion/roll_ddpm_fixed_variance": _diffusion(dm.DDPMConfig),
-    "week17_diffusion/roll_vdm": _diffusion(dm.VDMConfig),
-    "week17_diffusion/heartbeat_binomial": _diffusion(dm.BinomialConfig),
-    "week17_diffusion/heartbeat_binomial_T200": _diffusion(dm.BinomialConfig),
-    "week17_diffusion/digits_ddpm": _diffusion(dm.DDPMConfig, lambda: data.digits("train")),
-    "week17_diffusion/digits_ddpm_levels": _diffusion(dm.LevelsDDPMConfig,
+    **{f"week17_diffusion/moons_{p}": _fit(dm.DDPMConfig) for p in ("noise", "x0", "score")},
+    "week17_diffusion/roll_ddpm": _fit(dm.DDPMConfig),
+    "week17_diffusion/roll_ddpm_fixed_variance": _fit(dm.DDPMConfig),
+    "week17_diffusion/roll_vdm": _fit(dm.VDMConfig),
+    "week17_diffusion/heartbeat_binomial": _fit(dm.BinomialConfig),
+    "week17_diffusion/heartbeat_binomial_T200": _fit(dm.BinomialConfig),
+    "week17_diffusion/digits_ddpm": _fit(dm.DDPMConfig, lambda: data.digits("train")),
+    "week17_diffusion/digits_ddpm_levels": _fit(dm.LevelsDDPMConfig,
                                                       lambda: data.digits("train")),
-    "week17_diffusion/digits_vdm": _diffusion(dm.VDMConfig, lambda: data.digits("train")),
+    "week17_diffusion/digits_vdm": _fit(dm.VDMConfig, lambda: data.digits("train")),
     "week17_diffusion/digits_vdm_variance": digits_vdm_variance,
     "week17_diffusion/ising_binomial": ising_binomial,
     # the mode table's generators: the notebook reads their weights, never their losses

@@ -11,12 +11,14 @@ log(1 - D) = -softplus(d), which stays finite when D saturates.
 
 - :mod:`.losses`: V(G, D) and the losses of D, G and the WGAN critic;
 - :mod:`.models`: :class:`GANConfig`, :class:`Generator`, :class:`Discriminator`, :func:`init`;
+- :mod:`.family`: ``FAMILIES`` (gan, wgan-gp, cgan) as the command line sees them;
 - :mod:`.steps`: :func:`train_step`, :func:`batches`, :func:`fit_discriminator`,
   :func:`semi_supervised_step`.
 
 ``import course_lib.gan as gan`` gives every public name: ``gan.train_step``, ``gan.GANConfig``.
 """
 
+from course_lib.gan.family import FAMILIES
 from course_lib.gan.losses import (
     critic_loss_wasserstein,
     discriminator_loss,
@@ -49,7 +51,8 @@ from course_lib.gan.steps import (
     train_step,
 )
 
-__all__ = ["LOSSES", "GANConfig", "Generator", "Discriminator", "init", "init_semi_supervised",
+__all__ = ["FAMILIES", "LOSSES", "GANConfig", "Generator", "Discriminator", "init",
+           "init_semi_supervised",
            "generate", "sample_latent", "learning_rate", "instance_noise_std", "train_step",
            "batches", "discriminator_objective", "fit", "fit_discriminator", "fit_seeds",
            "semi_supervised_step",

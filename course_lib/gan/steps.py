@@ -14,7 +14,6 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from course_lib import pretrained
 from course_lib.data import Dataset
 from course_lib.gan.losses import (
     critic_loss_wasserstein,
@@ -24,7 +23,6 @@ from course_lib.gan.losses import (
     gradient_penalty,
 )
 from course_lib.gan.models import GANConfig, init, instance_noise_std, sample_latent
-from course_lib.pretrained import train_or_load
 from course_lib.train import TrainConfig, train, train_ensemble
 
 
@@ -187,63 +185,25 @@ def fit_discriminator(D, opt_D, real, fake, train_config: TrainConfig) -> dict:
     return train(step, (D, opt_D), real, train_config)
 
 
-def fit(config: GANConfig, dataset: Dataset, train_config: TrainConfig, *,
-        name: str | None = None, retrain: bool | None = None, directory=None,
-        keep_history=None):
+def fit(config: GANConfig, dataset: Dataset, train_config: TrainConfig):
     """(G, D, history): a GAN of ``config`` trained on ``dataset``; both networks are
-    initialised from ``train_config.seed``, as :func:`init` does.
-
-    With ``name`` ("<notebook>/<model>") it goes through :func:`course_lib.pretrained.
-    train_or_load`: the generator's weights are loaded from ``data/pretrained/<name>.npz`` (D
-    stays untrained then), or, with COURSE_RETRAIN=1 or ``retrain=True``, trained and saved
-    with the command that rebuilds the file alone (in ``directory``, default data/pretrained;
-    ``keep_history``: the history entries stored, default all).
-    """
+    initialised from ``train_config.seed``, as :func:`init` does. (A shipped generator is
+    trained or loaded by :func:`course_lib.pretrained.fit`, which trains the same way.)"""
     G, D, opt_G, opt_D = init(config, train_config.seed)
-
-    def run():
-        return train(train_step, (G, D, opt_G, opt_D), batches(dataset, config), train_config)
-
-    if name is None:
-        return G, D, run()
-    history = train_or_load(name, (G,), run, retrain=retrain,
-                            config={"gan": config, "train": train_config},
-                            directory=directory, keep_history=keep_history)
+    history = train(train_step, (G, D, opt_G, opt_D), batches(dataset, config), train_config)
     return G, D, history
 
 
-def fit_seeds(config: GANConfig, dataset: Dataset, train_config: TrainConfig, seeds, *,
-              names=None, retrain: bool | None = None, keep_history=None) -> list[tuple]:
+def fit_seeds(config: GANConfig, dataset: Dataset, train_config: TrainConfig, seeds
+              ) -> list[tuple]:
     """``[fit(config, dataset, replace(train_config, seed=s)) for s in seeds]``, bit for bit,
     with the seeds trained together in one compiled program
-    (:func:`course_lib.train.train_ensemble`): the mode table's five seeds at once.
-
-    names: one "<notebook>/<model>" per seed, as :func:`fit` takes; then every file is
-    loaded, or, when retraining, all seeds are trained together and each file is saved with
-    the command that rebuilds it alone (``pretrained regenerate``, which calls :func:`fit`),
-    storing the history entries ``keep_history`` (default all; the mode table's recipes: none).
-    """
+    (:func:`course_lib.train.train_ensemble`): the mode table's five seeds at once."""
     seeds = list(seeds)
     members = [init(config, s) for s in seeds]
     configs = [replace(train_config, seed=s) for s in seeds]
-
-    def run():
-        return train_ensemble(train_step, members, batches(dataset, config), configs)
-
-    if names is None:
-        return [(G, D, h) for (G, D, _, _), h in zip(members, run())]
-    if len(names) != len(seeds):
-        raise ValueError(f"fit_seeds needs one name per seed, got {len(names)} names for "
-                         f"{len(seeds)} seeds")
-    retrain = pretrained.RETRAIN if retrain is None else retrain
-    histories = run() if retrain else [None] * len(seeds)
-    out = []
-    for (G, D, _, _), name, history, run_config in zip(members, names, histories, configs):
-        history = train_or_load(name, (G,), lambda h=history: h, retrain=retrain,
-                                config={"gan": config, "train": run_config},
-                                keep_history=keep_history)
-        out.append((G, D, history))
-    return out
+    histories = train_ensemble(train_step, members, batches(dataset, config), configs)
+    return [(G, D, h) for (G, D, _, _), h in zip(members, histories)]
 
 
 # ------------------------------------------------------------------------------------------
