@@ -253,7 +253,8 @@ def cached_spins(path, make, remake: bool = False, description: str = "",
 
 def fit(config, dataset: Dataset, train_config: TrainConfig, *, name: str | None = None,
         seed: int | None = None, retrain: bool | None = None, directory=None,
-        keep_history: Collection[str] | None = None):
+        keep_history: Collection[str] | None = None, train_step: Callable | None = None,
+        record: dict | None = None):
     """(objects, history): the model of ``config`` (any family's) initialised from ``seed``
     (default ``train_config.seed``) with its family's optimizer and trained on its family's
     batches of ``dataset``. The one training path of a shipped model: its notebook and its
@@ -262,16 +263,20 @@ def fit(config, dataset: Dataset, train_config: TrainConfig, *, name: str | None
     With ``name`` ("<notebook>/<model>") it goes through :func:`train_or_load`: in class the
     weights (the family's first object, the model or generator) are loaded, with
     COURSE_RETRAIN=1 or ``retrain=True`` trained and written (into ``directory``, default
-    data/pretrained), the sidecar recording what the family records of the run.
+    data/pretrained), the sidecar recording what the family records of the run and
+    ``record``. ``train_step``: another objective for the same objects than the family's
+    (VDM's schedule trained on the loss's variance).
     """
     family = of_config(config)
     objects = family.init(config, train_config.seed if seed is None else seed)
 
     def run():
-        return train(family.train_step, objects, family.batches_of(dataset, config), train_config)
+        return train(train_step or family.train_step, objects,
+                     family.batches_of(dataset, config), train_config)
 
     if name is None:
         return objects, run()
     return objects, train_or_load(name, objects[:1], run, retrain=retrain,
-                                  config=family.run_record(config, train_config, dataset),
+                                  config=family.run_record(config, train_config, dataset)
+                                  | (record or {}),
                                   directory=directory, keep_history=keep_history)

@@ -79,3 +79,34 @@ def test_an_unknown_name_or_config_is_refused_in_one_line():
         families.get("nope")
     with pytest.raises(ValueError, match="not the config of a model family: int"):
         families.of_config(1)
+
+
+@pytest.mark.parametrize("model,extra", [
+    ("cgan", ["--hidden", "16"]),
+    ("lattice", ["--T", "4", "--features", "4", "--dilations", "1,2"])])
+def test_cgan_and_lattice_are_validated_and_stop_early(tmp_path, model, extra):
+    """The two families that had no validation now score the held-out rows at every check,
+    keep the best model, and stop after ``patience`` checks without improvement."""
+    import json
+
+    import numpy as np
+
+    from course_lib import cli
+
+    rng = np.random.default_rng(0)
+    if model == "cgan":
+        np.savez(tmp_path / "d.npz", x=rng.normal(size=(200, 4)).astype(np.float32),
+                 y=rng.integers(0, 3, 200))
+    else:
+        np.save(tmp_path / "d.npy", rng.choice([-1.0, 1.0], size=(200, 4, 4)))
+    data = next(tmp_path.glob("d.*"))
+    out = tmp_path / "run"
+    assert cli.main(["train", model, "--data", str(data), "--out", str(out), "--steps", "12",
+                     "--steps-per-call", "2", "--batch-size", "16", "--patience", "1",
+                     "--no-progress", *extra]) == 0
+    record = json.loads((out / "validation.json").read_text())
+    assert record["steps"] and record["best_step"] in record["steps"], record
+    assert (out / "best.npz").is_file()
+    # with patience 1, training went on only while the score improved
+    since = [s for s in record["steps"] if s > record["best_step"]]
+    assert len(since) <= 1 and (since or record["steps"][-1] == 12), record

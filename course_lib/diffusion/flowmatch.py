@@ -114,6 +114,6 @@ FLOW_MATCHING = Family(
     from_data=lambda dataset, given: {"data_dim": dim(dataset)},
     recipes={"moons": Recipe({"hidden": (128, 128, 128)}, {"steps": 4000, "batch_size": 256},
                              f"{_WEEK17} on the moons"),
-             "swiss_roll": Recipe({"hidden": (256, 256, 256)}, {"steps": 8000,
+             "swiss_roll": Recipe({"hidden": (128, 128, 128)}, {"steps": 8000,
                                                                  "batch_size": 256},
                                   f"{_WEEK17} on the swiss roll")})

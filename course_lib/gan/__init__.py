@@ -41,21 +41,24 @@ from course_lib.gan.models import (
 )
 from course_lib.gan.steps import (
     batches,
+    classifier_loss,
     discriminator_objective,
     discriminator_only_step,
     fit,
     fit_discriminator,
     fit_seeds,
     generator_gradient_norm,
+    labelled_subset,
     semi_supervised_step,
     train_step,
+    train_with_snapshots,
 )
 
 __all__ = ["FAMILIES", "LOSSES", "GANConfig", "Generator", "Discriminator", "init",
            "init_semi_supervised",
            "generate", "sample_latent", "learning_rate", "instance_noise_std", "train_step",
            "batches", "discriminator_objective", "fit", "fit_discriminator", "fit_seeds",
-           "semi_supervised_step",
+           "semi_supervised_step", "classifier_loss", "labelled_subset", "train_with_snapshots",
            "discriminator_only_step", "generator_gradient_norm",
            "value_function", "discriminator_loss", "generator_loss_minimax",
            "generator_loss_non_saturating", "critic_loss_wasserstein", "gradient_penalty"]

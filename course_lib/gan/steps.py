@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import nnx
 
@@ -22,7 +23,7 @@ from course_lib.gan.losses import (
     generator_loss_non_saturating,
     gradient_penalty,
 )
-from course_lib.gan.models import GANConfig, init, instance_noise_std, sample_latent
+from course_lib.gan.models import GANConfig, generate, init, instance_noise_std, sample_latent
 from course_lib.train import TrainConfig, train, train_ensemble
 
 
@@ -161,6 +162,46 @@ def semi_supervised_step(G, D, opt_G, opt_D, batch, key, *, unsup_weight=1.0):
     return {"d_loss": d_loss, "supervised": sup, "g_loss": g_loss}
 
 
+
+
+def classifier_loss(model, batch, key):
+    """Cross-entropy of a classifier of flattened examples on a batch (x, y): week16_gans'
+    digit judge, and the few-label baseline the semi-supervised GAN is compared with."""
+    x, y = batch
+    return optax.softmax_cross_entropy_with_integer_labels(model(x.reshape(len(x), -1)), y).mean()
+
+
+def labelled_subset(dataset: Dataset, labels: int, seed: int = 0):
+    """sample_batch(key, n) of (x, y) drawn from ``labels`` training examples, labels / K per
+    class of the K classes, chosen by ``default_rng(seed)``: the few labels of a
+    semi-supervised GAN (Salimans et al. 2016)."""
+    classes = int(dataset.labels.max()) + 1
+    rng = np.random.default_rng(seed)
+    chosen = np.concatenate([rng.choice(np.flatnonzero(dataset.labels == k), labels // classes,
+                                        replace=False) for k in range(classes)])
+    x = jnp.asarray(dataset.data[chosen]).reshape(len(chosen), -1)
+    y = jnp.asarray(dataset.labels[chosen])
+
+    def sample(key, n):
+        i = jax.random.randint(key, (n,), 0, len(chosen))
+        return x[i], y[i]
+
+    return sample
+
+
+def train_with_snapshots(objects, dataset: Dataset, train_config: TrainConfig, every: int):
+    """:func:`train_step` training of ``objects`` = (G, D, opt_G, opt_D) that also keeps 2500
+    samples G(z) (z from key 1000 + seed) every ``every`` steps: the history gains
+    "snapshots" (steps / every, 2500, dim), for pictures across training."""
+    G, config, kept = objects[0], objects[0].config, []
+
+    def keep(step):
+        if step % every == 0:
+            kept.append(np.asarray(generate(G, jax.random.key(1000 + train_config.seed), 2500)))
+
+    history = train(train_step, objects, batches(dataset, config),
+                    replace(train_config, steps_per_call=every), callback=keep)
+    return history | {"snapshots": np.stack(kept)}
 
 
 def fit_discriminator(D, opt_D, real, fake, train_config: TrainConfig) -> dict:
