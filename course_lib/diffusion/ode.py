@@ -11,7 +11,9 @@ and appendix D, eq. 39)
 prior (t1) with fixed-step RK4 in one ``lax.scan``. The divergence is the exact trace of the
 Jacobian (``jax.jacfwd``: d forward passes per example, fine in low dimensions; beyond, a
 Hutchinson estimate would replace it). For a variance-preserving diffusion the flow with the
-same marginals as the SDE is v = f - g^2 / 2 score (Song et al. eq. 13): :func:`vp_velocity`.
+same marginals as the SDE is v = f - g^2 / 2 score (Song et al. eq. 13): :func:`vp_velocity`;
+for a trained VDM, ``log_likelihood(vdm_velocity(model), x)`` is the log-density of z_0 (the
+data with sigma_0 noise; the prior N(0, I) stands for the marginal at t = 1), beside its ELBO.
 """
 
 from __future__ import annotations

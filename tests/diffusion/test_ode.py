@@ -70,3 +70,33 @@ def test_a_wrong_divergence_is_caught():
     y = ode.integrate(straight_path_velocity, x, 0.0, 1.0, 100)
     wrong = np.asarray(ode.standard_normal_log_prob(y))
     assert np.abs(wrong - exact_log_prob(x)).max() > 0.1
+
+
+def test_vdm_probability_flow_with_the_exact_noise_prediction_gives_the_log_density():
+    """VDM's flow (ode.vdm_velocity): a linear gamma(t) and, in place of the network, the exact
+    E[eps | z_t] of Gaussian data; between t0 = 0 and t1 = 1 the ODE must carry the exact
+    marginal N(alpha m, alpha^2 v + sigma^2) at t = 1 back to the one at t = 0."""
+    from flax import nnx
+
+    from course_lib import diffusion as dm
+
+    model = dm.VDM(dm.VDMConfig(data_dim=2, hidden=(8,), learned_schedule=False),
+                   rngs=nnx.Rngs(0))
+
+    def marginal(g):
+        a2, s2 = jax.nn.sigmoid(-g), jax.nn.sigmoid(g)
+        return jnp.sqrt(a2) * MEAN, a2 * VAR + s2
+
+    def exact_eps(z, g):
+        mean, var = marginal(g[:, None])
+        return jnp.sqrt(jax.nn.sigmoid(g))[:, None] * (z - mean) / var
+
+    model.eps_hat = exact_eps
+    g0, g1 = model.gamma(jnp.zeros(())), model.gamma(jnp.ones(()))
+    mean_1, var_1 = marginal(g1)
+    mean_0, var_0 = marginal(g0)
+    x = MEAN + jnp.sqrt(VAR) * jax.random.normal(jax.random.key(4), (64, 2))
+    got = ode.log_likelihood(ode.vdm_velocity(model), x, steps=200,
+                             prior_log_prob=lambda y: normal_log_prob(y, mean_1, var_1).sum(-1))
+    np.testing.assert_allclose(np.asarray(got),
+                               np.asarray(normal_log_prob(x, mean_0, var_0).sum(-1)), atol=2e-4)
