@@ -117,7 +117,7 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
     """Train ``model`` on ``data`` (a built-in name or a .npy/.npz path) into folder ``out``;
     ``options`` are fields of the model's config (``lr_g=1e-4``, ``hidden=(64, 64)``). What is
     not given comes from the notebook's recipe for this model and data
-    (:mod:`course_lib.cli.recipes`), ``train_config`` included.
+    (:attr:`course_lib.family.Family.recipes`), ``train_config`` included.
 
     Data from a file are prepared (:mod:`course_lib.cli.prepare`): ``quantized`` bits read
     as integers or as [-1, 1]; continuous data standardised (``standardize`` None: when they
