@@ -40,11 +40,24 @@ import numpy as np
 from flax import nnx
 
 from course_lib.checkpoint import load_checkpoint, save_checkpoint, write_atomic
-from course_lib.data import DATA_DIR
+from course_lib.data import DATA_DIR, Dataset
+from course_lib.families import of_config
+from course_lib.train import TrainConfig, train
 
-RETRAIN = os.environ.get("COURSE_RETRAIN", "") == "1"  # the one flag: retrain instead of load
 PRETRAINED_DIR = DATA_DIR / "pretrained"
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*/[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def retrain_requested() -> bool:
+    """``COURSE_RETRAIN=1`` in the environment now: the one flag, retrain instead of load. It is
+    read when weights are loaded, not when the library is imported."""
+    return os.environ.get("COURSE_RETRAIN", "") == "1"
+
+
+def __getattr__(name: str):
+    if name == "RETRAIN":  # ``from course_lib.pretrained import RETRAIN``: the flag as of now
+        return retrain_requested()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def regenerate_command(name: str) -> str:
@@ -155,7 +168,7 @@ def train_or_load(name: str, objects, train_fn: Callable[[], dict], *, retrain: 
         raise ValueError(f"pretrained name must be '<notebook>/<model>' (letters, digits, _ . -; "
                          f"no leading . or -), e.g. 'week17_diffusion/roll_ddpm'; got {name!r}")
     objects = objects if isinstance(objects, tuple) else (objects,)
-    retrain = RETRAIN if retrain is None else retrain
+    retrain = retrain_requested() if retrain is None else retrain
     weights = Path(directory or PRETRAINED_DIR) / f"{name}.npz"
     sidecar = weights.with_suffix(".json")
     command = command or regenerate_command(name)
@@ -240,3 +253,34 @@ def cached_spins(path, make, remake: bool = False, description: str = "",
                 "config": {"data": description, "shape": list(spins.shape)}, "cpu": cpu_kind()}
         write_atomic(sidecar, lambda f: f.write((json.dumps(info, indent=1) + "\n").encode()))
     return spins
+
+
+def fit(config, dataset: Dataset, train_config: TrainConfig, *, name: str | None = None,
+        seed: int | None = None, retrain: bool | None = None, directory=None,
+        keep_history: Collection[str] | None = None, train_step: Callable | None = None,
+        record: dict | None = None):
+    """(objects, history): the model of ``config`` (any family's) initialised from ``seed``
+    (default ``train_config.seed``) with its family's optimizer and trained on its family's
+    batches of ``dataset``. The one training path of a shipped model: its notebook and its
+    ``pretrained regenerate`` recipe both call this, with the same arguments.
+
+    With ``name`` ("<notebook>/<model>") it goes through :func:`train_or_load`: in class the
+    weights (the family's first object, the model or generator) are loaded, with
+    COURSE_RETRAIN=1 or ``retrain=True`` trained and written (into ``directory``, default
+    data/pretrained), the sidecar recording what the family records of the run and
+    ``record``. ``train_step``: another objective for the same objects than the family's
+    (VDM's schedule trained on the loss's variance).
+    """
+    family = of_config(config)
+    objects = family.init(config, train_config.seed if seed is None else seed)
+
+    def run():
+        return train(train_step or family.train_step, objects,
+                     family.batches_of(dataset, config), train_config)
+
+    if name is None:
+        return objects, run()
+    return objects, train_or_load(name, objects[:1], run, retrain=retrain,
+                                  config=family.run_record(config, train_config, dataset)
+                                  | (record or {}),
+                                  directory=directory, keep_history=keep_history)

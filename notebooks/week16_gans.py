@@ -917,22 +917,12 @@ def mode_generator(name, model, seed, pack=1):
 def training_snapshots(name, model, seed, every=1000):
     """The same training as the table entry, keeping 2500 samples every `every` steps (stored
     in the file's history, for the pictures across training). Returns (steps, samples, G)."""
-    (G, D, opt_G, opt_D), cfg, run, tag = mode_run(name, model, seed)
-    kept = []
-
-    def keep(step):
-        if step % every == 0:
-            kept.append(np.asarray(gan.generate(G, jax.random.key(1000 + seed), 2500)))
-
-    def train_keeping():
-        history = train(gan.train_step, (G, D, opt_G, opt_D), gan.batches(data.get(name), cfg),
-                        replace(run, steps_per_call=every), callback=keep)
-        return history | {"snapshots": np.stack(kept)}
-
-    history = train_or_load(f"week16_gans/{tag}_snapshots", (G,), train_keeping,
+    objects, cfg, run, tag = mode_run(name, model, seed)
+    history = train_or_load(f"week16_gans/{tag}_snapshots", objects[:1],
+                            lambda: gan.train_with_snapshots(objects, data.get(name), run, every),
                             config={"gan": cfg, "train": run, "every": every},
                             keep_history=("snapshots",))
-    return np.arange(1, len(history["snapshots"]) + 1) * every, history["snapshots"], G
+    return np.arange(1, len(history["snapshots"]) + 1) * every, history["snapshots"], objects[0]
 
 
 mode_results, mode_samples = {}, {}
@@ -1084,16 +1074,11 @@ _ = train_or_load("week16_gans/digits_cgan", (cG,), lambda: train(
     config={"gan": cgan_config, "train": cgan_run})
 
 
-def classifier_loss(model, batch, key):
-    x, y = batch
-    return optax.softmax_cross_entropy_with_integer_labels(model(x.reshape(len(x), -1)), y).mean()
-
-
 classifier = nets.MLP(64, [256], 10, rngs=nnx.Rngs(0))
 opt_clf = nnx.Optimizer(classifier, optax.adam(1e-3), wrt=nnx.Param)
 clf_run = TrainConfig(steps=3000, batch_size=128, progress=False)
 _ = train_or_load("week16_gans/digits_classifier", (classifier,), lambda: train(
-    step_from_loss(classifier_loss), (classifier, opt_clf), digits_train.sample_with_labels,
+    step_from_loss(gan.classifier_loss), (classifier, opt_clf), digits_train.sample_with_labels,
     clf_run), config={"mlp": [64, 256, 10], "lr": 1e-3, "train": clf_run})
 
 
@@ -1180,16 +1165,7 @@ plt.show()
 # trained on those 100 labels alone.
 
 # %%
-rng = np.random.default_rng(0)
-labelled = np.concatenate([rng.choice(np.flatnonzero(digits_train.labels == k), 10,
-                                      replace=False) for k in range(10)])
-x_lab = jnp.asarray(digits_train.data[labelled]).reshape(100, 64)
-y_lab = jnp.asarray(digits_train.labels[labelled])
-
-
-def labelled_batch(key, n):
-    i = jax.random.randint(key, (n,), 0, 100)
-    return x_lab[i], y_lab[i]
+labelled_batch = gan.labelled_subset(digits_train, labels=100)  # 10 per class, default_rng(0)
 
 
 def sgan_batch(key, n):
@@ -1208,7 +1184,7 @@ _ = train_or_load("week16_gans/digits_sgan_discriminator", (sgan_objects[1],), l
 baseline = gan.Discriminator(sgan_config, rngs=nnx.Rngs(0), outputs=10)
 opt_base = nnx.Optimizer(baseline, optax.adam(2e-4), wrt=nnx.Param)
 _ = train_or_load("week16_gans/digits_100_labels_classifier", (baseline,), lambda: train(
-    step_from_loss(classifier_loss), (baseline, opt_base), labelled_batch, sgan_run),
+    step_from_loss(gan.classifier_loss), (baseline, opt_base), labelled_batch, sgan_run),
     config={"gan": sgan_config, "labels": 100, "train": sgan_run})
 
 # %%

@@ -190,8 +190,7 @@ critical_model = lattice.LatticeDiffusion(CRITICAL, rngs=nnx.Rngs(0))
 critical_history = train_or_load(
     "week17_ising/critical", (critical_model,),
     lambda: lattice.fit(critical_model, ising.metropolis_at(**CRITICAL_DATA), CRITICAL_TRAINING),
-    config={"model": CRITICAL, "train": CRITICAL_TRAINING, "data": CRITICAL_DATA},
-    command="python -m course_lib pretrained regenerate week17_ising/critical")
+    config={"model": CRITICAL, "train": CRITICAL_TRAINING, "data": CRITICAL_DATA})
 x, t = (jnp.asarray(reference[:8]) + 1) / 2, jnp.full(8, 20.0)
 shifted_output = critical_model.x0_logit(jnp.roll(x, (5, 11), (1, 2)), t)
 output_shifted = jnp.roll(critical_model.x0_logit(x, t), (5, 11), (1, 2))
@@ -287,8 +286,7 @@ conditional_history = train_or_load(
     "week17_ising/conditional", (conditional_model,),
     lambda: lattice.fit(conditional_model, ising.metropolis_at(**CONDITIONAL_DATA),
                         CONDITIONAL_TRAINING, np.repeat(TEMPERATURES.astype(np.float32), 1024)),
-    config={"model": CONDITIONAL, "train": CONDITIONAL_TRAINING, "data": CONDITIONAL_DATA},
-    command="python -m course_lib pretrained regenerate week17_ising/conditional")
+    config={"model": CONDITIONAL, "train": CONDITIONAL_TRAINING, "data": CONDITIONAL_DATA})
 references_t = cached_spins(
     PRETRAINED / "metropolis_temperatures.npz", remake=RETRAIN,
     description="Metropolis keys 200+i, 256 chains at T = 1.5, 1.6, ..., 3.5, 1000 sweeps",

@@ -12,12 +12,12 @@ LOAD = """
 import json, course_lib
 from course_lib import data, diffusion as dm
 from course_lib.config import from_dict
-from course_lib.pretrained import PRETRAINED_DIR
+from course_lib.pretrained import PRETRAINED_DIR, fit
 from course_lib.train import TrainConfig
 name = "week17_diffusion/heartbeat_binomial"
 saved = json.loads((PRETRAINED_DIR / f"{name}.json").read_text())["config"]
-model, history = dm.fit(from_dict(dm.BinomialConfig, saved["model"]), data.get("heartbeat"),
-                        from_dict(TrainConfig, saved["train"]), name=name, retrain=False)
+model, history = fit(from_dict(dm.BinomialConfig, saved["model"]), data.get("heartbeat"),
+                     from_dict(TrainConfig, saved["train"]), name=name, retrain=False)
 print(course_lib.__file__)
 print(PRETRAINED_DIR)
 print(len(history["loss"]))

@@ -7,11 +7,12 @@ import course_lib
 
 PACKAGE = Path(course_lib.__file__).resolve().parent
 # data -> nets -> model families -> cli, in the order a module may import from course_lib;
-# train (the one loop, which knows no model) and pretrained sit below the families that
-# offer fit helpers through them
+# train (the one loop, which knows no model) and family (the contract every family fills)
+# sit below the families; the registry of families and the shipped weights (pretrained,
+# which trains any family through the registry) above them: a family knows nothing of shipping
 LAYERS = ["config", "fingerprint", "gaussian", "checkpoint", "metrics", "ising", "data", "nets",
-          "theory", "program", "train", "pretrained", "plots", "diagrams", "baseline", "gan",
-          "diffusion", "explorables", "doctor", "cli"]
+          "theory", "program", "train", "family", "plots", "diagrams", "baseline", "gan",
+          "diffusion", "families", "pretrained", "explorables", "doctor", "cli"]
 
 
 def imports(path: Path) -> set[str]:

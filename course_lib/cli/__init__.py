@@ -20,7 +20,6 @@ holds NaN or Infinity (they become null, named under "nonfinite").
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -33,31 +32,20 @@ import numpy as np
 
 from course_lib import data as data_lib
 from course_lib import doctor, enable_compile_cache
-from course_lib.cli import pretrained, recipes
+from course_lib.cli import pretrained
 from course_lib.cli.guard import SEED_MAX, check_memory, json_safe
-from course_lib.cli.models import MODELS, ModelSpec, get
-from course_lib.cli.options import Parser, add_options, flag, given, option_fields
+from course_lib.cli.options import Parser, count, parse_train, train
 from course_lib.cli.runs import evaluate_run, load_run, sample_run, save_array, train_model
-from course_lib.train import TrainConfig, TrainingDiverged
+from course_lib.families import FAMILIES, get
+from course_lib.train import TrainingDiverged
+
+MODELS = FAMILIES  # the command line's models are the registry's families
 
 __all__ = ["main", "run", "train_model", "load_run", "sample_run", "evaluate_run",
            "save_array", "MODELS", "get"]
 
 
-def _count(kind: str, high: int | None = None):
-    def parse(s: str) -> int:
-        try:
-            v = int(s)
-        except ValueError:
-            v = None
-        if v is None or v < (1 if kind == "positive" else 0) or (high and v > high):
-            limit = f" up to {high}" if high else ""
-            raise argparse.ArgumentTypeError(f"must be a {kind} integer{limit}, got '{s}'")
-        return v
-    return parse
-
-
-_seed = _count("non-negative", SEED_MAX)
+_seed = count("non-negative", SEED_MAX)
 
 
 def print_json(obj) -> None:
@@ -79,7 +67,7 @@ def _parser() -> Parser:
     dverbs.add_parser("list", help="the built-in data sets")
     ds = dverbs.add_parser("sample", help="draw examples from a data set into a .npy file")
     ds.add_argument("name")
-    ds.add_argument("--n", type=_count("positive"), required=True)
+    ds.add_argument("--n", type=count("positive"), required=True)
     ds.add_argument("--seed", type=_seed, default=0)
     ds.add_argument("--out", required=True)
 
@@ -88,7 +76,7 @@ def _parser() -> Parser:
 
     s = verbs.add_parser("sample", help="draw samples from a trained model")
     s.add_argument("run_dir")
-    s.add_argument("--n", type=_count("positive"), required=True)
+    s.add_argument("--n", type=count("positive"), required=True)
     s.add_argument("--out", required=True)
     s.add_argument("--seed", type=_seed, default=0)
     s.add_argument("--temperature", type=float, help="for a lattice model conditioned on the "
@@ -122,99 +110,18 @@ def _parser() -> Parser:
     return p
 
 
-def _fraction(s: str) -> float:
-    try:
-        v = float(s)
-    except ValueError:
-        v = None
-    if v is None or not 0 <= v <= 0.5:
-        raise argparse.ArgumentTypeError(f"must be a number in 0..0.5, got '{s}'")
-    return v
-
-
-def train_parser(spec: ModelSpec, data: str | None = None, quantized: int | None = None
-                 ) -> Parser:
-    """``train MODEL``: the run's arguments, then TrainConfig's and the model config's fields,
-    their defaults those of the notebook recipe for ``data`` (shown by ``--help``)."""
-    recipe = recipes.recipe_of(spec.name, data, quantized)
-    p = Parser(prog=f"course_lib train {spec.name}", description=spec.description,
-               epilog=recipes.describe(spec.name), formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--data", required=True, help="a built-in data set or a .npy/.npz file")
-    p.add_argument("--out", required=True, help="the run folder")
-    p.add_argument("--resume", action="store_true", help="continue from out/checkpoint.npz")
-    p.add_argument("--distributed", action="store_true",
-                   help="several hosts: call jax.distributed.initialize() first (it reads "
-                        "JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, JAX_PROCESS_ID, or finds "
-                        "them itself on Cloud TPU and SLURM)")
-    d = p.add_argument_group("the data (a user's file)")
-    d.add_argument("--quantized", type=_count("positive", 16), metavar="BITS",
-                   help="the data take 2^BITS levels: integers 0..2^BITS-1, or already scaled "
-                        "to [-1, 1] (2 v / (2^BITS - 1) - 1); the run records which it read")
-    d.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
-                   help="standardise each dimension with the training rows' mean and std "
-                        "(undone by sample; default: on for continuous data from a file)")
-    d.add_argument("--val-fraction", type=_fraction, default=0.1,
-                   help="fraction of an array's rows held out for validation and evaluate's "
-                        "held-out figures (default 0.1; 0: none)")
-    d.add_argument("--patience", type=_count("non-negative", 1_000_000), default=None,
-                   help="validation checks (one per --steps-per-call) without improvement "
-                        "before training stops; the best model is kept (default 10 for "
-                        "likelihood models, 0 = never for GANs, whose game settles only at the "
-                        "end of the learning-rate decay)")
-    source = f" (recipe: {data})" if recipe.source and data else ""
-    add_options(p, TrainConfig, "training" + source, recipe.train)
-    add_options(p, spec.config, f"options of {spec.name}" + source,
-                spec.defaults(recipe.model), spec.fixed)
-    return p
-
-
-def _train(spec: ModelSpec, args) -> None:
-    recipe = recipes.recipe_of(spec.name, args.data, args.quantized)
-    train_config = TrainConfig(**(recipe.train | given(args, TrainConfig)))
-    if args.distributed:  # CPUs exchange gradients through gloo (XLA's default: none)
-        jax.config.update("jax_cpu_collectives_implementation", "gloo")
-        # JAX itself reads only JAX_COORDINATOR_ADDRESS; the count and the rank are ours
-        ranks = {k: int(os.environ[v]) for k, v in (("num_processes", "JAX_NUM_PROCESSES"),
-                                                     ("process_id", "JAX_PROCESS_ID"))
-                 if os.environ.get(v)}
-        jax.distributed.initialize(**ranks)
-    metrics = train_model(spec.name, args.data, args.out, train_config, resume=args.resume,
-                          quantized=args.quantized, standardize=args.standardize,
-                          val_fraction=args.val_fraction, patience=args.patience,
-                          **given(args, spec.config))
-    if jax.process_index() == 0:
-        print_json({"out": args.out, "data": metrics["data"], "final": metrics["final"]})
-
-
-def _data_of(argv: list[str]) -> tuple[str | None, int | None]:
-    """--data and --quantized as given (for the recipe whose defaults --help shows)."""
-    found = {}
-    for i, a in enumerate(argv):
-        for name in ("--data", "--quantized"):
-            if a == name and i + 1 < len(argv):
-                found[name] = argv[i + 1]
-            elif a.startswith(name + "="):
-                found[name] = a.split("=", 1)[1]
-    q = found.get("--quantized")
-    return found.get("--data"), int(q) if q and q.isdigit() else None
-
-
 def parse(argv: list[str]):
     """The arguments of a command line, checked as ``run`` would, without running it."""
     if argv[:1] == ["train"] and len(argv) > 1 and not argv[1].startswith("-"):
-        spec = get(argv[1])
-        args, rest = train_parser(spec, *_data_of(argv[2:])).parse_known_args(argv[2:])
-        if rest:
-            accepted = ", ".join(flag(f.name) for f in option_fields(spec.config, spec.fixed))
-            raise ValueError(f"model '{spec.name}' does not take {' '.join(rest)}; its "
-                             f"options: {accepted}")
-        return spec, args
+        return parse_train(argv[1:])
     return None, _parser().parse_args(argv)
 
 
 def run(argv: list[str]) -> int:
     if argv[:1] == ["train"] and len(argv) > 1 and not argv[1].startswith("-"):
-        _train(*parse(argv))
+        report = train(*parse_train(argv[1:]))
+        if report is not None:
+            print_json(report)
         return 0
     _, args = parse(argv)
     if args.verb == "doctor":

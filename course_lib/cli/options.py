@@ -1,4 +1,5 @@
-"""Command-line options generated from the config dataclasses: one configuration language.
+"""``train MODEL``: its command-line options generated from the config dataclasses (one
+configuration language), parsed, and handed to :func:`course_lib.cli.runs.train_model`.
 
 Each field of a config made with :func:`course_lib.config.setting` becomes ``--field-name``,
 with the field's help, its default and its choices; fields the data decide (``from_data``) and
@@ -16,8 +17,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import typing
 from typing import Any
+
+import jax
+
+from course_lib.families import get
+from course_lib.family import Family
+from course_lib.train import TrainConfig
 
 
 class Parser(argparse.ArgumentParser):
@@ -92,3 +100,109 @@ def given(namespace: argparse.Namespace, cls: type) -> dict[str, Any]:
     """The fields of ``cls`` given on the command line (the others keep their defaults)."""
     return {f.name: getattr(namespace, f.name) for f in dataclasses.fields(cls)
             if getattr(namespace, f.name, None) is not None}
+
+
+def count(kind: str, high: int | None = None):
+    """An argparse type: a positive or non-negative integer, at most ``high``."""
+    def parse(s: str) -> int:
+        try:
+            v = int(s)
+        except ValueError:
+            v = None
+        if v is None or v < (1 if kind == "positive" else 0) or (high and v > high):
+            limit = f" up to {high}" if high else ""
+            raise argparse.ArgumentTypeError(f"must be a {kind} integer{limit}, got '{s}'")
+        return v
+    return parse
+
+
+def _fraction(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        v = None
+    if v is None or not 0 <= v <= 0.5:
+        raise argparse.ArgumentTypeError(f"must be a number in 0..0.5, got '{s}'")
+    return v
+
+
+def _data_arguments(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument("--data", required=required, help="a built-in data set or a .npy/.npz file")
+    p.add_argument("--quantized", type=count("positive", 16), metavar="BITS",
+                   help="the data take 2^BITS levels: integers 0..2^BITS-1, or already scaled "
+                        "to [-1, 1] (2 v / (2^BITS - 1) - 1); the run records which it read")
+
+
+def train_parser(spec: Family, data: str | None = None, quantized: int | None = None
+                 ) -> Parser:
+    """``train MODEL``: the run's arguments, then TrainConfig's and the model config's fields,
+    their defaults those of the notebook recipe for ``data`` (shown by ``--help``)."""
+    recipe = spec.recipe(data, quantized)
+    p = Parser(prog=f"course_lib train {spec.name}", description=spec.description,
+               epilog=spec.describe_recipes(), formatter_class=argparse.RawTextHelpFormatter)
+    _data_arguments(p)
+    p.add_argument("--out", required=True, help="the run folder")
+    p.add_argument("--resume", action="store_true", help="continue from out/checkpoint.npz")
+    p.add_argument("--distributed", action="store_true",
+                   help="several hosts: call jax.distributed.initialize() first (it reads "
+                        "JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, JAX_PROCESS_ID, or finds "
+                        "them itself on Cloud TPU and SLURM)")
+    d = p.add_argument_group("the data (a user's file)")
+    d.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
+                   help="standardise each dimension with the training rows' mean and std "
+                        "(undone by sample; default: on for continuous data from a file)")
+    d.add_argument("--val-fraction", type=_fraction, default=0.1,
+                   help="fraction of an array's rows held out for validation and evaluate's "
+                        "held-out figures (default 0.1; 0: none)")
+    d.add_argument("--patience", type=count("non-negative", 1_000_000), default=None,
+                   help="validation checks (one per --steps-per-call) without improvement "
+                        "before training stops; the best model is kept (default 10 for "
+                        "likelihood models, 0 = never for GANs, whose game settles only at the "
+                        "end of the learning-rate decay)")
+    source = f" (recipe: {data})" if recipe.source and data else ""
+    add_options(p, TrainConfig, "training" + source, recipe.train)
+    add_options(p, spec.config, f"options of {spec.name}" + source,
+                spec.defaults(recipe.model), spec.fixed)
+    return p
+
+
+def parse_train(argv: list[str]):
+    """(family, arguments) of ``train MODEL ...`` (argv from MODEL on). The recipe whose
+    defaults the parser shows depends on --data and --quantized: a first pass reads them."""
+    spec = get(argv[0])
+    first = Parser(add_help=False)
+    _data_arguments(first, required=False)
+    try:
+        known, _ = first.parse_known_args(argv[1:])
+        data, quantized = known.data, known.quantized
+    except ValueError:  # a bad --quantized: the full parser says what is wrong
+        data = quantized = None
+    args, rest = train_parser(spec, data, quantized).parse_known_args(argv[1:])
+    if rest:
+        accepted = ", ".join(flag(f.name) for f in option_fields(spec.config, spec.fixed))
+        raise ValueError(f"model '{spec.name}' does not take {' '.join(rest)}; its "
+                         f"options: {accepted}")
+    return spec, args
+
+
+def train(spec: Family, args) -> dict | None:
+    """Run ``train MODEL`` as parsed; what to print (None on a --distributed run's other
+    processes)."""
+    from course_lib.cli.runs import train_model  # runs builds on this module's options
+
+    recipe = spec.recipe(args.data, args.quantized)
+    train_config = TrainConfig(**(recipe.train | given(args, TrainConfig)))
+    if args.distributed:  # CPUs exchange gradients through gloo (XLA's default: none)
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        # JAX itself reads only JAX_COORDINATOR_ADDRESS; the count and the rank are ours
+        ranks = {k: int(os.environ[v]) for k, v in (("num_processes", "JAX_NUM_PROCESSES"),
+                                                     ("process_id", "JAX_PROCESS_ID"))
+                 if os.environ.get(v)}
+        jax.distributed.initialize(**ranks)
+    metrics = train_model(spec.name, args.data, args.out, train_config, resume=args.resume,
+                          quantized=args.quantized, standardize=args.standardize,
+                          val_fraction=args.val_fraction, patience=args.patience,
+                          **given(args, spec.config))
+    if jax.process_index() == 0:
+        return {"out": args.out, "data": metrics["data"], "final": metrics["final"]}
+    return None

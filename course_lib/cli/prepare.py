@@ -100,14 +100,14 @@ def split_rows(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarr
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
-def prepare(dataset: Dataset, *, model: str, builtin: bool, quantized: int | None,
+def prepare(dataset: Dataset, *, continuous: bool, builtin: bool, quantized: int | None,
             standardize: bool | None, val_fraction: float, seed: int
             ) -> tuple[Dataset, np.ndarray | None, dict]:
     """(the training data set, the held-out rows or None, the record of what was done).
 
-    ``standardize`` None: automatic (continuous data from a file, for the models of
-    continuous data). Binary and lattice models, built-in data sets and quantized data are
-    never standardised.
+    ``standardize`` None: automatic (continuous data from a file, for a family of
+    continuous data: ``continuous``). Built-in data sets and quantized data are never
+    standardised.
     """
     record: dict = {"val_fraction": val_fraction, "standardize": False}
     if dataset.data is None:  # a generator: fresh data every step, nothing to hold out
@@ -131,8 +131,8 @@ def prepare(dataset: Dataset, *, model: str, builtin: bool, quantized: int | Non
     train_rows, val_rows = split_rows(len(x), val_fraction, seed)
     binary = bool(np.all((x == 0) | (x == 1)))
     auto = (not builtin and not quantized and not binary
-            and model not in ("binomial", "lattice"))
-    if standardize and (quantized or binary or model in ("binomial", "lattice")):
+            and continuous)
+    if standardize and (quantized or binary or not continuous):
         raise ValueError("--standardize applies to continuous data; these data are "
                          + ("quantized" if quantized else "binary"))
     if auto if standardize is None else standardize:

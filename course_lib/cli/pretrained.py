@@ -17,8 +17,6 @@ from pathlib import Path
 from course_lib.cli.pretrained_recipes import RECIPES
 from course_lib.pretrained import PRETRAINED_DIR, sha256
 
-COMMAND = "python -m course_lib pretrained regenerate {name}"
-
 
 def sidecar_path(name: str) -> Path:
     path = PRETRAINED_DIR / f"{name}.json"

@@ -9,12 +9,10 @@ recording other data than it would use refuses, in one line, instead of training
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
@@ -23,7 +21,7 @@ from course_lib import data, gan, ising, nets
 from course_lib import diffusion as dm
 from course_lib.config import from_dict
 from course_lib.diffusion import lattice
-from course_lib.pretrained import PRETRAINED_DIR, cached_spins, train_or_load
+from course_lib.pretrained import PRETRAINED_DIR, cached_spins, fit, train_or_load
 from course_lib.train import TrainConfig, step_from_loss, train
 
 Recipe = Callable[[str, dict, object], None]  # (name, the sidecar's config, directory)
@@ -34,73 +32,40 @@ def _same(name: str, recorded, given) -> None:
         raise ValueError(f"'{name}' was trained on {recorded!r}, its recipe uses {given!r}")
 
 
-def _diffusion(config_class: type, dataset: Callable[[], data.Dataset] | None = None) -> Recipe:
-    """A week17 model trained by dm.fit; the data set by its recorded name unless given."""
+def _fit(config_class: type, dataset: Callable[[], data.Dataset] | None = None, *,
+         record: str = "model", keep_history=None) -> Recipe:
+    """A model trained by :func:`course_lib.pretrained.fit`, the notebooks' training path, with
+    the config the sidecar recorded under ``record`` ("gan" for the week16 generators), on
+    ``dataset()`` or else the data set the sidecar names; storing the history entries
+    ``keep_history`` (default all)."""
 
     def regenerate(name, saved, directory):
         train_config = from_dict(TrainConfig, saved["train"])
         ds = dataset() if dataset else data.get(saved["data"])
-        _same(name, saved["data"], ds.name)
-        dm.fit(from_dict(config_class, saved["model"]), ds, train_config,
-               seed=train_config.seed, name=name, retrain=True, directory=directory)
+        if "data" in saved:
+            _same(name, saved["data"], ds.name)
+        fit(from_dict(config_class, saved[record]), ds, train_config, name=name, retrain=True,
+            directory=directory, keep_history=keep_history)
 
     return regenerate
 
 
 def _gan(dataset: Callable[[], data.Dataset], keep_history=None) -> Recipe:
-    """A week16 generator trained by gan.fit (both networks from the run's seed), storing
-    the history entries ``keep_history`` (default all)."""
-
-    def regenerate(name, saved, directory):
-        gan.fit(from_dict(gan.GANConfig, saved["gan"]), dataset(),
-                from_dict(TrainConfig, saved["train"]), name=name, retrain=True,
-                directory=directory, keep_history=keep_history)
-
-    return regenerate
+    return _fit(gan.GANConfig, dataset, record="gan", keep_history=keep_history)
 
 
 def _snapshots(dataset: Callable[[], data.Dataset]) -> Recipe:
-    """week16_gans' training_snapshots: the table's run, keeping 2500 samples G(z) (key
-    1000 + seed) every ``every`` steps in the history."""
+    """week16_gans' pictures across training: gan.train_with_snapshots on the table's run."""
 
     def regenerate(name, saved, directory):
         config, run = from_dict(gan.GANConfig, saved["gan"]), from_dict(TrainConfig, saved["train"])
-        every, (G, D, opt_G, opt_D), kept = saved["every"], gan.init(config, run.seed), []
-
-        def keep(step):
-            if step % every == 0:
-                kept.append(np.asarray(gan.generate(G, jax.random.key(1000 + run.seed), 2500)))
-
-        def fit():
-            history = train(gan.train_step, (G, D, opt_G, opt_D), gan.batches(dataset(), config),
-                            dataclasses.replace(run, steps_per_call=every), callback=keep)
-            return history | {"snapshots": np.stack(kept)}
-
-        train_or_load(name, (G,), fit, retrain=True, directory=directory, keep_history=(
-            "snapshots",), config={"gan": config, "train": run, "every": every})
+        objects = gan.init(config, run.seed)
+        train_or_load(name, objects[:1], lambda: gan.train_with_snapshots(
+            objects, dataset(), run, saved["every"]), retrain=True, directory=directory,
+            keep_history=("snapshots",), config={"gan": config, "train": run,
+                                                 "every": saved["every"]})
 
     return regenerate
-
-
-def classifier_loss(model, batch, key):
-    """Cross-entropy of a classifier of flattened digits (week16_gans' judge and baseline)."""
-    x, y = batch
-    return optax.softmax_cross_entropy_with_integer_labels(model(x.reshape(len(x), -1)), y).mean()
-
-
-def labelled_digits(digits: data.Dataset, labels: int):
-    """sample_batch of (x, y) from ``labels`` training digits, labels/10 per class drawn by
-    default_rng(0): the few labels of week16_gans' semi-supervised GAN."""
-    rng = np.random.default_rng(0)
-    chosen = np.concatenate([rng.choice(np.flatnonzero(digits.labels == k), labels // 10,
-                                        replace=False) for k in range(10)])
-    x, y = jnp.asarray(digits.data[chosen]).reshape(labels, -1), jnp.asarray(digits.labels[chosen])
-
-    def sample(key, n):
-        i = jax.random.randint(key, (n,), 0, labels)
-        return x[i], y[i]
-
-    return sample
 
 
 def digits_classifier(name, saved, directory):
@@ -108,7 +73,7 @@ def digits_classifier(name, saved, directory):
     model = nets.MLP(sizes[0], sizes[1:-1], sizes[-1], rngs=nnx.Rngs(run.seed))
     optimizer = nnx.Optimizer(model, optax.adam(saved["lr"]), wrt=nnx.Param)
     train_or_load(name, (model,), lambda: train(
-        step_from_loss(classifier_loss), (model, optimizer),
+        step_from_loss(gan.classifier_loss), (model, optimizer),
         data.digits("train").sample_with_labels, run), retrain=True, directory=directory,
         config={"mlp": sizes, "lr": saved["lr"], "train": run})
 
@@ -116,7 +81,7 @@ def digits_classifier(name, saved, directory):
 def digits_sgan_discriminator(name, saved, directory):
     config, run = from_dict(gan.GANConfig, saved["gan"]), from_dict(TrainConfig, saved["train"])
     digits = data.digits("train")
-    labelled = labelled_digits(digits, saved["labels"])
+    labelled = gan.labelled_subset(digits, saved["labels"])
 
     def batch(key, n):  # labelled examples and as many unlabelled ones
         k1, k2 = jax.random.split(key)
@@ -133,8 +98,8 @@ def digits_labels_classifier(name, saved, directory):
     config, run = from_dict(gan.GANConfig, saved["gan"]), from_dict(TrainConfig, saved["train"])
     model = gan.Discriminator(config, rngs=nnx.Rngs(run.seed), outputs=10)
     optimizer = nnx.Optimizer(model, optax.adam(config.lr_d), wrt=nnx.Param)
-    labelled = labelled_digits(data.digits("train"), saved["labels"])
-    train_or_load(name, (model,), lambda: train(step_from_loss(classifier_loss),
+    labelled = gan.labelled_subset(data.digits("train"), saved["labels"])
+    train_or_load(name, (model,), lambda: train(step_from_loss(gan.classifier_loss),
                                                 (model, optimizer), labelled, run),
                   retrain=True, directory=directory,
                   config={"gan": config, "labels": saved["labels"], "train": run})
@@ -142,14 +107,11 @@ def digits_labels_classifier(name, saved, directory):
 
 def digits_vdm_variance(name, saved, directory):
     """VDM with its schedule's interior trained on the diffusion loss's variance."""
-    config, run = from_dict(dm.VDMConfig, saved["model"]), from_dict(TrainConfig, saved["train"])
-    digits = data.digits("train")
+    run, digits = from_dict(TrainConfig, saved["train"]), data.digits("train")
     _same(name, saved["data"], digits.name)
-    model = dm.VDM(config, rngs=nnx.Rngs(run.seed))
-    optimizer = nnx.Optimizer(model, optax.adamw(config.lr), wrt=nnx.Param)
-    train_or_load(name, (model,), lambda: train(dm.vdm_variance_train_step, (model, optimizer),
-                                                digits.sample, run), retrain=True,
-                  directory=directory, config={**saved, "model": config, "train": run})
+    fit(from_dict(dm.VDMConfig, saved["model"]), digits, run, name=name, retrain=True,
+        directory=directory, train_step=dm.vdm_variance_train_step,
+        record={k: v for k, v in saved.items() if k not in ("model", "train", "data")})
 
 
 def ising_binomial(name, saved, directory):
@@ -235,18 +197,18 @@ def stored_spins(name, saved, directory):
 
 
 RECIPES: dict[str, Recipe] = {
-    **{f"week17_diffusion/moons_{p}": _diffusion(dm.DDPMConfig) for p in ("noise", "x0", "score")},
-    "week17_diffusion/roll_ddpm": _diffusion(dm.DDPMConfig),
-    "week17_diffusion/roll_ddpm_fixed_variance": _diffusion(dm.DDPMConfig),
-    "week17_diffusion/roll_vdm": _diffusion(dm.VDMConfig),
-    "week17_diffusion/heartbeat_binomial": _diffusion(dm.BinomialConfig),
-    "week17_diffusion/heartbeat_binomial_T200": _diffusion(dm.BinomialConfig),
-    "week17_diffusion/digits_ddpm": _diffusion(dm.DDPMConfig, lambda: data.digits("train")),
-    "week17_diffusion/digits_ddpm_levels": _diffusion(dm.LevelsDDPMConfig,
+    **{f"week17_diffusion/moons_{p}": _fit(dm.DDPMConfig) for p in ("noise", "x0", "score")},
+    "week17_diffusion/roll_ddpm": _fit(dm.DDPMConfig),
+    "week17_diffusion/roll_ddpm_fixed_variance": _fit(dm.DDPMConfig),
+    "week17_diffusion/roll_vdm": _fit(dm.VDMConfig),
+    "week17_diffusion/heartbeat_binomial": _fit(dm.BinomialConfig),
+    "week17_diffusion/heartbeat_binomial_T200": _fit(dm.BinomialConfig),
+    "week17_diffusion/digits_ddpm": _fit(dm.DDPMConfig, lambda: data.digits("train")),
+    "week17_diffusion/digits_ddpm_levels": _fit(dm.LevelsDDPMConfig,
                                                       lambda: data.digits("train")),
-    "week17_diffusion/digits_vdm": _diffusion(dm.VDMConfig, lambda: data.digits("train")),
+    "week17_diffusion/digits_vdm": _fit(dm.VDMConfig, lambda: data.digits("train")),
     "week17_diffusion/digits_vdm_variance": digits_vdm_variance,
-    "week17_diffusion/digits_vdm_conv": _diffusion(dm.VDMConfig, lambda: data.digits("train")),
+    "week17_diffusion/digits_vdm_conv": _fit(dm.VDMConfig, lambda: data.digits("train")),
     "week17_diffusion/ising_binomial": ising_binomial,
     # the mode table's generators: the notebook reads their weights, never their losses
     **{f"week16_gans/{d}_{run}_seed{s}": _gan(lambda d=d: data.get(d), keep_history=())

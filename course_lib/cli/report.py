@@ -22,8 +22,9 @@ import numpy as np
 from course_lib import baseline, metrics
 from course_lib import data as data_lib
 from course_lib.cli import prepare as prep_lib
-from course_lib.cli.models import ModelSpec, _examples
 from course_lib.data import Dataset
+from course_lib.family import Family
+from course_lib.family import examples as _examples
 
 FRESH = 2000  # examples drawn from a generator for the baselines' training and evaluation
 
@@ -45,7 +46,7 @@ def _grid(objects, dataset: Dataset):
     return None
 
 
-def evaluate(spec: ModelSpec, objects, train: Dataset, eval_x: np.ndarray | None,
+def evaluate(spec: Family, objects, train: Dataset, eval_x: np.ndarray | None,
              prepared: dict, key, val_x: np.ndarray | None = None) -> dict:
     """The report on ``eval_x`` (rows in the model's units; None: ``train`` itself, a
     generator's fresh draws); ``train`` gives the baselines their training rows and
@@ -57,7 +58,7 @@ def evaluate(spec: ModelSpec, objects, train: Dataset, eval_x: np.ndarray | None
                            else f"{len(_examples(target, key, FRESH)[:FRESH])} rows")
     k_train, k_val = jax.random.split(jax.random.fold_in(key, 7))
     reference = _examples(train, k_train, FRESH)
-    if "bits_per_example" in out and spec.name != "lattice":
+    if "bits_per_example" in out:
         n = FRESH if per_example is None else len(per_example)
         test = _examples(target, key, n)[:FRESH]  # the rows the model was scored on (the
         per_example = None if per_example is None else per_example[:FRESH]  # first 2000)
@@ -78,7 +79,7 @@ def evaluate(spec: ModelSpec, objects, train: Dataset, eval_x: np.ndarray | None
     return out
 
 
-def evaluate_saved(spec: ModelSpec, objects, dataset: Dataset, saved: dict, data: str,
+def evaluate_saved(spec: Family, objects, dataset: Dataset, saved: dict, data: str,
                    key) -> dict:
     """``evaluate RUN --data DATA``: on the run's own data, its held-out rows; on other data
     (a file of fresh samples), all of it, with the run's transform applied."""

@@ -22,7 +22,7 @@ from flax import nnx
 from course_lib import data as data_lib
 from course_lib.checkpoint import CHECKPOINT, CheckpointError, load_checkpoint, write_atomic
 from course_lib.cli import prepare as prep_lib
-from course_lib.cli import recipes, report, validation
+from course_lib.cli import report, validation
 from course_lib.cli.guard import (
     LOCK,
     _model_bytes,
@@ -32,11 +32,11 @@ from course_lib.cli.guard import (
     json_safe,
     run_lock,
 )
-from course_lib.cli.models import ModelSpec, get
 from course_lib.cli.options import flag, option_fields
 from course_lib.config import check as check_config
 from course_lib.config import from_dict
-from course_lib.diffusion import lattice
+from course_lib.families import get
+from course_lib.family import Family
 from course_lib.train import TrainConfig, train
 
 CONFIG, METRICS = "config.json", "metrics.json"
@@ -52,7 +52,7 @@ def _data_spec(data: str) -> str:
     return data if data in data_lib.REGISTRY else str(Path(data).resolve())
 
 
-def _check_options(spec: ModelSpec, options: dict[str, Any]) -> None:
+def _check_options(spec: Family, options: dict[str, Any]) -> None:
     accepted = [f.name for f in option_fields(spec.config, spec.fixed)]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
@@ -117,7 +117,7 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
     """Train ``model`` on ``data`` (a built-in name or a .npy/.npz path) into folder ``out``;
     ``options`` are fields of the model's config (``lr_g=1e-4``, ``hidden=(64, 64)``). What is
     not given comes from the notebook's recipe for this model and data
-    (:mod:`course_lib.cli.recipes`), ``train_config`` included.
+    (:attr:`course_lib.family.Family.recipes`), ``train_config`` included.
 
     Data from a file are prepared (:mod:`course_lib.cli.prepare`): ``quantized`` bits read
     as integers or as [-1, 1]; continuous data standardised (``standardize`` None: when they
@@ -133,7 +133,7 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
     spec = get(model)
     _check_options(spec, options)
     prep_lib.check_options(quantized, standardize, val_fraction, patience)
-    recipe = recipes.recipe_of(model, data, quantized)
+    recipe = spec.recipe(data, quantized)
     train_config = TrainConfig(**recipe.train) if train_config is None else train_config
     if not isinstance(train_config, TrainConfig):
         raise TypeError(f"train_config must be a TrainConfig, got {type(train_config).__name__}")
@@ -147,11 +147,11 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
         raise ValueError(f"model '{model}' needs class labels: use digits or an .npz with "
                          "arrays 'x' and 'y'")
     dataset, held_out, prepared = prep_lib.prepare(
-        dataset, model=model, builtin=data in data_lib.REGISTRY, quantized=quantized,
+        dataset, continuous=spec.continuous, builtin=data in data_lib.REGISTRY, quantized=quantized,
         standardize=False if options.get("levels") and standardize is None else standardize,
         val_fraction=val_fraction, seed=train_config.seed)  # --levels: already in [-1, 1]
     if patience is None:
-        patience = 10 if spec.likelihood or model == "gaussian" else 0
+        patience = spec.patience
     prepared["patience"] = patience
     try:
         config = spec.make_config(dataset, options, recipe.model)
@@ -192,8 +192,8 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
             _write_json(out / CONFIG, run_config)
             wrote_config = True
             callback = None
-            if held_out is not None and model in validation.SCORED:
-                callback = validation.tracker(model, objects, held_out, out, train_config.seed,
+            if held_out is not None:
+                callback = validation.tracker(spec, objects, held_out, out, train_config.seed,
                                               patience, {"identity": identity},
                                               resume and has_checkpoint)
             try:
@@ -296,7 +296,7 @@ def sample_run(run_dir: str | Path, n: int, seed: int = 0,
     seed = check_seed(seed)
     spec, objects, shape, saved = load_run(run_dir, with_config=True)
     config = objects[0].config if hasattr(objects[0], "config") else None
-    conditional = spec.name == "lattice" and config.conditional
+    conditional = spec.conditional(config)
     if conditional and temperature is None:
         raise ValueError(f"'{run_dir}' holds a lattice model conditioned on the temperature: "
                          "give --temperature T (it was trained on 1.5 <= T <= 3.5)")
@@ -310,7 +310,7 @@ def sample_run(run_dir: str | Path, n: int, seed: int = 0,
     check_memory(f"--n {n}", 4.0 * 8 * n * width, "draw fewer samples per call")
     key = jax.random.key(seed)
     if conditional:
-        return lattice.generate(objects[0], key, n, temperature)
+        return spec.sample_at(objects, key, n, temperature)
     x = np.asarray(spec.sample(objects, key, n)).reshape(n, -1)
     return prep_lib.dequantize(x, saved.get("prepare", {})).reshape(n, *shape)
 

@@ -13,7 +13,10 @@ Equation numbers refer to Luo, "Understanding diffusion models: a unified perspe
 - :mod:`.ddpm`: :class:`DDPM`, discrete time, noise / x0 / score parameterisations;
 - :mod:`.vdm`: :class:`VDM`, continuous time (Kingma et al. 2021), learned schedule;
 - :mod:`.binomial`: :class:`BinomialDiffusion`, Sohl-Dickstein et al. (2015) on binary data;
-- :mod:`.fit`: :func:`init` (model and optimizer), :func:`fit` (train or load).
+- :mod:`.family`: the families (``FAMILIES``: ddpm, vdm, binomial, lattice) as the command
+  line sees them, each with its optimizer (:func:`initializer`) and recipes;
+- :mod:`.ode`: the probability-flow ODE's exact log-likelihood; :mod:`.flowmatch`: flow
+  matching (Lipman et al. 2023).
 
 ``from course_lib import diffusion as dm`` gives every public name: ``dm.q_sample``, ``dm.DDPM``.
 """
@@ -36,7 +39,7 @@ from course_lib.diffusion.elbo import (
     evaluate_model_bits,
     negative_elbo,
 )
-from course_lib.diffusion.fit import fit, init, train_step_of
+from course_lib.diffusion.family import FAMILIES
 from course_lib.diffusion.gaussian import (
     bin_centres,
     decoder_log_prob,
@@ -72,14 +75,14 @@ from course_lib.diffusion.vdm import (
 )
 from course_lib.metrics import bits_per_dim
 
-__all__ = ["check_betas", "linear_betas", "cosine_betas", "alpha_bar", "snr",
+__all__ = ["FAMILIES", "check_betas", "linear_betas", "cosine_betas", "alpha_bar", "snr",
            "gamma_from_alpha_bar", "check_snr_decreasing", "LearnedGamma", "LinearGamma",
            "q_step", "q_sample", "q_posterior", "gaussian_kl", "kl_to_standard_normal",
            "x0_from_noise", "x0_from_score", "score_from_noise", "bin_centres",
            "discretized_gaussian_log_prob", "decoder_log_prob", "ELBOTerms", "negative_elbo",
            "elbo_loss", "elbo_train_step", "evaluate_model_bits", "DDPMConfig", "DDPM",
            "simple_loss", "ddpm_loss", "ddpm_train_step", "VDMConfig", "VDM", "vdm_train_step",
-           "BinomialConfig", "BinomialDiffusion", "binomial_train_step", "init", "fit",
-           "train_step_of", "bits_per_dim", "log_snr_betas", "level_log_prob",
+           "BinomialConfig", "BinomialDiffusion", "binomial_train_step", "bits_per_dim",
+           "log_snr_betas", "level_log_prob",
            "LevelsDDPMConfig", "bits_draws", "bits_summary", "vdm_variance_loss",
            "vdm_variance_train_step"]

@@ -18,7 +18,7 @@ from course_lib.diffusion.elbo import ELBOTerms, elbo_train_step
 class BinomialConfig:
     """Sohl-Dickstein et al. (2015), binary heartbeat: T = 2000, beta_t = 1/(T - t + 1),
     diffusing towards independent Bernoulli(p_T); an MLP with sigmoid hidden units. The
-    optimizer is Adam(lr) (:func:`course_lib.diffusion.fit.init`)."""
+    optimizer is Adam(lr) (:mod:`course_lib.diffusion.family`)."""
 
     data_dim: int = setting(20, "bits per example", from_data=True)
     T: int = setting(2000, "diffusion steps")

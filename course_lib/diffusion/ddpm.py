@@ -40,7 +40,7 @@ from course_lib.diffusion.schedules import (
 @dataclass(frozen=True)
 class DDPMConfig:
     """A discrete-time Gaussian diffusion on vectors (images are flattened). The optimizer is
-    Adam(lr) (:func:`course_lib.diffusion.fit.init`)."""
+    Adam(lr) (:mod:`course_lib.diffusion.family`)."""
 
     data_dim: int = setting(help="numbers per example", from_data=True)
     T: int = setting(1000, "diffusion steps")

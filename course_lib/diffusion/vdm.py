@@ -23,7 +23,7 @@ from course_lib.gaussian import gaussian_kl, normal_log_prob
 @dataclass(frozen=True)
 class VDMConfig:
     """Continuous-time variational diffusion model (Kingma et al. 2021) on vectors. The
-    optimizer is AdamW(lr), as in google-research/vdm (:func:`course_lib.diffusion.fit.init`)."""
+    optimizer is AdamW(lr), as in google-research/vdm (:mod:`course_lib.diffusion.family`)."""
 
     data_dim: int = setting(help="numbers per example", from_data=True)
     hidden: tuple[int, ...] = setting((256, 256, 256), "hidden units per layer")

@@ -11,12 +11,14 @@ log(1 - D) = -softplus(d), which stays finite when D saturates.
 
 - :mod:`.losses`: V(G, D) and the losses of D, G and the WGAN critic;
 - :mod:`.models`: :class:`GANConfig`, :class:`Generator`, :class:`Discriminator`, :func:`init`;
+- :mod:`.family`: ``FAMILIES`` (gan, wgan-gp, cgan) as the command line sees them;
 - :mod:`.steps`: :func:`train_step`, :func:`batches`, :func:`fit_discriminator`,
   :func:`semi_supervised_step`.
 
 ``import course_lib.gan as gan`` gives every public name: ``gan.train_step``, ``gan.GANConfig``.
 """
 
+from course_lib.gan.family import FAMILIES
 from course_lib.gan.losses import (
     critic_loss_wasserstein,
     discriminator_loss,
@@ -39,20 +41,24 @@ from course_lib.gan.models import (
 )
 from course_lib.gan.steps import (
     batches,
+    classifier_loss,
     discriminator_objective,
     discriminator_only_step,
     fit,
     fit_discriminator,
     fit_seeds,
     generator_gradient_norm,
+    labelled_subset,
     semi_supervised_step,
     train_step,
+    train_with_snapshots,
 )
 
-__all__ = ["LOSSES", "GANConfig", "Generator", "Discriminator", "init", "init_semi_supervised",
+__all__ = ["FAMILIES", "LOSSES", "GANConfig", "Generator", "Discriminator", "init",
+           "init_semi_supervised",
            "generate", "sample_latent", "learning_rate", "instance_noise_std", "train_step",
            "batches", "discriminator_objective", "fit", "fit_discriminator", "fit_seeds",
-           "semi_supervised_step",
+           "semi_supervised_step", "classifier_loss", "labelled_subset", "train_with_snapshots",
            "discriminator_only_step", "generator_gradient_norm",
            "value_function", "discriminator_loss", "generator_loss_minimax",
            "generator_loss_non_saturating", "critic_loss_wasserstein", "gradient_penalty"]

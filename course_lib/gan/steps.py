@@ -11,10 +11,10 @@ from dataclasses import replace
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import nnx
 
-from course_lib import pretrained
 from course_lib.data import Dataset
 from course_lib.gan.losses import (
     critic_loss_wasserstein,
@@ -23,8 +23,7 @@ from course_lib.gan.losses import (
     generator_loss_non_saturating,
     gradient_penalty,
 )
-from course_lib.gan.models import GANConfig, init, instance_noise_std, sample_latent
-from course_lib.pretrained import train_or_load
+from course_lib.gan.models import GANConfig, generate, init, instance_noise_std, sample_latent
 from course_lib.train import TrainConfig, train, train_ensemble
 
 
@@ -165,6 +164,46 @@ def semi_supervised_step(G, D, opt_G, opt_D, batch, key, *, unsup_weight=1.0):
 
 
 
+def classifier_loss(model, batch, key):
+    """Cross-entropy of a classifier of flattened examples on a batch (x, y): week16_gans'
+    digit judge, and the few-label baseline the semi-supervised GAN is compared with."""
+    x, y = batch
+    return optax.softmax_cross_entropy_with_integer_labels(model(x.reshape(len(x), -1)), y).mean()
+
+
+def labelled_subset(dataset: Dataset, labels: int, seed: int = 0):
+    """sample_batch(key, n) of (x, y) drawn from ``labels`` training examples, labels / K per
+    class of the K classes, chosen by ``default_rng(seed)``: the few labels of a
+    semi-supervised GAN (Salimans et al. 2016)."""
+    classes = int(dataset.labels.max()) + 1
+    rng = np.random.default_rng(seed)
+    chosen = np.concatenate([rng.choice(np.flatnonzero(dataset.labels == k), labels // classes,
+                                        replace=False) for k in range(classes)])
+    x = jnp.asarray(dataset.data[chosen]).reshape(len(chosen), -1)
+    y = jnp.asarray(dataset.labels[chosen])
+
+    def sample(key, n):
+        i = jax.random.randint(key, (n,), 0, len(chosen))
+        return x[i], y[i]
+
+    return sample
+
+
+def train_with_snapshots(objects, dataset: Dataset, train_config: TrainConfig, every: int):
+    """:func:`train_step` training of ``objects`` = (G, D, opt_G, opt_D) that also keeps 2500
+    samples G(z) (z from key 1000 + seed) every ``every`` steps: the history gains
+    "snapshots" (steps / every, 2500, dim), for pictures across training."""
+    G, config, kept = objects[0], objects[0].config, []
+
+    def keep(step):
+        if step % every == 0:
+            kept.append(np.asarray(generate(G, jax.random.key(1000 + train_config.seed), 2500)))
+
+    history = train(train_step, objects, batches(dataset, config),
+                    replace(train_config, steps_per_call=every), callback=keep)
+    return history | {"snapshots": np.stack(kept)}
+
+
 def fit_discriminator(D, opt_D, real, fake, train_config: TrainConfig) -> dict:
     """Train D alone against a FIXED generator p_g: ``real(key, n)`` and ``fake(key, n)`` draw
     data and samples (``Dataset.sample``, or ``lambda k, n: generate(G, k, n)``).
@@ -187,63 +226,25 @@ def fit_discriminator(D, opt_D, real, fake, train_config: TrainConfig) -> dict:
     return train(step, (D, opt_D), real, train_config)
 
 
-def fit(config: GANConfig, dataset: Dataset, train_config: TrainConfig, *,
-        name: str | None = None, retrain: bool | None = None, directory=None,
-        keep_history=None):
+def fit(config: GANConfig, dataset: Dataset, train_config: TrainConfig):
     """(G, D, history): a GAN of ``config`` trained on ``dataset``; both networks are
-    initialised from ``train_config.seed``, as :func:`init` does.
-
-    With ``name`` ("<notebook>/<model>") it goes through :func:`course_lib.pretrained.
-    train_or_load`: the generator's weights are loaded from ``data/pretrained/<name>.npz`` (D
-    stays untrained then), or, with COURSE_RETRAIN=1 or ``retrain=True``, trained and saved
-    with the command that rebuilds the file alone (in ``directory``, default data/pretrained;
-    ``keep_history``: the history entries stored, default all).
-    """
+    initialised from ``train_config.seed``, as :func:`init` does. (A shipped generator is
+    trained or loaded by :func:`course_lib.pretrained.fit`, which trains the same way.)"""
     G, D, opt_G, opt_D = init(config, train_config.seed)
-
-    def run():
-        return train(train_step, (G, D, opt_G, opt_D), batches(dataset, config), train_config)
-
-    if name is None:
-        return G, D, run()
-    history = train_or_load(name, (G,), run, retrain=retrain,
-                            config={"gan": config, "train": train_config},
-                            directory=directory, keep_history=keep_history)
+    history = train(train_step, (G, D, opt_G, opt_D), batches(dataset, config), train_config)
     return G, D, history
 
 
-def fit_seeds(config: GANConfig, dataset: Dataset, train_config: TrainConfig, seeds, *,
-              names=None, retrain: bool | None = None, keep_history=None) -> list[tuple]:
+def fit_seeds(config: GANConfig, dataset: Dataset, train_config: TrainConfig, seeds
+              ) -> list[tuple]:
     """``[fit(config, dataset, replace(train_config, seed=s)) for s in seeds]``, bit for bit,
     with the seeds trained together in one compiled program
-    (:func:`course_lib.train.train_ensemble`): the mode table's five seeds at once.
-
-    names: one "<notebook>/<model>" per seed, as :func:`fit` takes; then every file is
-    loaded, or, when retraining, all seeds are trained together and each file is saved with
-    the command that rebuilds it alone (``pretrained regenerate``, which calls :func:`fit`),
-    storing the history entries ``keep_history`` (default all; the mode table's recipes: none).
-    """
+    (:func:`course_lib.train.train_ensemble`): the mode table's five seeds at once."""
     seeds = list(seeds)
     members = [init(config, s) for s in seeds]
     configs = [replace(train_config, seed=s) for s in seeds]
-
-    def run():
-        return train_ensemble(train_step, members, batches(dataset, config), configs)
-
-    if names is None:
-        return [(G, D, h) for (G, D, _, _), h in zip(members, run())]
-    if len(names) != len(seeds):
-        raise ValueError(f"fit_seeds needs one name per seed, got {len(names)} names for "
-                         f"{len(seeds)} seeds")
-    retrain = pretrained.RETRAIN if retrain is None else retrain
-    histories = run() if retrain else [None] * len(seeds)
-    out = []
-    for (G, D, _, _), name, history, run_config in zip(members, names, histories, configs):
-        history = train_or_load(name, (G,), lambda h=history: h, retrain=retrain,
-                                config={"gan": config, "train": run_config},
-                                keep_history=keep_history)
-        out.append((G, D, history))
-    return out
+    histories = train_ensemble(train_step, members, batches(dataset, config), configs)
+    return [(G, D, h) for (G, D, _, _), h in zip(members, histories)]
 
 
 # ------------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from course_lib import cli, gan
-from course_lib.cli import recipes
 
 
 def test_data_list_and_sample(tmp_path, cli_process):
@@ -146,7 +145,8 @@ def test_cli_defaults_are_the_recipes_and_a_loss_changes_nothing_else(tmp_path):
     """The command line builds exactly the config the notebook's recipe does (GANConfig's
     defaults, then the ring's recipe), and --loss wgan_gp changes the loss alone (no hidden
     critic_steps or b2)."""
-    defaults = dataclasses.asdict(gan.GANConfig(data_dim=2)) | recipes.recipe("gan", "ring").model
+    defaults = (dataclasses.asdict(gan.GANConfig(data_dim=2))
+                | cli.MODELS["gan"].recipe("ring").model)
     for loss in ("non_saturating", "wgan_gp"):
         out = tmp_path / loss
         assert cli.main(["train", "gan", "--data", "ring", "--out", str(out), "--steps", "2",

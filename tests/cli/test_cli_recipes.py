@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from course_lib import cli
-from course_lib.cli import recipes
 from course_lib.data import DATA_DIR
 
 SIDECARS = [("gan", "ring", "week16_gans/ring_20k_decay_noise_seed0", "gan"),
@@ -43,7 +42,7 @@ def test_defaults_are_the_configuration_the_notebook_trained(tmp_path, capsys, m
     assert run["config"] == saved[key]
     trained = {k: v for k, v in run["train"].items() if k not in ("progress", "steps")}
     assert trained == {k: v for k, v in saved["train"].items() if k not in ("progress", "steps")}
-    assert recipes.recipe_of(model, name).train["steps"] == saved["train"]["steps"]
+    assert cli.MODELS[model].recipe(name).train["steps"] == saved["train"]["steps"]
     # and --help says so, naming the notebook
     with pytest.raises(SystemExit):
         cli.main(["train", model, "--data", name, "--help"])

@@ -1,0 +1,205 @@
+"""The diffusion families as the command line, validation and the reports see them
+(:class:`course_lib.family.Family`), with the notebooks' recipes as their defaults."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from course_lib import ising
+from course_lib.data import Dataset
+from course_lib.diffusion import lattice
+from course_lib.diffusion.binomial import BinomialConfig, BinomialDiffusion, binomial_train_step
+from course_lib.diffusion.ddpm import DDPM, DDPMConfig, LevelsDDPMConfig, ddpm_train_step
+from course_lib.diffusion.elbo import bits_draws, bits_summary
+from course_lib.diffusion.vdm import VDM, VDMConfig, vdm_train_step
+from course_lib.family import Family, Recipe, dim, examples
+
+
+def initializer(model_class, optimizer):
+    """init(config, seed) -> (model, its optimizer at ``config.lr``), the network from
+    ``nnx.Rngs(seed)``: the one place a diffusion model's optimizer is chosen."""
+
+    def init(config, seed: int = 0):
+        model = model_class(config, rngs=nnx.Rngs(seed))
+        return model, nnx.Optimizer(model, optimizer(config.lr), wrt=nnx.Param)
+
+    return init
+
+
+def evaluate(objects, dataset, key):
+    """Held-out bits per example (the negative ELBO), with the draws per example kept."""
+    x = examples(dataset, key, 2000)
+    if getattr(objects[0].config, "levels", 0) and np.abs(x).max() > 1:
+        raise ValueError("this model was trained on quantized data in [-1, 1]; the evaluation "
+                         "data must be scaled the same way")
+    draws = bits_draws(objects[0], x, key)  # what evaluate_model_bits does, keeping the draws
+    return bits_summary(draws, x.shape[1]) | {"_per_example": draws.mean(0)}
+
+
+def elbo_scorer(objects, held_out: np.ndarray, seed: int):
+    """Bits per example (negative ELBO) on the held-out rows, compiled once over the model's
+    state (not a closure over it, which would freeze the weights). A one-draw ELBO per example
+    is noisy (its t and noise): enough draws that each check averages ~2000, the same keys at
+    every check, else the best checkpoint would be the luckiest draw, not the best model."""
+    x = jnp.asarray(held_out.reshape(len(held_out), -1), jnp.float32)
+    keys = jax.random.split(jax.random.key(seed),
+                            int(np.clip(np.ceil(2000 / len(held_out)), 1, 20)))
+    graphdef, _ = nnx.split(objects[0])
+
+    @jax.jit
+    def bits(state):
+        model = nnx.merge(graphdef, state)
+        return jax.lax.map(lambda k: model.elbo_terms(x, k).bits().mean(), keys).mean()
+
+    return (lambda objs: float(bits(nnx.state(objs[0])))), "bits_per_example"
+
+
+def _levels_from_data(dataset: Dataset, given: dict) -> dict:
+    """Quantized data in [-1, 1] give the decoder its levels, unless --levels says otherwise."""
+    out = {"data_dim": dim(dataset)}
+    bounded = dataset.value_range == (-1.0, 1.0)
+    if given.get("levels"):
+        if np.abs(examples(dataset, jax.random.key(0), 1000)).max() > 1:
+            raise ValueError("--levels needs data scaled to [-1, 1] (e.g. 2 * uint8 / 255 - 1)")
+    else:
+        out["levels"] = dataset.levels if (dataset.levels and bounded) else 0
+    return out
+
+
+def _binary_from_data(dataset: Dataset, given: dict) -> dict:
+    x = examples(dataset, jax.random.key(0), 1000)
+    if not np.all((x == 0) | (x == 1)):
+        raise ValueError(f"the binomial model needs binary data (0/1); '{dataset.name}' is not")
+    return {"data_dim": dim(dataset)}
+
+
+def _ddpm_class(values: dict) -> type:
+    """Quantized data get the digits' fixed discretisation (LevelsDDPMConfig); a saved
+    config without its gamma_1 (an older run) stays the plain DDPMConfig it was."""
+    levels = values.get("levels", 0)
+    quantized = isinstance(levels, int) and levels >= 2
+    return LevelsDDPMConfig if quantized and "gamma_1" in values else DDPMConfig
+
+
+def _diffusion(name, description, config, init, train_step, recipes,
+               from_data=_levels_from_data, config_for=None, continuous=True):
+    return Family(name=name, description=description, config=config, init=init,
+                  train_step=train_step, sample=lambda objects, key, n: objects[0].sample(key, n),
+                  evaluate=evaluate, scorer=elbo_scorer, from_data=from_data,
+                  config_for=config_for, recipes=recipes, continuous=continuous)
+
+
+# ------------------------------------------------------------------------------- lattices
+
+
+def _spins_from_data(dataset: Dataset, given: dict) -> dict:
+    x = np.asarray(dataset.data if dataset.data is not None
+                   else dataset.sample(jax.random.key(0), 1000))
+    if x.ndim != 3 or x.shape[1] != x.shape[2] or not np.all(np.abs(x) == 1):
+        raise ValueError(f"the lattice model needs square spin configurations, shape (n, L, L) "
+                         f"with values -1/+1 (e.g. --data ising); '{dataset.name}' has examples "
+                         f"of shape {x.shape[1:]}")
+    return {"L": int(x.shape[1])}
+
+
+def _lattice_evaluate(objects, dataset, key):
+    """Held-out bits per spin, and E/N and <|m|> of 1000 samples next to the data's."""
+    x = np.asarray(dataset.data if dataset.data is not None else dataset.sample(key, 2000))
+    x = x[:2000].astype(np.float32)
+    out = lattice.bits_per_spin(objects[0], x, key, repeats=4)
+    generated = lattice.generate(objects[0], jax.random.fold_in(key, 1), 1000)
+    for name, s in (("generated", generated), ("data", x)):
+        thermo = ising.thermodynamics(s, 1.0)  # E/N and |m| do not depend on T
+        out |= {f"{name}_energy": thermo["energy"][0], f"{name}_abs_m": thermo["abs_m"][0]}
+    return out
+
+
+def _lattice_scorer(objects, held_out: np.ndarray, seed: int):
+    """Bits per configuration (negative ELBO) on up to 1000 held-out lattices, 4 draws each
+    with the same keys at every check (the command line's lattices are unconditional)."""
+    spins = jnp.asarray(held_out[:1000], jnp.float32)
+    keys = jax.random.split(jax.random.key(seed), 4)
+    graphdef, _ = nnx.split(objects[0])
+
+    @jax.jit
+    def bits(state):
+        model = nnx.merge(graphdef, state)
+        nats = jax.lax.map(lambda k: lattice.negative_elbo_nats(model, spins, k).mean(), keys)
+        return nats.mean() / lattice.LOG2
+
+    return (lambda objs: float(bits(nnx.state(objs[0])))), "bits_per_example"
+
+
+LATTICE = Family(
+    name="lattice", description="binomial diffusion of spin lattices (n, L, L) with a periodic "
+                                "conv denoiser (the Ising model)",
+    config=lattice.LatticeDiffusionConfig, init=lattice.init, train_step=lattice.train_step,
+    sample=lambda objects, key, n: lattice.generate(objects[0], key, n),
+    sample_at=lambda objects, key, n, temperature: lattice.generate(objects[0], key, n,
+                                                                    temperature),
+    conditional=lambda config: config.conditional, evaluate=_lattice_evaluate,
+    scorer=_lattice_scorer, from_data=_spins_from_data, fixed=("conditional",),
+    continuous=False, batches=lambda dataset, config: lattice.symmetrised(dataset.sample))
+
+
+# ------------------------------------------------------------------- the notebooks' recipes
+
+_WEEK17 = "notebooks/week17_diffusion.py"
+_DIGITS_DDPM = Recipe({"hidden": (512, 512, 512), "loss": "hybrid", "learn_variance": True,
+                       "gamma_1": -7.5, "gamma_T": 6.0}, {"steps": 6000, "batch_size": 128},
+                      f"{_WEEK17}, 'Digits, in bits per dimension': 'DDPM, discretisation "
+                      "fixed' (LevelsDDPMConfig)")
+_MOONS_DDPM = Recipe({"T": 100, "beta_1": 1e-3, "beta_T": 0.2, "loss": "elbo",
+                      "hidden": (128, 128, 128)}, {"steps": 4000, "batch_size": 256},
+                     f"{_WEEK17}, 'the three parameterisations' on the moons")
+_DIGITS_VDM = Recipe({"hidden": (512, 512, 512), "lr": 1e-3}, {"steps": 6000, "batch_size": 128},
+                     f"{_WEEK17}, the digits' VDM")
+_ROLL_VDM = Recipe({"hidden": (256, 256, 256), "lr": 3e-3}, {"steps": 8000, "batch_size": 256},
+                   f"{_WEEK17}, 'Continuous time': the swiss roll's VDM")
+# Quantized and user data take a named data set's recipe, with a note saying whose (one copy
+# of the numbers, so the two cannot drift apart).
+DDPM_RECIPES = {
+    "digits": _DIGITS_DDPM,
+    "quantized": replace(_DIGITS_DDPM, source=f"the digits' recipe ({_WEEK17}, "
+                         "LevelsDDPMConfig)"),
+    "moons": _MOONS_DDPM,
+    None: replace(_MOONS_DDPM, source=f"the moons' recipe ({_WEEK17}); the data are "
+                  "standardised first"),
+}
+VDM_RECIPES = {
+    "digits": _DIGITS_VDM,
+    "quantized": replace(_DIGITS_VDM, source=f"the digits' VDM ({_WEEK17})"),
+    "swiss_roll": _ROLL_VDM,
+    None: replace(_ROLL_VDM, source=f"the swiss roll's VDM ({_WEEK17}); the data are "
+                  "standardised first"),
+}
+BINOMIAL_RECIPES = {
+    "heartbeat": Recipe({"T": 2000, "hidden": (50, 50, 50), "lr": 1e-3, "p_T": 0.2},
+                        {"steps": 12_000, "batch_size": 256},
+                        f"{_WEEK17}, 'Binary data: the heartbeat': bound -2.362 bits per "
+                        "sequence (paper -2.414, true -2.322)"),
+    None: Recipe({"T": 2000}, {"steps": 12_000, "batch_size": 256},
+                 f"the heartbeat's recipe ({_WEEK17})"),
+}
+
+# Adam as in Ho et al.; AdamW for VDM as in google-research/vdm
+FAMILIES = (
+    _diffusion("ddpm", "discrete-time Gaussian diffusion (Ho et al. 2020), ELBO in bits; on "
+                       "quantized data with the digits' fixed discretisation "
+                       "(LevelsDDPMConfig: --gamma-1, --gamma-T)", LevelsDDPMConfig,
+               initializer(DDPM, optax.adam), ddpm_train_step, DDPM_RECIPES,
+               config_for=_ddpm_class),
+    _diffusion("vdm", "continuous-time variational diffusion (Kingma et al. 2021), learned "
+                      "schedule", VDMConfig, initializer(VDM, optax.adamw), vdm_train_step,
+               VDM_RECIPES),
+    _diffusion("binomial", "binomial diffusion on binary data (Sohl-Dickstein et al. 2015)",
+               BinomialConfig, initializer(BinomialDiffusion, optax.adam), binomial_train_step,
+               BINOMIAL_RECIPES, from_data=_binary_from_data, continuous=False),
+    LATTICE,
+)
