@@ -39,9 +39,14 @@ def regenerate(name: str, directory: str | Path | None = None) -> str:
     if name not in RECIPES:
         raise ValueError(f"no recipe regenerates '{name}'; `python -m course_lib pretrained "
                          f"list` shows the command that rebuilds each file")
+    if directory is not None and not str(directory).strip():
+        raise ValueError("--out is empty; give a folder, or no --out to rewrite the shipped file")
     directory = Path(directory).resolve() if directory else None
     if directory and directory == PRETRAINED_DIR.resolve():
         directory = None
+    if directory and PRETRAINED_DIR.resolve() in directory.parents:  # `list` would ship it
+        raise ValueError(f"--out '{directory}' is inside the shipped files' folder; give no "
+                         "--out to rewrite the shipped file, or a folder outside it")
     RECIPES[name](name, json.loads(sidecar_path(name).read_text())["config"], directory)
     return sha256((directory or PRETRAINED_DIR) / f"{name}.npz")
 

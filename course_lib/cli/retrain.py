@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 import os
 import shlex
 import subprocess
@@ -139,9 +140,18 @@ def retrain(patterns: list[str], scratch: str | Path = SCRATCH,
             tolerance: float = TOLERANCE, out=None) -> int:
     """Rebuild and compare the selected files, one line each; 0 when every file checked here
     passes (files made on a device this machine lacks are listed, not rebuilt)."""
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not (
+            math.isfinite(tolerance) and tolerance >= 0):
+        raise ValueError(f"--tolerance must be a finite number >= 0 (a relative difference), "
+                         f"got {tolerance}")
+    if not str(scratch).strip():
+        raise ValueError("--scratch is empty; it names the folder the rebuilt files go to")
     chosen, scratch, out = select(patterns), Path(scratch).resolve(), out or sys.stdout
-    if scratch == PRETRAINED_DIR.resolve() or scratch in PRETRAINED_DIR.resolve().parents:
-        raise ValueError(f"the scratch folder must not hold the shipped files: {scratch}")
+    shipped = PRETRAINED_DIR.resolve()
+    if scratch == shipped or shipped in scratch.parents or scratch in shipped.parents:
+        raise ValueError(f"--scratch '{scratch}' is in or above the shipped files' folder "
+                         f"{shipped}, which only `pretrained regenerate` writes; choose a "
+                         "folder outside it (default build/retrain)")
     print(f"rebuilding {len(chosen)} pretrained files in {scratch} on {cpu_kind()}", file=out,
           flush=True)
     times, failed, unchecked, start = {}, [], [], time.perf_counter()

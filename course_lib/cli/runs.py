@@ -9,9 +9,10 @@ raise ``ValueError`` with the one-line message the command line prints.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
-import shutil
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,14 @@ import numpy as np
 from flax import nnx
 
 from course_lib import data as data_lib
-from course_lib.checkpoint import CHECKPOINT, CheckpointError, load_checkpoint, write_atomic
+from course_lib.checkpoint import (
+    CHECKPOINT,
+    TMP_PREFIX,
+    CheckpointError,
+    load_checkpoint,
+    open_own,
+    write_atomic,
+)
 from course_lib.cli import prepare as prep_lib
 from course_lib.cli import recipes, report, validation
 from course_lib.cli.guard import (
@@ -39,12 +47,96 @@ from course_lib.config import from_dict
 from course_lib.diffusion import lattice
 from course_lib.train import TrainConfig, train
 
-CONFIG, METRICS = "config.json", "metrics.json"
-def _write_json(path: Path, obj) -> None:
+CONFIG, METRICS, MANIFEST = "config.json", "metrics.json", "manifest.json"
+# what a run folder may hold: the files its run writes (listed in its manifest), the manifest,
+# the lock, and write_atomic's temporary files; the tool writes and deletes nothing else
+OWNED = (CONFIG, CHECKPOINT, validation.BEST, validation.VALIDATION, METRICS)
+
+
+def _dumps(obj) -> bytes:
+    return (json.dumps(obj, indent=2) + "\n").encode()
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
     try:
-        write_atomic(path, lambda f: f.write((json.dumps(obj, indent=2) + "\n").encode()))
+        write_atomic(path, lambda f: f.write(data))
     except OSError as e:
         raise _oserror(path, e, "write") from None
+
+
+def _write_json(path: Path, obj) -> None:
+    _write_bytes(path, _dumps(obj))
+
+
+def read_own(path: Path) -> bytes:
+    """The bytes of a run folder's file, never through a symbolic link (one line if not)."""
+    try:
+        with open_own(path) as f:
+            return f.read()
+    except OSError as e:
+        raise _oserror(path, e, "read") from None
+
+
+def _json_of(path: Path, raw: bytes, what: str):
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise ValueError(f"'{path}' is not {what}: not valid JSON "
+                         f"({type(e).__name__}: {str(e)[:60]})") from None
+
+
+def read_manifest(out: Path) -> dict | None:
+    """The run folder's manifest (None when there is none): the files its run writes and the
+    sha256 of its config.json. Anything else is refused with one line."""
+    path = out / MANIFEST
+    if not os.path.lexists(path):
+        return None
+    manifest = _json_of(path, read_own(path), "a run's manifest")
+    if not (isinstance(manifest, dict) and manifest.get("written_by") == "course_lib"
+            and isinstance(manifest.get("files"), list)
+            and all(isinstance(f, str) and f in OWNED for f in manifest["files"])
+            and isinstance(manifest.get("sha256"), dict)
+            and all(isinstance(k, str) and k in manifest["files"] and isinstance(v, str)
+                    for k, v in manifest["sha256"].items())):
+        raise ValueError(f"'{path}' is not a run's manifest (it needs written_by "
+                         "'course_lib', the files the run writes and their sha256)")
+    return manifest
+
+
+def _manifest(config_bytes: bytes | None) -> dict:
+    return {"written_by": "course_lib", "files": list(OWNED),
+            "sha256": {} if config_bytes is None else
+            {CONFIG: hashlib.sha256(config_bytes).hexdigest()}}
+
+
+def _foreign(out: Path, manifest: dict | None) -> list[str]:
+    """Entries of ``out`` its run did not write (all of them when it has no manifest), and
+    its own names that are not plain files (a planted link)."""
+    own = set(manifest["files"]) | {MANIFEST, LOCK} if manifest else set()
+    found = []
+    with os.scandir(out) as entries:
+        for e in entries:
+            if manifest and e.name.startswith(TMP_PREFIX) and not e.is_symlink():
+                continue
+            if e.name not in own or not e.is_file(follow_symlinks=False):
+                found.append(e.name)
+    return sorted(found)
+
+
+def check_owned(out: Path, *, resume: bool) -> dict | None:
+    """Refuse a folder this tool did not make: one with entries and no manifest, or with
+    entries its manifest does not list. Returns the manifest (None for an empty folder)."""
+    manifest = read_manifest(out)
+    foreign = _foreign(out, manifest)
+    if foreign:
+        listed = ", ".join(foreign[:4]) + (f" and {len(foreign) - 4} more" if len(foreign) > 4
+                                           else "")
+        why = ("it has no manifest.json, so it is not a run folder this tool made"
+               if manifest is None else "its manifest.json does not list them")
+        raise ValueError(f"{'cannot resume: ' if resume else ''}'{out}' holds {listed}, "
+                         f"and {why}; the tool writes only into a new or empty folder or a "
+                         "run it made: choose another --out")
+    return manifest
 
 
 def _data_spec(data: str) -> str:
@@ -61,17 +153,20 @@ def _check_options(spec: ModelSpec, options: dict[str, Any]) -> None:
                          f"{', '.join(flag(k) for k in accepted) or 'none'}")
 
 
-def read_run_config(run_dir: Path) -> dict[str, Any]:
-    """``config.json`` of a run folder, checked field by field (a hand-edited or foreign file
-    is refused with one line, not a KeyError)."""
+def read_run_config(run_dir: Path, manifest: dict | None = None) -> dict[str, Any]:
+    """``config.json`` of a run folder, checked against the sha256 its manifest records and
+    field by field (a hand-edited or foreign file is refused with one line, not a KeyError)."""
     path = run_dir / CONFIG
     bad = f"'{path}' is not a run's config"
-    try:
-        saved = json.loads(path.read_text())
-    except OSError as e:
-        raise _oserror(path, e, "read") from None
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ValueError(f"{bad}: not valid JSON ({e})") from None
+    manifest = read_manifest(run_dir) if manifest is None else manifest
+    if manifest is None:
+        raise ValueError(f"'{run_dir}' is not a run folder this tool made (no {MANIFEST}); "
+                         "make one with: python -m course_lib train ...")
+    raw = read_own(path)
+    if hashlib.sha256(raw).hexdigest() != manifest["sha256"].get(CONFIG):
+        raise ValueError(f"'{path}' is not the config its run wrote (its sha256 differs from "
+                         f"the one {MANIFEST} records): restore it, or retrain")
+    saved = _json_of(path, raw, "a run's config")
     if not isinstance(saved, dict):
         raise ValueError(f"{bad}: it holds a {type(saved).__name__}, not a record")
     kinds = {"model": str, "data": str, "shape": list, "config": dict, "train": dict}
@@ -92,10 +187,6 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
 
 def _identity(model: str, config) -> dict[str, Any]:
     return {"model": model, "config": json.loads(json.dumps(dataclasses.asdict(config)))}
-
-
-def _contents(out: Path) -> set[str]:
-    return {p.name for p in out.iterdir() if p.name != LOCK and not p.name.startswith(".tmp-")}
 
 
 def _make_dirs(out: Path) -> Path | None:
@@ -138,6 +229,9 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
     if not isinstance(train_config, TrainConfig):
         raise TypeError(f"train_config must be a TrainConfig, got {type(train_config).__name__}")
     check_seed(train_config.seed)
+    if not str(out).strip():
+        raise ValueError("--out is empty; it names the run folder (new, or with --resume "
+                         "an existing one)")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out '{out}' is a file; --out names a run folder (new, or with "
@@ -164,45 +258,50 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
     run_config = {"model": model, "data": _data_spec(data), "shape": list(dataset.shape),
                   "config": identity["config"], "train": dataclasses.asdict(train_config),
                   "prepare": prepared}
-    if resume and not (out / CONFIG).is_file():
-        raise ValueError(f"cannot resume: '{out}' is not a run folder (no {CONFIG})")
-
     objects = spec.init(config, train_config.seed)
     batches = spec.batches(dataset, config) if spec.batches else dataset.sample
     if jax.process_index() > 0:  # another process of a --distributed run: trains, writes nothing
         history = train(spec.train_step, objects, batches, train_config, checkpoint_dir=out,
                         resume=resume and (out / CHECKPOINT).is_file(), identity=identity)
         return {"final": spec.evaluate(objects, dataset, jax.random.key(train_config.seed + 1))}
+    if resume and not out.is_dir():
+        raise ValueError(f"cannot resume: '{out}' is not a run folder (no {CONFIG})")
+    if out.is_dir():
+        check_owned(out, resume=resume)
     created = _make_dirs(out)
-    wrote_config = False
+    config_bytes = _dumps(run_config)
+    wrote: list[str] = []
     try:
-        with run_lock(out):
-            has_checkpoint = (out / CHECKPOINT).is_file()
+        if read_manifest(out) is None:  # a new or empty folder: it becomes a run's
             if resume:
-                saved = read_run_config(out)
+                raise ValueError(f"cannot resume: '{out}' is not a run folder (no {CONFIG})")
+            _write_json(out / MANIFEST, _manifest(None))
+            wrote.append(MANIFEST)
+        with run_lock(out, clean_prefix=TMP_PREFIX):
+            manifest = check_owned(out, resume=resume)  # again, holding the lock
+            has_checkpoint = os.path.lexists(out / CHECKPOINT)
+            record = None
+            if resume:
+                if not os.path.lexists(out / CONFIG):
+                    raise ValueError(f"cannot resume: '{out}' is not a run folder (no {CONFIG})")
+                saved = read_run_config(out, manifest)
                 same = {k: saved.get(k) for k in ("model", "data", "config", "prepare")
                         if k in saved}  # "prepare": the same split and transform
                 if same != {k: run_config[k] for k in same}:
                     raise ValueError(f"cannot resume: '{out}' was trained with {same}")
                 if has_checkpoint:
-                    _check_resumable(out / CHECKPOINT, objects, train_config, identity)
-            elif _contents(out) - {CONFIG} or has_checkpoint:
+                    step = _check_resumable(out / CHECKPOINT, objects, train_config, identity)
+                    record = read_validation(out, step)
+            elif has_checkpoint or os.path.lexists(out / METRICS):
                 raise ValueError(f"'{out}' is not empty; choose a new --out or add --resume")
             # else: empty, or a start that died before its first checkpoint: start over
-            _write_json(out / CONFIG, run_config)
-            wrote_config = True
-            callback = None
-            if held_out is not None and model in validation.SCORED:
-                callback = validation.tracker(model, objects, held_out, out, train_config.seed,
-                                              patience, {"identity": identity},
-                                              resume and has_checkpoint)
-            try:
-                history = train(spec.train_step, objects, batches, train_config,
-                                checkpoint_dir=out, resume=resume and has_checkpoint,
-                                identity=identity, callback=callback)
-            except validation.EarlyStop:
-                _, _, history, _ = load_checkpoint(out / CHECKPOINT, nnx.state(objects))
-            if (out / validation.BEST).is_file():
+            if not (resume and read_own(out / CONFIG) == config_bytes):
+                _write_json(out / MANIFEST, _manifest(config_bytes))  # first: its sha256
+                _write_bytes(out / CONFIG, config_bytes)
+                wrote += [MANIFEST, CONFIG]
+            history = _train_or_continue(spec, model, objects, batches, train_config, out,
+                                         held_out, patience, identity, record, has_checkpoint)
+            if os.path.lexists(out / validation.BEST):
                 nnx.update(objects, load_checkpoint(out / validation.BEST,
                                                     nnx.state(objects))[0])
             final = report.evaluate(spec, objects, dataset, held_out, prepared,
@@ -212,15 +311,82 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
             metrics["data"] = prep_lib.describe(prepared)
             _write_json(out / METRICS, json_safe(metrics)[0])
     except BaseException:
-        if wrote_config and not (out / CHECKPOINT).is_file():  # nothing worth resuming
-            if created is not None:
-                shutil.rmtree(created, ignore_errors=True)
-            elif not resume:
-                (out / CONFIG).unlink(missing_ok=True)
-        elif created is not None and not any(created.rglob("*")):
-            shutil.rmtree(created, ignore_errors=True)
+        if not resume and not os.path.lexists(out / CHECKPOINT):  # nothing worth resuming
+            for name in (CONFIG, validation.VALIDATION, validation.BEST, MANIFEST):
+                if name in wrote or (name != MANIFEST and MANIFEST in wrote):
+                    (out / name).unlink(missing_ok=True)
+            _remove_empty(out, created)
         raise
     return metrics
+
+
+def _remove_empty(out: Path, created: Path | None) -> None:
+    """Remove the folders this call created, from ``out`` up to ``created``, if empty."""
+    if created is None:
+        return
+    p = out
+    while True:
+        try:
+            p.rmdir()
+        except OSError:
+            return
+        if p == created:
+            return
+        p = p.parent
+
+
+def read_validation(out: Path, step: int) -> dict | None:
+    """The run's validation record (``validation.json``), checked field by field before
+    anything is rewritten; None when there is none."""
+    path = out / validation.VALIDATION
+    if not os.path.lexists(path):
+        return None
+    record = _json_of(path, read_own(path), "a run's validation record")
+    ints = lambda v: all(isinstance(x, int) and not isinstance(x, bool) for x in v)  # noqa: E731
+    num = lambda x: x is None or (isinstance(x, int | float) and not isinstance(x, bool)  # noqa: E731
+                                  and math.isfinite(x))
+    ok = (isinstance(record, dict) and isinstance(record.get("metric"), str)
+          and isinstance(record.get("steps"), list) and isinstance(record.get("values"), list)
+          and ints(record["steps"]) and len(record["steps"]) == len(record["values"])
+          and record["steps"] == sorted(set(record["steps"]))
+          and all(0 < s <= step for s in record["steps"])
+          and all(num(v) for v in record["values"]) and num(record.get("best"))
+          and (record.get("best_step") is None or (ints([record["best_step"]])
+                                                   and record["best_step"] in record["steps"]))
+          and (record.get("stopped") is None or record.get("stopped") in record["steps"]))
+    if not ok:
+        raise ValueError(f"cannot resume: '{path}' is not the validation record its run wrote "
+                         f"(it needs metric, steps and values of equal length, up to the "
+                         f"checkpoint's step {step}, best and best_step); restore it, or "
+                         "start a new run")
+    return record
+
+
+def _train_or_continue(spec, model, objects, batches, train_config, out, held_out, patience,
+                       identity, record, has_checkpoint):
+    """train(), resumed where the checkpoint is; a run that stopped early stays stopped, and
+    a checkpoint whose held-out check a kill prevented is scored first."""
+    callback = None
+    if held_out is not None and model in validation.SCORED:
+        callback = validation.tracker(model, objects, held_out, out, train_config.seed,
+                                      patience, {"identity": identity}, record)
+    resume = has_checkpoint
+    try:
+        if resume and callback is not None:
+            state, step, history, _ = load_checkpoint(out / CHECKPOINT, nnx.state(objects))
+            if record is not None and record.get("stopped") is not None:
+                raise validation.EarlyStop(record["stopped"])  # finished: nothing to do
+            scored = record["steps"] if record else []
+            if step and step not in scored and (step % train_config.steps_per_call == 0
+                                                or step == train_config.steps):
+                nnx.update(objects, state)
+                callback(step)  # the check a kill came between the checkpoint and
+        return train(spec.train_step, objects, batches, train_config, checkpoint_dir=out,
+                     resume=resume, identity=identity, callback=callback)
+    except validation.EarlyStop:
+        state, _, history, _ = load_checkpoint(out / CHECKPOINT, nnx.state(objects))
+        nnx.update(objects, state)
+        return {k: np.asarray(v) for k, v in history.items()}
 
 
 def _check_resumable(path: Path, objects, train_config: TrainConfig, identity) -> None:
@@ -243,6 +409,7 @@ def _check_resumable(path: Path, objects, train_config: TrainConfig, identity) -
     if step > train_config.steps:
         raise ValueError(f"cannot resume: the checkpoint is at step {step}, past the "
                          f"requested steps={train_config.steps}")
+    return step
 
 
 def load_run(run_dir: str | Path, *, with_config: bool = False):

@@ -64,13 +64,12 @@ def scorer(model: str, objects, held_out: np.ndarray, seed: int):
 
 
 def tracker(model: str, objects, held_out, out: Path, seed: int, patience: int, meta: dict,
-            resume: bool):
-    """The training loop's callback(step): score, keep the best, stop when it stalls."""
+            record: dict | None = None):
+    """The training loop's callback(step): score, keep the best, stop when it stalls; a
+    resumed run passes the ``record`` its validation.json holds (checked by the caller)."""
     score, name = scorer(model, objects, held_out, seed)
-    record = {"metric": name, "steps": [], "values": [], "best_step": None, "best": None,
-              "patience": patience}
-    if resume and (out / VALIDATION).is_file():
-        record = json.loads((out / VALIDATION).read_text())
+    record = record or {"metric": name, "steps": [], "values": [], "best_step": None,
+                        "best": None, "patience": patience}
 
     def callback(step: int) -> None:
         value = score(objects)
@@ -79,10 +78,13 @@ def tracker(model: str, objects, held_out, out: Path, seed: int, patience: int, 
         if np.isfinite(value) and (record["best"] is None or value < record["best"]):
             record["best"], record["best_step"] = float(value), int(step)
             save_checkpoint(out / BEST, nnx.state(objects), step, {}, meta)
+        since = [s for s in record["steps"] if s > (record["best_step"] or 0)]
+        stop = bool(patience and len(since) >= patience)
+        if stop:  # recorded, so that a resumed run stays stopped
+            record["stopped"] = int(step)
         write_atomic(out / VALIDATION,
                      lambda f: f.write((json.dumps(record, indent=2) + "\n").encode()))
-        since = [s for s in record["steps"] if s > (record["best_step"] or 0)]
-        if patience and len(since) >= patience:
+        if stop:
             raise EarlyStop(step)
 
     return callback
