@@ -93,6 +93,8 @@ def _parser() -> Parser:
     s.add_argument("--seed", type=_seed, default=0)
     s.add_argument("--temperature", type=float, help="for a lattice model conditioned on the "
                    "temperature: sample at this T")
+    s.add_argument("--extrapolate", action="store_true", help="with --temperature: allow a T "
+                   "outside the model's training range")
 
     e = verbs.add_parser("evaluate", help="print a trained model's metrics on data, as JSON")
     e.add_argument("run_dir")
@@ -234,7 +236,7 @@ def run(argv: list[str]) -> int:
     elif args.verb == "sample":
         if not args.out.endswith(".npy"):
             raise ValueError(f"--out must name a .npy file, got '{args.out}'")
-        x = sample_run(args.run_dir, args.n, args.seed, args.temperature)
+        x = sample_run(args.run_dir, args.n, args.seed, args.temperature, args.extrapolate)
         save_array(args.out, x)
         print(f"wrote {args.out}: {x.shape[0]} samples of shape {tuple(x.shape[1:])}")
     elif args.verb == "evaluate":

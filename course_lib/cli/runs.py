@@ -431,6 +431,7 @@ def load_run(run_dir: str | Path, *, with_config: bool = False):
     except (TypeError, ValueError) as e:
         raise ValueError(f"'{run_dir / CONFIG}': its config is not a valid {spec.name} config "
                          f"({e})") from None
+    check_settings(run_dir, saved, config)
     identity = _identity(saved["model"], config)
     objects = spec.init(config, saved["train_config"].seed)
     best = run_dir / validation.BEST
@@ -447,6 +448,60 @@ def load_run(run_dir: str | Path, *, with_config: bool = False):
     return spec, objects, saved["shape"]
 
 
+def _finite_list(v, n: int, positive: bool = False) -> bool:
+    return (isinstance(v, list) and len(v) == n
+            and all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+                    and (x > 0 or not positive) for x in v))
+
+
+def check_settings(run_dir: Path, saved: dict, config) -> None:
+    """Every setting of a run's config.json that sampling and evaluation use, checked against
+    the others before use: the example shape against the model's own dimensions and a
+    built-in data set's, the data transform's lengths and values (a mean of the wrong
+    length would be broadcast, a NaN std would give NaN samples)."""
+    bad = f"'{run_dir / CONFIG}' is not consistent"
+    shape, dim = saved["shape"], int(np.prod(saved["shape"]))
+    if getattr(config, "data_dim", dim) != dim:
+        raise ValueError(f"{bad}: shape {shape} holds {dim} numbers, the model "
+                         f"{config.data_dim}")
+    if hasattr(config, "L") and shape != [config.L, config.L]:
+        raise ValueError(f"{bad}: shape {shape}, the model's lattices are {config.L} x "
+                         f"{config.L}")
+    if saved["data"] in data_lib.REGISTRY:
+        want = list(data_lib.get(saved["data"]).shape)
+        if shape != want:
+            raise ValueError(f"{bad}: shape {shape}, the data set '{saved['data']}' has "
+                             f"examples of shape {want}")
+    prepare = saved.get("prepare", {})
+    if not isinstance(prepare, dict):
+        raise ValueError(f"{bad}: prepare must be a record, got {type(prepare).__name__}")
+    standardize, quantized = prepare.get("standardize", False), prepare.get("quantized")
+    if not isinstance(standardize, bool):
+        raise ValueError(f"{bad}: prepare.standardize must be true or false")
+    if standardize and not (_finite_list(prepare.get("mean"), dim)
+                            and _finite_list(prepare.get("std"), dim, positive=True)):
+        raise ValueError(f"{bad}: prepare.mean and prepare.std must be {dim} finite numbers "
+                         "each (std > 0), one per number of an example")
+    if quantized is not None and (
+            isinstance(quantized, bool) or not isinstance(quantized, int)
+            or not 1 <= quantized <= 16 or prepare.get("reading") not in ("integers", "scaled")
+            or standardize):
+        raise ValueError(f"{bad}: prepare.quantized must be 1..16 bits with reading "
+                         "'integers' or 'scaled', and not standardised")
+    for key in ("val_rows", "patience"):
+        v = prepare.get(key, 0)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ValueError(f"{bad}: prepare.{key} must be a non-negative integer")
+    v = prepare.get("val_fraction", 0.0)
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 0.5:
+        raise ValueError(f"{bad}: prepare.val_fraction must be a number in 0..0.5")
+
+
+# the conditional lattice model's training temperatures (course_lib.diffusion.lattice: one
+# model for every T in [1.5, 3.5]); outside, its samples are an extrapolation
+TEMPERATURES = (1.5, 3.5)
+
+
 def _check_n(n, what: str = "--n") -> int:
     if isinstance(n, bool) or not isinstance(n, int | np.integer):
         raise TypeError(f"{what} must be an integer, got {type(n).__name__} {n!r}")
@@ -456,9 +511,10 @@ def _check_n(n, what: str = "--n") -> int:
 
 
 def sample_run(run_dir: str | Path, n: int, seed: int = 0,
-               temperature: float | None = None) -> np.ndarray:
+               temperature: float | None = None, extrapolate: bool = False) -> np.ndarray:
     """n samples of the run's model, each of the training data's shape; a lattice model
-    conditioned on the temperature samples at ``temperature`` (and needs one)."""
+    conditioned on the temperature samples at ``temperature`` (and needs one), inside its
+    training range unless told to ``extrapolate``."""
     n = _check_n(n)
     seed = check_seed(seed)
     spec, objects, shape, saved = load_run(run_dir, with_config=True)
@@ -471,8 +527,14 @@ def sample_run(run_dir: str | Path, n: int, seed: int = 0,
         raise ValueError(f"--temperature is for a lattice model conditioned on the temperature; "
                          f"'{run_dir}' holds a{' n' if spec.name[0] in 'aeiou' else ''} "
                          f"{spec.name} model that is not")
-    if temperature is not None and not (np.isfinite(temperature) and temperature > 0):
+    if temperature is not None and not (isinstance(temperature, int | float | np.floating)
+                                        and np.isfinite(temperature) and temperature > 0):
         raise ValueError(f"--temperature must be a positive number, got {temperature}")
+    low, high = TEMPERATURES
+    if temperature is not None and not low <= temperature <= high and not extrapolate:
+        raise ValueError(f"--temperature {temperature} is outside the temperatures the model "
+                         f"was trained on ({low} <= T <= {high}); its samples there are not "
+                         "checked against the physics: add --extrapolate to sample anyway")
     width = max([int(np.prod(shape)), *getattr(config, "hidden", ())])
     check_memory(f"--n {n}", 4.0 * 8 * n * width, "draw fewer samples per call")
     key = jax.random.key(seed)
