@@ -158,15 +158,17 @@ def test_mutated_run_folders_are_refused_or_harmless(tmp_path, capsys, run, data
     _, _, original = sample(capsys, run, tmp_path)
     out = copy(run, tmp_path)
     kind = data.draw(st.sampled_from(["config", "manifest", "array"]))
-    unsigned = False
+    unsigned, path, value = False, (), None
     if kind == "config":
         config = json.loads((out / "config.json").read_text())
-        path = data.draw(st.sampled_from(list(_paths(config))))
+        paths = list(_paths(config))
+        prepare = [p for p in paths if p[0] == "prepare"]  # what sampling reads most
+        path = data.draw(st.sampled_from(prepare) | st.sampled_from(paths))
         parent = config
         for k in path[:-1]:
             parent = parent[k]
         if data.draw(st.booleans()):
-            parent[path[-1]] = data.draw(JSON)
+            value = parent[path[-1]] = data.draw(JSON | st.lists(st.floats(-3, 3), max_size=3))
         elif isinstance(parent, dict):
             del parent[path[-1]]
         else:
@@ -213,3 +215,11 @@ def test_mutated_run_folders_are_refused_or_harmless(tmp_path, capsys, run, data
     assert x.shape == original.shape and np.isfinite(x).all()
     if unsigned:  # accepted without a new signature: only a change that changed nothing
         assert np.array_equal(x, original)
+    if not np.array_equal(x, original):  # a signed change that may change the samples:
+        valid = (isinstance(value, int | float) and not isinstance(value, bool)  # a valid
+                 and np.isfinite(value) and (path[1] == "mean" or value > 0))    # transform
+        # (no prepare record, or standardize off/absent: a run of untransformed data)
+        assert (kind == "array" or path in (("prepare",), ("prepare", "standardize"))
+                and value in (None, False)
+                or len(path) == 3 and path[:2] in (("prepare", "mean"), ("prepare", "std"))
+                and valid), (path, value)
