@@ -252,8 +252,14 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
     except TypeError as e:
         raise TypeError(f"model '{model}': {e}") from None
     check_config(config)
+    pack = getattr(config, "pack", 1)
+    if train_config.batch_size % pack:
+        raise ValueError(f"--batch-size {train_config.batch_size} must be a multiple of --pack "
+                         f"{pack} (the critic judges groups of {pack} examples)")
+    sizes = [flag(k) for k in ("hidden", "batch_size")
+             if k == "batch_size" or hasattr(config, k)]
     check_memory(f"model '{model}' with these options", _model_bytes(config,
-                 train_config.batch_size), "choose smaller --hidden or --batch-size")
+                 train_config.batch_size), f"choose smaller {' or '.join(sizes)}")
     identity = _identity(model, config)
     run_config = {"model": model, "data": _data_spec(data), "shape": list(dataset.shape),
                   "config": identity["config"], "train": dataclasses.asdict(train_config),
