@@ -4,7 +4,8 @@ validation.json (early stopping included: the runs hold rows out and stop with -
 and metrics.json.
 
 Start the run in a subprocess, SIGKILL it at a random moment (uniform over the time a whole
-run takes, JAX's start included), resume it in a new subprocess killed at another random
+run takes, JAX's start included, or every other kill over the time after the reference run's
+first checkpoint), resume it in a new subprocess killed at another random
 moment, and so on for KILLS kills; the last resume then runs to the end. A resume refused
 because the kill came before the folder was a run (exit 2, "not a run folder") starts over
 without --resume; a run that finished before its kill is compared and started again. By
@@ -97,9 +98,14 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path, data, 
             *COMMON, *extra]
     ref = tmp_path / "ref"
     t0 = time.perf_counter()
-    done = subprocess.run([*args, "--out", str(ref)], capture_output=True)
+    done = subprocess.Popen([*args, "--out", str(ref)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    while done.poll() is None and not (ref / "checkpoint.npz").exists():
+        time.sleep(0.01)
+    first = time.perf_counter() - t0  # when the first checkpoint appeared
+    _, err = done.communicate()
     span = time.perf_counter() - t0  # a whole run, JAX's start included
-    assert done.returncode == 0, done.stderr.decode()
+    assert done.returncode == 0, err.decode()
     want = _files(ref)
     if model in validation.SCORED:  # the run held rows out, was scored, may stop early
         assert "validation.json" in want
@@ -109,7 +115,10 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path, data, 
         p = subprocess.Popen([*args, "--out", str(out), *(["--resume"] if resume else [])],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            _, err = p.communicate(timeout=rng.uniform(0.2, span) if kills < KILLS else None)
+            # every other kill in the training itself (JAX's start takes most of a run)
+            when = (None if kills >= KILLS else rng.uniform(0.2, span) if kills % 2 else
+                    rng.uniform(first, span))
+            _, err = p.communicate(timeout=when)
         except subprocess.TimeoutExpired:
             p.send_signal(signal.SIGKILL)
             p.communicate()
