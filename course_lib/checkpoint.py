@@ -7,9 +7,11 @@ bit from its last checkpoint, and the command line writes its run folders with i
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -21,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 CHECKPOINT = "checkpoint.npz"
+TMP_PREFIX = ".tmp-course_lib-"  # write_atomic's temporary files; nothing else is cleaned up
 
 
 def _state_leaves(state) -> list[np.ndarray]:
@@ -68,7 +71,7 @@ def write_atomic(path: str | Path, write) -> None:
     over ``path``: a crash leaves the old file or the new one, never half of one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX, suffix=path.suffix)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -85,34 +88,59 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be trusted: missing, truncated, altered or of another model."""
 
 
+def open_own(path: str | Path):
+    """``path`` opened for reading without following a symbolic link (a file of ours is never
+    read through a link someone planted) and only when it is a regular file (a FIFO would
+    block). Raises ValueError with one line, or OSError when the file system refuses."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise ValueError(f"'{path}' is a symbolic link; the tool reads its own files only "
+                             "as files (replace the link by the file)") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ValueError(f"'{path}' is not a regular file (a folder, FIFO or device)")
+    return os.fdopen(fd, "rb")
+
+
 def read_checkpoint(path: str | Path) -> dict[str, np.ndarray]:
     """Every array of the checkpoint at ``path``, verified against its manifest (names,
     shapes, dtypes, sha256). Raises :class:`CheckpointError` (a ValueError) with one line."""
     path = Path(path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise CheckpointError(f"no checkpoint at '{path}'")
     damaged = f"checkpoint '{path}' is damaged or not a checkpoint"
     try:
-        with np.load(path, allow_pickle=False) as f:
+        with open_own(path) as raw, np.load(raw, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
-    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as e:
+    except ValueError as e:
+        if "symbolic link" in str(e) or "regular file" in str(e):
+            raise CheckpointError(str(e)) from None
+        raise CheckpointError(f"{damaged} ({type(e).__name__}: {str(e)[:80]}); "
+                              "retrain, or restore it from a copy") from None
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
         raise CheckpointError(f"{damaged} ({type(e).__name__}: {str(e)[:80]}); "
                               "retrain, or restore it from a copy") from None
     if not isinstance(arrays.get("step"), np.ndarray) or "meta" not in arrays:
         raise CheckpointError(f"{damaged} (no step or meta); retrain it")
-    if "manifest" in arrays:  # checkpoints written before the manifest load unchecked
-        try:
-            manifest = json.loads(str(arrays.pop("manifest")))
-            listed, digest = manifest["arrays"], manifest["sha256"]
-            ok = (isinstance(listed, dict) and set(listed) == set(arrays)
-                  and all(list(arrays[k].shape) == v[0] and arrays[k].dtype.str == v[1]
-                          for k, v in listed.items()))
-        except (ValueError, KeyError, TypeError, IndexError):
-            ok, digest = False, None
-        if not ok or digest != _digest(arrays):
-            raise CheckpointError(f"checkpoint '{path}' does not match its own manifest (its "
-                                  "arrays or their sha256 were altered); retrain, or restore "
-                                  "it from a copy")
+    if "manifest" not in arrays:  # an array could be altered unseen
+        raise CheckpointError(f"checkpoint '{path}' has no manifest (the list and sha256 of "
+                              "its arrays), so an altered array could not be seen; retrain it")
+    try:
+        manifest = json.loads(str(arrays.pop("manifest")))
+        listed, digest = manifest["arrays"], manifest["sha256"]
+        ok = (isinstance(listed, dict) and set(listed) == set(arrays)
+              and all(list(arrays[k].shape) == v[0] and arrays[k].dtype.str == v[1]
+                      for k, v in listed.items()))
+    except (ValueError, KeyError, TypeError, IndexError, RecursionError):
+        ok, digest = False, None
+    if not ok or digest != _digest(arrays):
+        raise CheckpointError(f"checkpoint '{path}' does not match its own manifest (its "
+                              "arrays or their sha256 were altered); retrain, or restore "
+                              "it from a copy")
     return arrays
 
 
@@ -139,11 +167,14 @@ def load_checkpoint(path: str | Path, state_template):
             if x.shape != t.shape:
                 raise CheckpointError(f"checkpoint '{path}': array {i} has shape {x.shape}, "
                                       f"the model expects {t.shape}")
+            if np.issubdtype(x.dtype, np.inexact) and not np.isfinite(x).all():
+                raise CheckpointError(f"checkpoint '{path}': array {i} holds NaN or infinite "
+                                      "values; retrain, or restore it from a copy")
             leaves.append(jnp.asarray(x, t.dtype))
     history = {k[len("history/"):]: v for k, v in f.items() if k.startswith("history/")}
     try:
         step, meta = int(f["step"]), json.loads(str(f["meta"]))
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, RecursionError) as e:
         raise CheckpointError(f"checkpoint '{path}': unreadable step or meta ({e})") from None
     if not isinstance(meta, dict) or step < 0:
         raise CheckpointError(f"checkpoint '{path}': its meta is not a record or step < 0")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -64,7 +65,13 @@ def check_jax() -> Iterator[Check]:
     except Exception as error:  # an ImportError, or a broken jaxlib
         yield FAIL, f"jax does not import: {error}", INSTALL
         return
-    devices = jax.devices()
+    try:
+        devices = jax.devices()
+    except RuntimeError as error:  # JAX_PLATFORMS names a backend this machine lacks
+        yield FAIL, (f"jax cannot start the backend JAX_PLATFORMS="
+                     f"{os.environ.get('JAX_PLATFORMS', '')!r} asks for: "
+                     f"{str(error).splitlines()[0][:120]}"), "unset JAX_PLATFORMS, or set it to cpu"
+        return
     kinds = sorted({f"{d.platform}" for d in devices})
     try:
         two = float(jax.jit(lambda x: x + 1)(jnp.float32(1)))
@@ -115,6 +122,12 @@ def check_data() -> Iterator[Check]:
                                               "git clone and pip install -e, not a wheel")
         return
     try:
+        import jax
+        jax.devices()
+    except RuntimeError:  # the backend's fault (check_jax names it), not the file's
+        yield WARN, f"data: {digits.name} not checked (JAX has no backend)", ""
+        return
+    try:
         images = data.digits().data
     except Exception as error:
         yield FAIL, f"{digits} does not load: {error}", f"git checkout -- {digits}"
@@ -141,10 +154,17 @@ def check_pretrained(folder: Path | None = None) -> Iterator[Check]:
         name = f"{sidecar.parent.name}/{sidecar.stem}"
         try:
             info = json.loads(sidecar.read_text())
+            if not isinstance(info, dict):
+                raise TypeError(f"a JSON {type(info).__name__}, not a record")
+            if not isinstance(info.get("file"), str) or not isinstance(info.get("sha256"), str):
+                raise KeyError("it lacks the strings 'file' and 'sha256'")
             weights = sidecar.with_name(info["file"])
             expected = info["sha256"]
-        except (ValueError, KeyError) as error:
-            yield FAIL, f"pretrained {name}: sidecar unreadable ({error})", (
+        except (ValueError, KeyError, TypeError, OSError, RecursionError) as error:
+            # one bad sidecar is one finding; the other files are still checked
+            why = ("not JSON" if isinstance(error, ValueError) and not isinstance(error, KeyError)
+                   else str(error).strip("'\"") or type(error).__name__)
+            yield FAIL, f"pretrained {name}: sidecar {sidecar.name} unreadable ({why})", (
                 f"git checkout -- {sidecar}")
             continue
         fix = f"git checkout -- {weights}, or retrain: {pretrained.regenerate_command(name)}"

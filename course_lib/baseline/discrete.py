@@ -67,7 +67,7 @@ def discretised_gaussian_fit(train, grid):
     for c in counts:
         m = (c * k).sum() / c.sum()
         s0 = max(np.sqrt((c * (k - m) ** 2).sum() / c.sum()), 0.25)
-        res = minimize(lambda p: -(c * bin_log_mass(p[0], 0.25 + np.exp(p[1]), levels)).sum(),
+        res = minimize(lambda p, c=c: -(c * bin_log_mass(p[0], 0.25 + np.exp(p[1]), levels)).sum(),
                        [m, np.log(max(s0 - 0.25, 1e-3))], method="Nelder-Mead",
                        options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 2000})
         mus.append(res.x[0])
@@ -93,7 +93,11 @@ def _kde_log_kernels(rows, centres, bandwidth, levels) -> np.ndarray:
     return a @ per_value.T
 
 
-def kde_bandwidth_loo(train, grid, candidates=np.geomspace(0.05, 4.0, 30)) -> float:
+# bandwidths tried, in level units: from far below a level's width to the data's spread
+BANDWIDTHS = tuple(np.geomspace(0.05, 4.0, 30))
+
+
+def kde_bandwidth_loo(train, grid, candidates=BANDWIDTHS) -> float:
     """The bandwidth (in level units) of the discretised-Gaussian KDE that maximises the
     leave-one-out likelihood of the training rows: each row scored by the kernels of the
     others. Only training rows are used."""

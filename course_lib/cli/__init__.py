@@ -33,7 +33,7 @@ import numpy as np
 from course_lib import data as data_lib
 from course_lib import doctor, enable_compile_cache
 from course_lib.cli import pretrained
-from course_lib.cli.guard import SEED_MAX, check_memory, json_safe
+from course_lib.cli.guard import SEED_MAX, check_memory, check_xla_flags, json_safe, user_fault
 from course_lib.cli.options import Parser, count, parse_train, train
 from course_lib.cli.runs import evaluate_run, load_run, sample_run, save_array, train_model
 from course_lib.families import FAMILIES, get
@@ -81,6 +81,8 @@ def _parser() -> Parser:
     s.add_argument("--seed", type=_seed, default=0)
     s.add_argument("--temperature", type=float, help="for a lattice model conditioned on the "
                    "temperature: sample at this T")
+    s.add_argument("--extrapolate", action="store_true", help="with --temperature: allow a T "
+                   "outside the model's training range")
 
     e = verbs.add_parser("evaluate", help="print a trained model's metrics on data, as JSON")
     e.add_argument("run_dir")
@@ -141,14 +143,14 @@ def run(argv: list[str]) -> int:
     elif args.verb == "sample":
         if not args.out.endswith(".npy"):
             raise ValueError(f"--out must name a .npy file, got '{args.out}'")
-        x = sample_run(args.run_dir, args.n, args.seed, args.temperature)
+        x = sample_run(args.run_dir, args.n, args.seed, args.temperature, args.extrapolate)
         save_array(args.out, x)
         print(f"wrote {args.out}: {x.shape[0]} samples of shape {tuple(x.shape[1:])}")
     elif args.verb == "evaluate":
         print_json(evaluate_run(args.run_dir, args.data, args.seed, args.means, args.std))
     elif args.pretrained_verb == "list":
         for name in pretrained.names():
-            print(f"{name:45s} {json.loads(pretrained.sidecar_path(name).read_text())['command']}")
+            print(f"{name:45s} {pretrained.read_sidecar(name, 'command')['command']}")
     elif args.pretrained_verb == "retrain":
         from course_lib.cli.retrain import retrain
 
@@ -181,12 +183,19 @@ def _on_sigint(signum, frame):
 
 def main(argv: list[str] | None = None) -> int:
     """The command line's error boundary (see the module docstring)."""
+    argv_is_process = argv is None  # python -m course_lib (not a call from Python)
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
-    if threading.current_thread() is threading.main_thread():
+    for stream in (sys.stdout, sys.stderr):  # a non-ASCII path on an ASCII-only terminal
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
         previous = signal.signal(signal.SIGINT, _on_sigint)
+    interrupted = False
     try:
+        check_xla_flags()
         enable_compile_cache()
         return run(argv)
     except (ValueError, TypeError) as e:
@@ -210,13 +219,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        interrupted = True
         _interrupted()
         return 130
     except Exception as e:  # noqa: BLE001 -- the boundary: one line, never a traceback
         return _bug(e, debug)
     finally:
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, previous)
+        if main_thread:
+            # after a Ctrl-C, the process is leaving: another Ctrl-C (while JAX shuts down)
+            # leaves at once with 130 and no second line, instead of dying by the signal
+            signal.signal(signal.SIGINT, (lambda *_: os._exit(130)) if interrupted and
+                          argv_is_process else previous)
 
 
 def _ours(e: BaseException) -> bool:
@@ -225,8 +238,12 @@ def _ours(e: BaseException) -> bool:
 
 
 def _bug(e: BaseException, debug: bool) -> int:
+    """One line: the user's fault where its cause is known (exit 2), else a bug (exit 1)."""
     if debug:
         traceback.print_exc()
+    if (message := user_fault(e)) is not None:
+        print(f"error: {message}", file=sys.stderr)
+        return 2
     first = str(e).splitlines()[0][:200] if str(e) else ""
     print(f"error: internal error ({type(e).__name__}: {first}); this is a bug in course_lib: "
           "please report the command" + ("" if debug else " and its output with --debug"),

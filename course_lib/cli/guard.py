@@ -7,8 +7,10 @@ known, before anything is allocated or written.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +51,8 @@ def _model_bytes(config, batch_size: int) -> float:
     (x4), two networks, and a batch of activations through every layer (x8 for the backward
     pass and the critic's extra evaluations)."""
     dim = getattr(config, "data_dim", 1)
+    if not hasattr(config, "hidden"):  # no network (the Gaussian baseline): a mean and a std
+        return 4.0 * (2 * 4 * 2 * dim + 8 * batch_size * dim)
     widths = [dim + getattr(config, "latent_dim", 0) + getattr(config, "num_classes", 0) + 64,
               *getattr(config, "hidden", ()), dim]
     params = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
@@ -79,30 +83,105 @@ def json_safe(obj):
     return clean(obj, ""), bad
 
 
+def _open_lock(path: Path) -> int:
+    """An fd holding ``flock`` on ``path``, opened without following a symlink (a planted
+    link would make us write our pid into the file it names). After locking, the path must
+    still name the inode we locked: a writer that finished in between unlinked it, and
+    holding a lock on an unlinked file would let a third writer in beside us."""
+    for _ in range(100):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise ValueError(f"'{path}' is a symbolic link; a run folder's lock is its own "
+                                 "file (remove the link)") from None
+            raise _oserror(path.parent, e, "lock the run folder") from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ValueError(f"'{path}' is not a regular file; remove it")
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)  # the holder's lock file stays
+            raise ValueError(f"'{path.parent}' is being written by another process (pid {pid});"
+                             " wait for it to finish, or choose another --out") from None
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            now = os.stat(path, follow_symlinks=False)
+        except FileNotFoundError:
+            now = None
+        if now is not None and now.st_ino == os.fstat(fd).st_ino:
+            return fd
+        os.close(fd)  # we locked a file its holder had already unlinked: try the new one
+    raise ValueError(f"cannot lock '{path.parent}': its lock file keeps changing")
+
+
 @contextlib.contextmanager
-def run_lock(out: Path):
+def run_lock(out: Path, clean_prefix: str | None = None):
     """Hold an exclusive lock on run folder ``out`` (``fcntl.flock`` on ``out/.lock``, which
     holds the writer's pid): a second writer is refused at once. The kernel drops the lock
-    when its process dies, so a killed run leaves no stale lock."""
+    when its process dies, so a killed run leaves no stale lock. Holding it, the temporary
+    files named ``clean_prefix*`` that a killed writer left are removed (the caller has
+    checked the folder is its own)."""
     path = out / LOCK
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as e:
-        raise _oserror(out, e, "lock the run folder") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-        os.close(fd)  # the holder's lock file stays
-        raise ValueError(f"'{out}' is being written by another process (pid {pid}); wait "
-                         "for it to finish, or choose another --out") from None
+    fd = _open_lock(path)
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        for tmp in out.glob(".tmp-*"):  # left by a killed writer; we hold the lock now
-            tmp.unlink(missing_ok=True)
+        if clean_prefix:
+            for entry in os.scandir(out):  # left by a killed writer; we hold the lock now
+                if entry.name.startswith(clean_prefix) and entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
         yield
     finally:
         with contextlib.suppress(OSError):
             os.unlink(path)  # while still locked: the next writer makes a fresh one
         os.close(fd)
+
+
+def check_xla_flags() -> None:
+    """XLA aborts the process (from C++, no exception) on a flag in ``XLA_FLAGS`` it does not
+    know; when the variable is set, try it in a child process first and refuse it here."""
+    flags = os.environ.get("XLA_FLAGS", "").strip()
+    if not flags:
+        return
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", "import jax; jax.devices()"],
+                           capture_output=True, text=True, timeout=300)
+    unknown = [line.split("XLA_FLAGS:", 1)[1].strip() for line in child.stderr.splitlines()
+               if "Unknown flag" in line and "XLA_FLAGS:" in line]
+    if unknown:
+        raise ValueError(f"XLA_FLAGS holds a flag XLA does not know ({unknown[0]}); remove it "
+                         f"from XLA_FLAGS (now {flags!r})")
+
+
+def user_fault(e: BaseException) -> str | None:
+    """The one-line message for an exception from JAX, NumPy or Python whose cause is known
+    to be the user's environment or input (not a bug of ours), else None."""
+    text = str(e).splitlines()[0] if str(e) else ""
+    platforms = os.environ.get("JAX_PLATFORMS", "")
+    if isinstance(e, RuntimeError) and ("Unable to initialize backend" in text
+                                        or "Unknown backend" in text
+                                        or "No visible" in text or "no supported devices" in
+                                        text.lower()):
+        return (f"JAX cannot start the backend JAX_PLATFORMS={platforms!r} asks for "
+                f"({text[:120]}); unset JAX_PLATFORMS or set it to cpu (`python -m "
+                "course_lib doctor` lists this machine's devices)")
+    if isinstance(e, MemoryError) or "RESOURCE_EXHAUSTED" in text or "Out of memory" in text \
+            or "out of memory" in text:
+        return ("out of memory: this command asked for more memory than the machine has; "
+                "use smaller sizes (--batch-size, --hidden, --n) or a smaller data file")
+    if isinstance(e, RecursionError):
+        return ("an input file is nested too deeply to read (JSON deeper than Python's "
+                "recursion limit); use the file `train` or the sidecar's command wrote")
+    if type(e).__name__ == "LinAlgError":
+        return ("the data are degenerate (a constant column, or fewer rows than dimensions: "
+                "their covariance is singular); remove constant columns or add rows")
+    if isinstance(e, UnicodeError):
+        return (f"a text could not be encoded or decoded ({text[:80]}); use UTF-8 files and "
+                "paths, or set PYTHONIOENCODING=utf-8")
+    return None

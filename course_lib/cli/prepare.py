@@ -52,7 +52,9 @@ def quantize(x: np.ndarray, bits: int) -> tuple[np.ndarray, str]:
     levels = 2 ** bits
     v = np.asarray(x, np.float64)
     is_int = bool(np.all(v == np.round(v)))
-    if is_int and v.min() >= 0 and v.max() <= levels - 1 and v.max() > 1:
+    # integers 0..levels-1 unless the data sit on the scaled grid (non-negative integers can
+    # only do so when every value is 1): 0/1 with --quantized 1 are integers
+    if is_int and v.min() >= 0 and v.max() <= levels - 1 and not _scaled_grid(v, levels):
         return (2 * v / (levels - 1) - 1).astype(np.float32), "integers"
     if _scaled_grid(v, levels):
         return v.astype(np.float32), "scaled"

@@ -25,6 +25,22 @@ def sidecar_path(name: str) -> Path:
     return path
 
 
+def read_sidecar(name: str, *keys: str) -> dict:
+    """The sidecar of ``name`` as a record holding ``keys``; one line when it is not JSON,
+    not a record, too deep, or lacks one of them."""
+    path = sidecar_path(name)
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as e:
+        raise ValueError(f"the sidecar {path} is not valid JSON ({type(e).__name__}); restore "
+                         f"it: git checkout -- {path}") from None
+    missing = [k for k in keys if not isinstance(info, dict) or k not in info]
+    if missing:
+        raise ValueError(f"the sidecar {path} lacks {', '.join(missing)}; restore it: git "
+                         f"checkout -- {path}")
+    return info
+
+
 def sha256_of(name: str) -> str | None:
     """The sha256 of the weights of ``name`` now (None when missing)."""
     weights = PRETRAINED_DIR / f"{name}.npz"
@@ -37,10 +53,15 @@ def regenerate(name: str, directory: str | Path | None = None) -> str:
     if name not in RECIPES:
         raise ValueError(f"no recipe regenerates '{name}'; `python -m course_lib pretrained "
                          f"list` shows the command that rebuilds each file")
+    if directory is not None and not str(directory).strip():
+        raise ValueError("--out is empty; give a folder, or no --out to rewrite the shipped file")
     directory = Path(directory).resolve() if directory else None
     if directory and directory == PRETRAINED_DIR.resolve():
         directory = None
-    RECIPES[name](name, json.loads(sidecar_path(name).read_text())["config"], directory)
+    if directory and PRETRAINED_DIR.resolve() in directory.parents:  # `list` would ship it
+        raise ValueError(f"--out '{directory}' is inside the shipped files' folder; give no "
+                         "--out to rewrite the shipped file, or a folder outside it")
+    RECIPES[name](name, read_sidecar(name, "config")["config"], directory)
     return sha256((directory or PRETRAINED_DIR) / f"{name}.npz")
 
 

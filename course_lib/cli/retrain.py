@@ -21,7 +21,7 @@ pass nor mismatch), and ``make retrain`` on a machine with a GPU checks it.
 from __future__ import annotations
 
 import fnmatch
-import json
+import math
 import os
 import shlex
 import subprocess
@@ -32,7 +32,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from course_lib.cli.pretrained import names, sidecar_path
+from course_lib.cli.pretrained import names, read_sidecar
 from course_lib.pretrained import PRETRAINED_DIR, cpu_kind, sha256
 
 SCRATCH = Path("build/retrain")
@@ -75,7 +75,7 @@ def largest_relative_difference(rebuilt: Path, shipped: Path) -> tuple[dict, lis
 
 def rebuild(name: str, scratch: Path) -> float:
     """Run the command ``name``'s sidecar records, writing into ``scratch``; its seconds."""
-    command = json.loads(sidecar_path(name).read_text())["command"]
+    command = read_sidecar(name, "command")["command"]
     words = shlex.split(command)
     if words[:5] != ["python", "-m", "course_lib", "pretrained", "regenerate"]:
         raise ValueError(f"'{name}' records {command!r}, which cannot write elsewhere")
@@ -111,14 +111,14 @@ def here() -> str:
 def made_on_absent_device(name: str) -> str | None:
     """What made ``name`` (its :func:`kind`, e.g. "gpu, jax 0.11.2") when that was a device
     this machine lacks, else None."""
-    info = json.loads(sidecar_path(name).read_text())
+    info = read_sidecar(name)
     platform = info.get("trained_on", "cpu").split(",")[0]
     return None if platform in ("cpu", jax.default_backend()) else kind(info)
 
 
 def compare(name: str, scratch: Path, tolerance: float = TOLERANCE) -> tuple[bool, str]:
     """(passes, verdict) for the rebuilt ``scratch/<name>.npz`` against the shipped file."""
-    shipped_info = json.loads(sidecar_path(name).read_text())
+    shipped_info = read_sidecar(name, "sha256")
     rebuilt, shipped = scratch / f"{name}.npz", PRETRAINED_DIR / f"{name}.npz"
     if sha256(rebuilt) == shipped_info["sha256"] == sha256(shipped):
         return True, "identical"
@@ -139,9 +139,18 @@ def retrain(patterns: list[str], scratch: str | Path = SCRATCH,
             tolerance: float = TOLERANCE, out=None) -> int:
     """Rebuild and compare the selected files, one line each; 0 when every file checked here
     passes (files made on a device this machine lacks are listed, not rebuilt)."""
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not (
+            math.isfinite(tolerance) and tolerance >= 0):
+        raise ValueError(f"--tolerance must be a finite number >= 0 (a relative difference), "
+                         f"got {tolerance}")
+    if not str(scratch).strip():
+        raise ValueError("--scratch is empty; it names the folder the rebuilt files go to")
     chosen, scratch, out = select(patterns), Path(scratch).resolve(), out or sys.stdout
-    if scratch == PRETRAINED_DIR.resolve() or scratch in PRETRAINED_DIR.resolve().parents:
-        raise ValueError(f"the scratch folder must not hold the shipped files: {scratch}")
+    shipped = PRETRAINED_DIR.resolve()
+    if scratch == shipped or shipped in scratch.parents or scratch in shipped.parents:
+        raise ValueError(f"--scratch '{scratch}' is in or above the shipped files' folder "
+                         f"{shipped}, which only `pretrained regenerate` writes; choose a "
+                         "folder outside it (default build/retrain)")
     print(f"rebuilding {len(chosen)} pretrained files in {scratch} on {cpu_kind()}", file=out,
           flush=True)
     times, failed, unchecked, start = {}, [], [], time.perf_counter()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import shutil
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,16 @@ import numpy as np
 from flax import nnx
 
 from course_lib import data as data_lib
-from course_lib.checkpoint import CHECKPOINT, CheckpointError, load_checkpoint, write_atomic
+from course_lib.checkpoint import (
+    CHECKPOINT,
+    TMP_PREFIX,
+    CheckpointError,
+    load_checkpoint,
+    write_atomic,
+)
 from course_lib.cli import prepare as prep_lib
 from course_lib.cli import report, validation
 from course_lib.cli.guard import (
-    LOCK,
     _model_bytes,
     _oserror,
     check_memory,
@@ -33,18 +38,29 @@ from course_lib.cli.guard import (
     run_lock,
 )
 from course_lib.cli.options import flag, option_fields
+from course_lib.cli.run_folder import (
+    CONFIG,
+    MANIFEST,
+    METRICS,
+    check_owned,
+    check_resumable,
+    check_settings,
+    dumps,
+    make_dirs,
+    manifest_for,
+    read_manifest,
+    read_own,
+    read_run_config,
+    read_validation,
+    remove_empty,
+    write_bytes,
+    write_json,
+)
 from course_lib.config import check as check_config
 from course_lib.config import from_dict
 from course_lib.families import get
 from course_lib.family import Family
 from course_lib.train import TrainConfig, train
-
-CONFIG, METRICS = "config.json", "metrics.json"
-def _write_json(path: Path, obj) -> None:
-    try:
-        write_atomic(path, lambda f: f.write((json.dumps(obj, indent=2) + "\n").encode()))
-    except OSError as e:
-        raise _oserror(path, e, "write") from None
 
 
 def _data_spec(data: str) -> str:
@@ -61,53 +77,8 @@ def _check_options(spec: Family, options: dict[str, Any]) -> None:
                          f"{', '.join(flag(k) for k in accepted) or 'none'}")
 
 
-def read_run_config(run_dir: Path) -> dict[str, Any]:
-    """``config.json`` of a run folder, checked field by field (a hand-edited or foreign file
-    is refused with one line, not a KeyError)."""
-    path = run_dir / CONFIG
-    bad = f"'{path}' is not a run's config"
-    try:
-        saved = json.loads(path.read_text())
-    except OSError as e:
-        raise _oserror(path, e, "read") from None
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ValueError(f"{bad}: not valid JSON ({e})") from None
-    if not isinstance(saved, dict):
-        raise ValueError(f"{bad}: it holds a {type(saved).__name__}, not a record")
-    kinds = {"model": str, "data": str, "shape": list, "config": dict, "train": dict}
-    wrong = [k for k, t in kinds.items() if not isinstance(saved.get(k), t)]
-    if wrong:
-        raise ValueError(f"{bad}: {', '.join(wrong)} missing or of the wrong type (it needs "
-                         "model, data, shape, config and train, as `train` writes them)")
-    if not saved["shape"] or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1
-                                     for d in saved["shape"]):
-        raise ValueError(f"{bad}: shape must be positive integers, got {saved['shape']}")
-    try:
-        saved["train_config"] = TrainConfig(**saved["train"])
-        check_seed(saved["train_config"].seed, "its train seed")
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{bad}: its train block is invalid ({e})") from None
-    return saved
-
-
 def _identity(model: str, config) -> dict[str, Any]:
     return {"model": model, "config": json.loads(json.dumps(dataclasses.asdict(config)))}
-
-
-def _contents(out: Path) -> set[str]:
-    return {p.name for p in out.iterdir() if p.name != LOCK and not p.name.startswith(".tmp-")}
-
-
-def _make_dirs(out: Path) -> Path | None:
-    """Create ``out`` and its missing parents; return the topmost folder created (or None)."""
-    top, p = None, out
-    while not p.exists():
-        top, p = p, p.parent
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise _oserror(out, e, "create the run folder") from None
-    return top
 
 
 def train_model(model: str, data: str, out: str | Path, train_config: TrainConfig | None = None,
@@ -138,6 +109,9 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
     if not isinstance(train_config, TrainConfig):
         raise TypeError(f"train_config must be a TrainConfig, got {type(train_config).__name__}")
     check_seed(train_config.seed)
+    if not str(out).strip():
+        raise ValueError("--out is empty; it names the run folder (new, or with --resume "
+                         "an existing one)")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out '{out}' is a file; --out names a run folder (new, or with "
@@ -158,51 +132,62 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
     except TypeError as e:
         raise TypeError(f"model '{model}': {e}") from None
     check_config(config)
+    pack = getattr(config, "pack", 1)
+    if train_config.batch_size % pack:
+        raise ValueError(f"--batch-size {train_config.batch_size} must be a multiple of --pack "
+                         f"{pack} (the critic judges groups of {pack} examples)")
+    sizes = [flag(k) for k in ("hidden", "batch_size")
+             if k == "batch_size" or hasattr(config, k)]
     check_memory(f"model '{model}' with these options", _model_bytes(config,
-                 train_config.batch_size), "choose smaller --hidden or --batch-size")
+                 train_config.batch_size), f"choose smaller {' or '.join(sizes)}")
     identity = _identity(model, config)
     run_config = {"model": model, "data": _data_spec(data), "shape": list(dataset.shape),
                   "config": identity["config"], "train": dataclasses.asdict(train_config),
                   "prepare": prepared}
-    if resume and not (out / CONFIG).is_file():
-        raise ValueError(f"cannot resume: '{out}' is not a run folder (no {CONFIG})")
-
     objects = spec.init(config, train_config.seed)
     batches = spec.batches(dataset, config) if spec.batches else dataset.sample
     if jax.process_index() > 0:  # another process of a --distributed run: trains, writes nothing
         history = train(spec.train_step, objects, batches, train_config, checkpoint_dir=out,
                         resume=resume and (out / CHECKPOINT).is_file(), identity=identity)
         return {"final": spec.evaluate(objects, dataset, jax.random.key(train_config.seed + 1))}
-    created = _make_dirs(out)
-    wrote_config = False
+    if resume and not out.is_dir():
+        raise ValueError(f"cannot resume: '{out}' is not a run folder (no {CONFIG})")
+    if out.is_dir():
+        check_owned(out, resume=resume)
+    created = make_dirs(out)
+    config_bytes = dumps(run_config)
+    wrote: list[str] = []
     try:
-        with run_lock(out):
-            has_checkpoint = (out / CHECKPOINT).is_file()
+        if read_manifest(out) is None:  # a new or empty folder: it becomes a run's
             if resume:
-                saved = read_run_config(out)
+                raise ValueError(f"cannot resume: '{out}' is not a run folder (no {CONFIG})")
+            write_json(out / MANIFEST, manifest_for(None))
+            wrote.append(MANIFEST)
+        with run_lock(out, clean_prefix=TMP_PREFIX):
+            manifest = check_owned(out, resume=resume)  # again, holding the lock
+            has_checkpoint = os.path.lexists(out / CHECKPOINT)
+            record = None
+            if resume:
+                if not os.path.lexists(out / CONFIG):
+                    raise ValueError(f"cannot resume: '{out}' is not a run folder (no {CONFIG})")
+                saved = read_run_config(out, manifest)
                 same = {k: saved.get(k) for k in ("model", "data", "config", "prepare")
                         if k in saved}  # "prepare": the same split and transform
                 if same != {k: run_config[k] for k in same}:
                     raise ValueError(f"cannot resume: '{out}' was trained with {same}")
                 if has_checkpoint:
-                    _check_resumable(out / CHECKPOINT, objects, train_config, identity)
-            elif _contents(out) - {CONFIG} or has_checkpoint:
+                    step = check_resumable(out / CHECKPOINT, objects, train_config, identity)
+                    record = read_validation(out, step)
+            elif has_checkpoint or os.path.lexists(out / METRICS):
                 raise ValueError(f"'{out}' is not empty; choose a new --out or add --resume")
             # else: empty, or a start that died before its first checkpoint: start over
-            _write_json(out / CONFIG, run_config)
-            wrote_config = True
-            callback = None
-            if held_out is not None:
-                callback = validation.tracker(spec, objects, held_out, out, train_config.seed,
-                                              patience, {"identity": identity},
-                                              resume and has_checkpoint)
-            try:
-                history = train(spec.train_step, objects, batches, train_config,
-                                checkpoint_dir=out, resume=resume and has_checkpoint,
-                                identity=identity, callback=callback)
-            except validation.EarlyStop:
-                _, _, history, _ = load_checkpoint(out / CHECKPOINT, nnx.state(objects))
-            if (out / validation.BEST).is_file():
+            if not (resume and read_own(out / CONFIG) == config_bytes):
+                write_json(out / MANIFEST, manifest_for(config_bytes))  # first: its sha256
+                write_bytes(out / CONFIG, config_bytes)
+                wrote += [MANIFEST, CONFIG]
+            history = _train_or_continue(spec, objects, batches, train_config, out, held_out,
+                                         patience, identity, record, has_checkpoint)
+            if os.path.lexists(out / validation.BEST):
                 nnx.update(objects, load_checkpoint(out / validation.BEST,
                                                     nnx.state(objects))[0])
             final = report.evaluate(spec, objects, dataset, held_out, prepared,
@@ -210,39 +195,42 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
             metrics = {k: [float(x) for x in v] for k, v in history.items()}
             metrics["final"] = final
             metrics["data"] = prep_lib.describe(prepared)
-            _write_json(out / METRICS, json_safe(metrics)[0])
+            write_json(out / METRICS, json_safe(metrics)[0])
     except BaseException:
-        if wrote_config and not (out / CHECKPOINT).is_file():  # nothing worth resuming
-            if created is not None:
-                shutil.rmtree(created, ignore_errors=True)
-            elif not resume:
-                (out / CONFIG).unlink(missing_ok=True)
-        elif created is not None and not any(created.rglob("*")):
-            shutil.rmtree(created, ignore_errors=True)
+        if not resume and not os.path.lexists(out / CHECKPOINT):  # nothing worth resuming
+            for name in (CONFIG, validation.VALIDATION, validation.BEST, MANIFEST):
+                if name in wrote or (name != MANIFEST and MANIFEST in wrote):
+                    (out / name).unlink(missing_ok=True)
+            remove_empty(out, created)
         raise
     return metrics
 
 
-def _check_resumable(path: Path, objects, train_config: TrainConfig, identity) -> None:
-    """Everything train(resume=True) will check, checked before anything is written."""
-    _, step, _, saved = load_checkpoint(path, nnx.state(objects))
-    if "identity" in saved and saved["identity"] != identity:
-        raise CheckpointError(f"cannot resume: '{path}' holds model "
-                              f"'{saved['identity'].get('model')}' with another config than "
-                              f"{CONFIG} says (a checkpoint copied from another run?)")
-    meta = {k: v for k, v in dataclasses.asdict(train_config).items()
-            if k not in ("progress", "steps")} | {"identity": identity}
-    if {k: v for k, v in saved.items() if k != "identity"} != {
-            k: v for k, v in meta.items() if k != "identity"}:
-        raise ValueError(f"cannot resume: the checkpoint was written with "
-                         f"{ {k: v for k, v in saved.items() if k != 'identity'} }, this run "
-                         f"asks for { {k: v for k, v in meta.items() if k != 'identity'} }")
-    if "identity" not in saved:
-        raise CheckpointError(f"cannot resume: '{path}' was written before checkpoints "
-                              "recorded their model; start a new run")
-    if step > train_config.steps:
-        raise ValueError(f"cannot resume: the checkpoint is at step {step}, past the "
-                         f"requested steps={train_config.steps}")
+def _train_or_continue(spec, objects, batches, train_config, out, held_out, patience,
+                       identity, record, has_checkpoint):
+    """train(), resumed where the checkpoint is; a run that stopped early stays stopped, and
+    a checkpoint whose held-out check a kill prevented is scored first."""
+    callback = None  # a family without a scorer (family.scorer None) gets none
+    if held_out is not None:
+        callback = validation.tracker(spec, objects, held_out, out, train_config.seed,
+                                      patience, {"identity": identity}, record)
+    resume = has_checkpoint
+    try:
+        if resume and callback is not None:
+            state, step, history, _ = load_checkpoint(out / CHECKPOINT, nnx.state(objects))
+            if record is not None and record.get("stopped") is not None:
+                raise validation.EarlyStop(record["stopped"])  # finished: nothing to do
+            scored = record["steps"] if record else []
+            if step and step not in scored and (step % train_config.steps_per_call == 0
+                                                or step == train_config.steps):
+                nnx.update(objects, state)
+                callback(step)  # the check a kill came between the checkpoint and
+        return train(spec.train_step, objects, batches, train_config, checkpoint_dir=out,
+                     resume=resume, identity=identity, callback=callback)
+    except validation.EarlyStop:
+        state, _, history, _ = load_checkpoint(out / CHECKPOINT, nnx.state(objects))
+        nnx.update(objects, state)
+        return {k: np.asarray(v) for k, v in history.items()}
 
 
 def load_run(run_dir: str | Path, *, with_config: bool = False):
@@ -264,6 +252,7 @@ def load_run(run_dir: str | Path, *, with_config: bool = False):
     except (TypeError, ValueError) as e:
         raise ValueError(f"'{run_dir / CONFIG}': its config is not a valid {spec.name} config "
                          f"({e})") from None
+    check_settings(run_dir, saved, config)
     identity = _identity(saved["model"], config)
     objects = spec.init(config, saved["train_config"].seed)
     best = run_dir / validation.BEST
@@ -280,6 +269,11 @@ def load_run(run_dir: str | Path, *, with_config: bool = False):
     return spec, objects, saved["shape"]
 
 
+# the conditional lattice model's training temperatures (course_lib.diffusion.lattice: one
+# model for every T in [1.5, 3.5]); outside, its samples are an extrapolation
+TEMPERATURES = (1.5, 3.5)
+
+
 def _check_n(n, what: str = "--n") -> int:
     if isinstance(n, bool) or not isinstance(n, int | np.integer):
         raise TypeError(f"{what} must be an integer, got {type(n).__name__} {n!r}")
@@ -289,9 +283,10 @@ def _check_n(n, what: str = "--n") -> int:
 
 
 def sample_run(run_dir: str | Path, n: int, seed: int = 0,
-               temperature: float | None = None) -> np.ndarray:
+               temperature: float | None = None, extrapolate: bool = False) -> np.ndarray:
     """n samples of the run's model, each of the training data's shape; a lattice model
-    conditioned on the temperature samples at ``temperature`` (and needs one)."""
+    conditioned on the temperature samples at ``temperature`` (and needs one), inside its
+    training range unless told to ``extrapolate``."""
     n = _check_n(n)
     seed = check_seed(seed)
     spec, objects, shape, saved = load_run(run_dir, with_config=True)
@@ -304,8 +299,14 @@ def sample_run(run_dir: str | Path, n: int, seed: int = 0,
         raise ValueError(f"--temperature is for a lattice model conditioned on the temperature; "
                          f"'{run_dir}' holds a{' n' if spec.name[0] in 'aeiou' else ''} "
                          f"{spec.name} model that is not")
-    if temperature is not None and not (np.isfinite(temperature) and temperature > 0):
+    if temperature is not None and not (isinstance(temperature, int | float | np.floating)
+                                        and np.isfinite(temperature) and temperature > 0):
         raise ValueError(f"--temperature must be a positive number, got {temperature}")
+    low, high = TEMPERATURES
+    if temperature is not None and not low <= temperature <= high and not extrapolate:
+        raise ValueError(f"--temperature {temperature} is outside the temperatures the model "
+                         f"was trained on ({low} <= T <= {high}); its samples there are not "
+                         "checked against the physics: add --extrapolate to sample anyway")
     width = max([int(np.prod(shape)), *getattr(config, "hidden", ())])
     check_memory(f"--n {n}", 4.0 * 8 * n * width, "draw fewer samples per call")
     key = jax.random.key(seed)

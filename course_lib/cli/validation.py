@@ -32,16 +32,15 @@ class EarlyStop(Exception):  # noqa: N818 -- a signal from the callback, not an 
 
 
 def tracker(family: Family, objects, held_out, out: Path, seed: int, patience: int,
-            meta: dict, resume: bool):
+            meta: dict, record: dict | None = None):
     """The training loop's callback(step): score with the family's scorer, keep the best,
-    stop when it stalls (None for a family without a scorer)."""
+    stop when it stalls (None for a family without a scorer); a resumed run passes the
+    ``record`` its validation.json holds (checked by the caller)."""
     if family.scorer is None:
         return None
     score, name = family.scorer(objects, held_out, seed)
-    record = {"metric": name, "steps": [], "values": [], "best_step": None, "best": None,
-              "patience": patience}
-    if resume and (out / VALIDATION).is_file():
-        record = json.loads((out / VALIDATION).read_text())
+    record = record or {"metric": name, "steps": [], "values": [], "best_step": None,
+                        "best": None, "patience": patience}
 
     def callback(step: int) -> None:
         value = score(objects)
@@ -50,10 +49,13 @@ def tracker(family: Family, objects, held_out, out: Path, seed: int, patience: i
         if np.isfinite(value) and (record["best"] is None or value < record["best"]):
             record["best"], record["best_step"] = float(value), int(step)
             save_checkpoint(out / BEST, nnx.state(objects), step, {}, meta)
+        since = [s for s in record["steps"] if s > (record["best_step"] or 0)]
+        stop = bool(patience and len(since) >= patience)
+        if stop:  # recorded, so that a resumed run stays stopped
+            record["stopped"] = int(step)
         write_atomic(out / VALIDATION,
                      lambda f: f.write((json.dumps(record, indent=2) + "\n").encode()))
-        since = [s for s in record["steps"] if s > (record["best_step"] or 0)]
-        if patience and len(since) >= patience:
+        if stop:
             raise EarlyStop(step)
 
     return callback

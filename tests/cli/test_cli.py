@@ -184,5 +184,8 @@ def test_a_run_trained_before_a_setting_existed_still_samples(tmp_path):
     for option in ("decay_start", "decay_steps", "instance_noise", "noise_anneal_steps"):
         del config["config"][option]  # as written before these settings were added
     (out / "config.json").write_text(json.dumps(config))
+    from course_lib.cli import run_folder  # its manifest records that config's sha256
+    (out / "manifest.json").write_bytes(run_folder.dumps(run_folder.manifest_for(
+        (out / "config.json").read_bytes())))
     assert cli.main(["sample", str(out), "--n", "10", "--out", str(tmp_path / "s.npy")]) == 0
     assert np.load(tmp_path / "s.npy").shape == (10, 2)

@@ -242,13 +242,24 @@ def _damage(kind: str, run: Path) -> str:
         saved["config"]["lr"] = 0.5
         config.write_text(json.dumps(saved))
         return "differs"
+    if kind == "config edited, manifest not":
+        saved["prepare"] = {"standardize": True, "mean": [100.0, 100.0], "std": [1.0, 1.0]}
+        config.write_text(json.dumps(saved))
+        return "sha256"
     raise AssertionError(kind)
+
+
+def resign(run):
+    """What a tamperer who also rewrites the manifest leaves: the field checks must hold."""
+    from course_lib.cli import run_folder
+    raw = (run / "config.json").read_bytes()
+    (run / "manifest.json").write_bytes(run_folder.dumps(run_folder.manifest_for(raw)))
 
 
 DAMAGE = ["truncated", "empty", "bitflip", "not a zip", "altered array", "no step",
           "config not json", "config a list", "config without train", "config train seed huge",
           "config train a string", "config shape bad", "config model unknown", "config lr nan",
-          "config field wrong type", "config lr altered"]
+          "config field wrong type", "config lr altered", "config edited, manifest not"]
 
 
 @pytest.mark.parametrize("kind", DAMAGE)
@@ -257,6 +268,8 @@ def test_damaged_run_folders_are_refused_and_left_as_they_were(tmp_path, capsys,
                                                                verb):
     run = copy_run(trained / "gaussian", tmp_path / "run")
     message = _damage(kind, run)
+    if kind.startswith("config") and kind != "config edited, manifest not":
+        resign(run)
     before = snapshot(run)
     if verb == "sample":
         rc, _, err = call(capsys, "sample", run, "--n", "3", "--out", tmp_path / "s.npy")

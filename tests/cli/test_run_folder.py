@@ -14,8 +14,8 @@ import time
 import pytest
 
 from course_lib import cli
-from course_lib.checkpoint import CHECKPOINT
-from course_lib.cli import guard, runs
+from course_lib.checkpoint import CHECKPOINT, TMP_PREFIX
+from course_lib.cli import guard, run_folder, runs
 
 TRAIN = ["train", "gaussian", "--data", "ring", "--no-progress"]
 
@@ -46,28 +46,31 @@ def test_a_failed_start_removes_only_what_it_created(tmp_path, capsys, monkeypat
 
 
 def test_a_start_killed_before_its_first_checkpoint_can_be_retried(tmp_path, capsys):
-    """What SIGKILL leaves before the first checkpoint: config.json, a lock file and a
-    temporary file. A retry (or --resume) starts over and cleans the temporary file."""
+    """What SIGKILL leaves before the first checkpoint: the manifest, config.json, a lock
+    file and a temporary file. A retry (or --resume) starts over and cleans the temporary
+    file, which is the tool's own (its prefix)."""
     for flag in ([], ["--resume"]):
         out = tmp_path / f"run{len(flag)}"
         out.mkdir()
-        (out / "config.json").write_text("{}")
-        (out / ".lock").write_text("999999999\n")  # a dead process's lock: flock is free
-        (out / ".tmp-abc.npz").write_bytes(b"half")
+        config = b"{}"
         if flag:  # --resume needs a real config.json
-            assert cli.main([*TRAIN, "--out", str(tmp_path / "ref"), "--steps", "2"]) == 0
-            (out / "config.json").write_bytes((tmp_path / "ref" / "config.json").read_bytes())
+            assert cli.main([*TRAIN, "--out", str(tmp_path / "ref"), "--steps", "4"]) == 0
+            config = (tmp_path / "ref" / "config.json").read_bytes()
+        (out / "config.json").write_bytes(config)
+        (out / "manifest.json").write_bytes(run_folder.dumps(run_folder.manifest_for(config)))
+        (out / ".lock").write_text("999999999\n")  # a dead process's lock: flock is free
+        (out / f"{TMP_PREFIX}abc.npz").write_bytes(b"half")
         rc, stdout, err = call(capsys, *TRAIN, "--out", out, "--steps", "4", *flag)
         assert rc == 0, err
         assert sorted(p.name for p in out.iterdir()) == ["checkpoint.npz", "config.json",
-                                                         "metrics.json"]
+                                                         "manifest.json", "metrics.json"]
 
 
 def test_stray_temporary_files_are_cleaned_on_resume(tmp_path, capsys):
     out = tmp_path / "run"
     assert cli.main([*TRAIN, "--out", str(out), "--steps", "4"]) == 0
-    (out / ".tmp-x1.npz").write_bytes(b"x")
-    (out / ".tmp-x2.json").write_bytes(b"x")
+    (out / f"{TMP_PREFIX}x1.npz").write_bytes(b"x")
+    (out / f"{TMP_PREFIX}x2.json").write_bytes(b"x")
     rc, _, err = call(capsys, *TRAIN, "--out", out, "--steps", "6", "--resume")
     assert rc == 0, err
     assert not list(out.glob(".tmp-*")) and not (out / ".lock").exists()
