@@ -917,11 +917,9 @@ print(f"held-out negative ELBO: {ising_bits['bits_per_dim']:.3f} +- "
 # Below: the same held-out points as above, error bars over points, and paired differences.
 
 # %%
-flow_run = TrainConfig(steps=4000, batch_size=256, progress=False)
-(flow_moons, _), _ = fit(flowmatch.FlowMatchingConfig(data_dim=2, hidden=(128, 128, 128)),
-                         moons, flow_run)
-(flow_roll, _), _ = fit(flowmatch.FlowMatchingConfig(data_dim=2, hidden=(128, 128, 128)),
-                        roll, TrainConfig(steps=8000, batch_size=256, progress=False))
+flow_config = flowmatch.FlowMatchingConfig(data_dim=2, hidden=(128, 128, 128))
+flow_moons, _ = fitted("moons_flowmatch", flow_config, moons, steps=4000)
+flow_roll, _ = fitted("roll_flowmatch", flow_config, roll, steps=8000)
 flow_bits = {"moons": flowmatch.bits_per_example(flow_moons, held_out),
              "roll": flowmatch.bits_per_example(flow_roll, roll_test)}
 roll_draws = {"DDPM T = 40": dm.bits_draws(roll_model, roll_test, jax.random.key(2), repeats=20),
