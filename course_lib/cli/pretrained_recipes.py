@@ -20,7 +20,7 @@ from flax import nnx
 from course_lib import data, gan, ising, nets
 from course_lib import diffusion as dm
 from course_lib.config import from_dict
-from course_lib.diffusion import lattice
+from course_lib.diffusion import flowmatch, lattice
 from course_lib.pretrained import PRETRAINED_DIR, cached_spins, fit, train_or_load
 from course_lib.train import TrainConfig, step_from_loss, train
 
@@ -201,6 +201,8 @@ RECIPES: dict[str, Recipe] = {
     "week17_diffusion/roll_ddpm": _fit(dm.DDPMConfig),
     "week17_diffusion/roll_ddpm_fixed_variance": _fit(dm.DDPMConfig),
     "week17_diffusion/roll_vdm": _fit(dm.VDMConfig),
+    "week17_diffusion/moons_flowmatch": _fit(flowmatch.FlowMatchingConfig),
+    "week17_diffusion/roll_flowmatch": _fit(flowmatch.FlowMatchingConfig),
     "week17_diffusion/heartbeat_binomial": _fit(dm.BinomialConfig),
     "week17_diffusion/heartbeat_binomial_T200": _fit(dm.BinomialConfig),
     "week17_diffusion/digits_ddpm": _fit(dm.DDPMConfig, lambda: data.digits("train")),

@@ -145,6 +145,34 @@ class DDPM(nnx.Module):
     def predict_x0(self, x_t, t):
         return self.predict(x_t, t)[0]
 
+    def log_snr_between_steps(self, g):
+        """The continuous time tau in [0, T] (in steps) at which gamma = -log SNR equals ``g``:
+        -log alpha_bar = softplus(gamma) interpolated linearly between the steps (tau = 0:
+        alpha_bar = 1), so that the discrete chain is the continuous one read at integer tau."""
+        nodes = jnp.concatenate([jnp.zeros(1), -jnp.log(self.alpha_bar[...])])
+        return jnp.interp(jax.nn.softplus(g), nodes, jnp.arange(self.config.T + 1.0))
+
+    def gamma_T(self) -> jax.Array:
+        """-log SNR at the last step: log((1 - alpha_bar_T) / alpha_bar_T)."""
+        ab = self.alpha_bar[...][-1]
+        return jnp.log1p(-ab) - jnp.log(ab)
+
+    def eps_hat(self, z, g):
+        """The network's noise prediction at -log SNR ``g`` (shape (B,)), in continuous time
+        (the network's time input t / T is continuous; between the trained integer steps it
+        interpolates, below t = 1 it extrapolates): the contract of VDM.eps_hat, so the
+        probability-flow ODE (course_lib.diffusion.ode) treats both alike. Each
+        parameterisation converted to the noise by Eq. 69, and Eq. 151 for the score."""
+        out = self.net(z, self.log_snr_between_steps(g) / self.config.T)
+        if self.config.learn_variance:
+            out = jnp.split(out, 2, axis=-1)[0]
+        ab, s2 = jax.nn.sigmoid(-g)[:, None], jax.nn.sigmoid(g)[:, None]
+        if self.config.parameterization == "noise":
+            return out
+        if self.config.parameterization == "score":
+            return -jnp.sqrt(s2) * out
+        return (z - jnp.sqrt(ab) * out) / jnp.sqrt(s2)
+
     def reverse_variance(self, t, v):
         """sigma_t^2 of p(x_{t-1} | x_t): beta_tilde_t, or learned between it and beta_t.
         At t = 1, where beta_tilde_1 = 0, beta_tilde_2 stands in (as in Ho et al.)."""

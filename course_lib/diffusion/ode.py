@@ -22,6 +22,8 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from flax import nnx
 
 from course_lib.gaussian import normal_log_prob
 
@@ -84,15 +86,45 @@ def vp_velocity(score: Velocity, beta: Callable[[jax.Array], jax.Array]) -> Velo
     return velocity
 
 
-def vdm_velocity(model) -> Velocity:
-    """VDM's probability flow: with gamma(t) = -log SNR, alpha_t^2 = sigmoid(-gamma), the VP
-    rate is beta = -d log alpha^2 / dt = sigma_t^2 gamma'(t), and the score is -eps_hat /
-    sigma_t (Kingma et al. 2021, with Song et al. 2021 eq. 13)."""
+def eps_velocity(gamma: Callable[[jax.Array], jax.Array],
+                 eps_hat: Callable[[jax.Array, jax.Array], jax.Array]) -> Velocity:
+    """The probability flow of a VP diffusion given by its schedule gamma(t) = -log SNR and its
+    noise prediction eps_hat(z, gamma): alpha_t^2 = sigmoid(-gamma), the VP rate is
+    beta = -d log alpha^2 / dt = sigma_t^2 gamma'(t), and the score is -eps_hat / sigma_t
+    (Kingma et al. 2021, with Song et al. 2021 eq. 13)."""
 
     def velocity(x, t):
-        g, g_dot = jax.value_and_grad(model.gamma)(jnp.asarray(t, jnp.float32))
+        g, g_dot = jax.value_and_grad(gamma)(jnp.asarray(t, jnp.float32))
         sigma = jnp.sqrt(jax.nn.sigmoid(g))
-        eps = model.eps_hat(x, jnp.full((len(x),), g))
+        eps = eps_hat(x, jnp.full((len(x),), g))
         return -0.5 * jax.nn.sigmoid(g) * g_dot * (x - eps / sigma)
 
     return velocity
+
+
+def vdm_velocity(model) -> Velocity:
+    """VDM's probability flow: its own gamma(t) and eps_hat (:func:`eps_velocity`)."""
+    return eps_velocity(model.gamma, model.eps_hat)
+
+
+def ddpm_velocity(model, gamma_0: float = -13.3) -> Velocity:
+    """A discrete DDPM's probability flow, read in continuous time: gamma linear in t from
+    ``gamma_0`` (the default is VDM's gamma_min, sigma_0 ~ 1e-3; a DDPM's first step, at
+    sigma_1 = sqrt(beta_1), is too noisy to stand for the data) to its last step's
+    ``model.gamma_T()``, and ``model.eps_hat(z, g)`` its network at that noise level. The
+    time change is free (the flow's marginals do not depend on how fast gamma is swept); linear
+    gamma keeps the velocity smooth where sigma -> 0, so RK4 converges."""
+    g_T = model.gamma_T()
+    return eps_velocity(lambda t: gamma_0 + t * (g_T - gamma_0), model.eps_hat)
+
+
+def bits_per_example(velocity_of: Callable[[object], Velocity], model, x, *, steps: int = 64,
+                     batch: int = 1000) -> np.ndarray:
+    """-log2 p(x) per example through the flow ``velocity_of(model)`` (e.g. ``vdm_velocity``),
+    compiled once, ``batch`` rows at a time."""
+    x = np.asarray(x, np.float32).reshape(len(x), -1)
+    graphdef, state = nnx.split(model)
+    nll = jax.jit(lambda s, xb: -log_likelihood(velocity_of(nnx.merge(graphdef, s)), xb,
+                                                steps=steps) / np.log(2))
+    return np.concatenate([np.asarray(nll(state, x[i:i + batch]), np.float64)
+                           for i in range(0, len(x), batch)])

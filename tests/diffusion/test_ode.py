@@ -100,3 +100,56 @@ def test_vdm_probability_flow_with_the_exact_noise_prediction_gives_the_log_dens
                              prior_log_prob=lambda y: normal_log_prob(y, mean_1, var_1).sum(-1))
     np.testing.assert_allclose(np.asarray(got),
                                np.asarray(normal_log_prob(x, mean_0, var_0).sum(-1)), atol=2e-4)
+
+
+def _gaussian_marginal(g):
+    a2, s2 = jax.nn.sigmoid(-g), jax.nn.sigmoid(g)
+    return jnp.sqrt(a2) * MEAN, a2 * VAR + s2
+
+
+def test_ddpm_reads_its_own_steps_at_their_integer_times():
+    """DDPM.log_snr_between_steps: at each step's -log SNR the continuous time is that step,
+    so eps_hat(z, gamma_t) is the network at t, as predict() uses it, whatever it predicts."""
+    from flax import nnx
+
+    from course_lib import diffusion as dm
+
+    for p in ("noise", "x0", "score"):
+        model = dm.DDPM(dm.DDPMConfig(data_dim=2, T=40, beta_1=1e-3, beta_T=0.3, hidden=(16,),
+                                      parameterization=p, learn_variance=True),
+                        rngs=nnx.Rngs(0))
+        ab = np.asarray(model.alpha_bar[...], np.float64)
+        g = jnp.asarray(np.log1p(-ab) - np.log(ab), jnp.float32)
+        np.testing.assert_allclose(np.asarray(model.log_snr_between_steps(g)), np.arange(1, 41),
+                                   atol=2e-3)
+        t = jnp.array([1, 7, 20, 40])
+        z = jax.random.normal(jax.random.key(5), (4, 2))
+        x0 = model.predict_x0(z, t)
+        a, s = jnp.sqrt(ab[t - 1])[:, None], jnp.sqrt(1 - ab[t - 1])[:, None]
+        np.testing.assert_allclose(np.asarray(model.eps_hat(z, g[t - 1])),
+                                   np.asarray((z - a * x0) / s), rtol=2e-3, atol=2e-3)
+
+
+def test_ddpm_probability_flow_with_the_exact_noise_prediction_gives_the_log_density():
+    """ode.ddpm_velocity's schedule: gamma from gamma_0 to the last step's; with the exact
+    E[eps | z] of Gaussian data in place of the network, the flow carries the exact marginal
+    at the last step back to the one at gamma_0."""
+    from flax import nnx
+
+    from course_lib import diffusion as dm
+
+    model = dm.DDPM(dm.DDPMConfig(data_dim=2, T=40, beta_1=1e-3, beta_T=0.3, hidden=(8,)),
+                    rngs=nnx.Rngs(0))
+
+    def exact_eps(z, g):
+        mean, var = _gaussian_marginal(g[:, None])
+        return jnp.sqrt(jax.nn.sigmoid(g))[:, None] * (z - mean) / var
+
+    model.eps_hat = exact_eps
+    mean_T, var_T = _gaussian_marginal(model.gamma_T())
+    mean_0, var_0 = _gaussian_marginal(jnp.float32(-8.0))
+    x = MEAN + jnp.sqrt(VAR) * jax.random.normal(jax.random.key(6), (64, 2))
+    got = ode.log_likelihood(ode.ddpm_velocity(model, gamma_0=-8.0), x, steps=200,
+                             prior_log_prob=lambda y: normal_log_prob(y, mean_T, var_T).sum(-1))
+    np.testing.assert_allclose(np.asarray(got),
+                               np.asarray(normal_log_prob(x, mean_0, var_0).sum(-1)), atol=2e-4)
