@@ -68,7 +68,9 @@ browser:
 	  { echo "error: apt-get could not install chromium"; exit 2; }; }
 
 ## make recipes: train each built-in recipe from the command line with its defaults only
-## (train MODEL --data NAME), then print what `evaluate` says (issue 18's check; ~minutes)
+## (train MODEL --data NAME), then print what `evaluate` says (issue 18's check; ~minutes); then
+## vdm and ddpm on a user's own 2-D files (tools/user_data.py: crescent, clusters, 8-bit
+## spiral), evaluated on fresh samples, with evaluate's verdict against the baselines (issue 26)
 RECIPE_RUNS ?= build/recipes
 recipes: setup
 	@mkdir -p $(RECIPE_RUNS)
@@ -78,6 +80,16 @@ recipes: setup
 	  $(PY) -m course_lib train $$1 --data $$2 --out $$out --no-progress > /dev/null; \
 	  echo "train $$1 --data $$2 ($$(( $$(date +%s) - start )) s); evaluate:"; \
 	  $(PY) -m course_lib evaluate $$out --data $$2; \
+	done
+	@$(PY) tools/user_data.py $(RECIPE_RUNS)/user_data > /dev/null
+	@set -e; for run in "vdm crescent" "vdm clusters" "vdm spiral8" "ddpm crescent" \
+	  "ddpm clusters" "ddpm spiral8"; do \
+	  set -- $$run; data=$(RECIPE_RUNS)/user_data/$$2; out=$(RECIPE_RUNS)/$$1_user_$$2; \
+	  rm -rf $$out; q=$$([ $$2 = spiral8 ] && echo "--quantized 8" || true); start=$$(date +%s); \
+	  $(PY) -m course_lib train $$1 --data $$data.npy $$q --out $$out --no-progress > /dev/null; \
+	  echo "train $$1 --data $$2.npy $$q ($$(( $$(date +%s) - start )) s); evaluate on fresh:"; \
+	  $(PY) -m course_lib evaluate $$out --data $${data}_fresh.npy | tee $$out.json; \
+	  $(PY) -c 'import json, sys; print("  " + json.load(open(sys.argv[1]))["verdict"])' $$out.json; \
 	done
 
 ## make test: linter, unit tests, then nbval re-running every notebook against its stored outputs

@@ -29,6 +29,26 @@ from course_lib.family import examples as _examples
 FRESH = 2000  # examples drawn from a generator for the baselines' training and evaluation
 
 
+def verdict(out: dict, discrete: bool) -> str | None:
+    """One sentence on the model against the strongest baseline (the one whose paired
+    difference ``{name}_minus_model`` is lowest): which wins and by how much, with the paired
+    standard error and the z-score; None without paired differences."""
+    names = {k.removesuffix("_minus_model"): v for k, v in out.items()
+             if k.endswith("_minus_model")}
+    if not names:
+        return None
+    name = min(names, key=names.get)
+    diff, err = names[name], out[f"{name}_minus_model_stderr"]
+    what = (baseline.DESCRIPTIONS if discrete else baseline.CONTINUOUS_DESCRIPTIONS).get(name,
+                                                                                      name)
+    z = abs(diff) / err if err > 0 else float("inf")
+    by = f"{abs(diff):.3f} +- {err:.3f} bits per example ({z:.1f} paired standard errors)"
+    within = " (within the error)" if z < 2 else ""
+    if diff < 0:
+        return f"The model loses to the baseline {what}: it needs {by} more{within}."
+    return f"The model beats every baseline; the strongest, {what}, by {by}{within}."
+
+
 def _like(dataset: Dataset, x: np.ndarray, name: str) -> Dataset:
     """An array data set with ``dataset``'s levels, range and modes."""
     out = data_lib._from_array(dataset.name, name, x, levels=dataset.levels,
@@ -62,7 +82,10 @@ def evaluate(spec: Family, objects, train: Dataset, eval_x: np.ndarray | None,
         n = FRESH if per_example is None else len(per_example)
         test = _examples(target, key, n)[:FRESH]  # the rows the model was scored on (the
         per_example = None if per_example is None else per_example[:FRESH]  # first 2000)
-        out |= baseline.baseline_bits(reference, test, _grid(objects, train), per_example)
+        grid = _grid(objects, train)
+        out |= baseline.baseline_bits(reference, test, grid, per_example)
+        if (words := verdict(out, grid is not None)) is not None:
+            out["verdict"] = words
         jac = prep_lib.log_jacobian_bits(prepared)
         if jac:
             dims = test.shape[1]
