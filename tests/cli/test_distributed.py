@@ -58,7 +58,7 @@ def test_two_processes_train_as_one_write_once_and_resume(tmp_path):
     assert json.loads(last_line(out0))["out"] == str(run)
     assert "{" not in out1  # process 1 reports nothing
     assert sorted(p.name for p in run.iterdir() if p.name != ".lock") == [
-        "checkpoint.npz", "config.json", "metrics.json"]
+        "checkpoint.npz", "config.json", "manifest.json", "metrics.json"]
     assert len(json.loads((run / "metrics.json").read_text())["g_loss"]) == 100
 
     (out0, _), _ = two_processes(*TRAIN, "--steps", 200, "--steps-per-call", 50, "--out", run,

@@ -10,6 +10,7 @@ from flax import nnx
 
 from course_lib import data
 from course_lib import diffusion as dm
+from course_lib.pretrained import fit
 from course_lib.train import TrainConfig
 
 CONFIG = dm.VDMConfig(data_dim=64, levels=17, image_shape=(8, 8), level_logits=True,
@@ -60,13 +61,13 @@ def test_a_shortened_digits_run_lowers_the_bound_and_ships_its_command(tmp_path)
     before = dm.evaluate_model_bits(untrained, x, jax.random.key(1), repeats=4)
     run = TrainConfig(steps=60, batch_size=32, seed=0, steps_per_call=30, progress=False)
     name = "week17_diffusion/digits_vdm_conv"
-    model, history = dm.fit(CONFIG, train, run, name=name, retrain=True, directory=tmp_path)
+    (model, *_), history = fit(CONFIG, train, run, name=name, retrain=True, directory=tmp_path)
     after = dm.evaluate_model_bits(model, x, jax.random.key(1), repeats=4)
     drop = before["bits_per_dim"] - after["bits_per_dim"]
     assert drop > 3 * np.hypot(before["stderr_bits_per_dim"], after["stderr_bits_per_dim"]), (
         before, after)
     sidecar = json.loads((tmp_path / "week17_diffusion" / "digits_vdm_conv.json").read_text())
     assert sidecar["command"] == f"python -m course_lib pretrained regenerate {name}"
-    loaded, _ = dm.fit(CONFIG, train, run, name=name, retrain=False, directory=tmp_path)
+    (loaded, *_), _ = fit(CONFIG, train, run, name=name, retrain=False, directory=tmp_path)
     again = dm.evaluate_model_bits(loaded, x, jax.random.key(1), repeats=4)
     assert again["bits_per_dim"] == after["bits_per_dim"]
