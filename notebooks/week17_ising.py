@@ -67,12 +67,12 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 from flax import nnx
-
-from course_lib import ising
-from course_lib.diffusion import lattice
-from course_lib.pretrained import PRETRAINED_DIR, RETRAIN, cached_spins, train_or_load
 from IPython.display import Markdown
 
+from course_lib import ising
+from course_lib.cli.run_folder import write_run_folder
+from course_lib.diffusion import lattice
+from course_lib.pretrained import PRETRAINED_DIR, RETRAIN, cached_spins, train_or_load
 from course_lib.train import TrainConfig
 
 T_C = ising.T_CRITICAL
@@ -469,7 +469,7 @@ for run_name, model, training in (("ising_critical", critical_model, CRITICAL_TR
                                   ("ising_conditional", conditional_model, CONDITIONAL_TRAINING)):
     run = PRETRAINED_DIR.parent / "runs" / run_name  # a command-line run folder
     if RETRAIN or not (run / "checkpoint.npz").is_file():
-        lattice.write_run_folder(model, run, training)
+        write_run_folder(model, run, training, "ising", [model.config.L] * 2)
     print(run_name, sorted(p.name for p in run.iterdir()))
 
 # %% [markdown] slideshow={"slide_type": "slide"}

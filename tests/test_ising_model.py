@@ -15,6 +15,7 @@ import pytest
 from flax import nnx
 
 from course_lib import ising
+from course_lib.cli.run_folder import write_run_folder
 from course_lib.diffusion import lattice
 from course_lib.pretrained import cached_spins
 
@@ -225,7 +226,8 @@ def test_command_line_trains_samples_and_refuses_non_spin_data(tmp_path, capsys)
     # a model trained in Python, written as a run folder, samples the same way
     model = small_model(L=8, T=4, dilations=(1, 2))
     from course_lib.train import TrainConfig
-    lattice.write_run_folder(model, tmp_path / "shipped", TrainConfig(steps=1))
+    spins_file = str(tmp_path / "spins.npy")
+    write_run_folder(model, tmp_path / "shipped", TrainConfig(steps=1), spins_file, [8, 8])
     assert cli.main(["sample", str(tmp_path / "shipped"), "--n", "3", "--out",
                      str(tmp_path / "t.npy"), "--seed", "4"]) == 0
     assert np.array_equal(np.load(tmp_path / "t.npy"),
@@ -234,7 +236,7 @@ def test_command_line_trains_samples_and_refuses_non_spin_data(tmp_path, capsys)
     # a conditional model samples at the --temperature asked, and only with one
     hot = lattice.LatticeDiffusion(lattice.LatticeDiffusionConfig(
         L=8, T=4, features=4, dilations=(1, 2), conditional=True), rngs=nnx.Rngs(0))
-    lattice.write_run_folder(hot, tmp_path / "hot", TrainConfig(steps=1))
+    write_run_folder(hot, tmp_path / "hot", TrainConfig(steps=1), spins_file, [8, 8])
     assert cli.main(["sample", str(tmp_path / "hot"), "--n", "3", "--out",
                      str(tmp_path / "h.npy"), "--temperature", "3.0"]) == 0
     assert np.array_equal(np.load(tmp_path / "h.npy"),

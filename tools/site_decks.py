@@ -224,6 +224,23 @@ def markdown(source: str, kind: str, **metadata):
     return cell
 
 
+def markdown_output_in_view(cell, budget: int):
+    """(cell, notes, words shown): prose a code cell displays (IPython's Markdown, a computed
+    answer) is cut like a markdown cell's, the claim in view and the rest in the notes."""
+    if not any("text/markdown" in out.get("data", {}) for out in cell.outputs):
+        return cell, "", 0
+    cell, notes, used = copy.deepcopy(cell), [], 0
+    for out in cell.outputs:
+        data = out.get("data", {})
+        if "text/markdown" in data:
+            shown, rest, words = split_cell(data["text/markdown"], budget - used)
+            data["text/markdown"] = shown
+            data.pop("text/plain", None)
+            used += words
+            notes.append(rest)
+    return cell, "\n\n".join(n for n in notes if n.strip()), used
+
+
 def for_deck(nb, with_alt_text):
     """The notebook as a deck: prose past the claim in the notes, code folded, code without
     output left out, solutions on slides of their own under their heading (and the cell after
@@ -271,7 +288,11 @@ def for_deck(nb, with_alt_text):
             cell.metadata["deck_input"] = ("show" if SHOW_INPUT in cell_tags else
                                            "remove" if REMOVE_INPUT in cell_tags else "fold")
             cell.metadata["deck_summary"] = code_summary(cell)
+            cell, notes, words = markdown_output_in_view(cell, WORD_BUDGET - used)
+            used += words
             cells.extend(one_figure_each(cell))
+            if notes.strip():
+                cells.append(markdown(notes, "notes"))
             continue
         if slide_type(cell) in ("notes", "skip"):
             cells.append(cell)

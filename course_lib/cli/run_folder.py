@@ -27,10 +27,12 @@ from course_lib.checkpoint import (
     CheckpointError,
     load_checkpoint,
     open_own,
+    save_checkpoint,
     write_atomic,
 )
 from course_lib.cli import validation
 from course_lib.cli.guard import LOCK, _oserror, check_seed
+from course_lib.families import of_config
 from course_lib.train import TrainConfig
 
 CONFIG, METRICS, MANIFEST = "config.json", "metrics.json", "manifest.json"
@@ -281,3 +283,25 @@ def check_resumable(path: Path, objects, train_config: TrainConfig, identity) ->
         raise ValueError(f"cannot resume: the checkpoint is at step {step}, past the "
                          f"requested steps={train_config.steps}")
     return step
+
+
+def write_run_folder(model, folder, train_config: TrainConfig, data: str,
+                     shape: list[int]) -> None:
+    """A run folder of the command line holding ``model`` (any family's, trained elsewhere,
+    e.g. in a notebook), so that ``python -m course_lib sample FOLDER ...`` samples it: its
+    config.json, its manifest (with the config's sha256) and a checkpoint of the family's
+    objects with the model's weights (the optimizer's state fresh: the weights are what
+    matter). The folder must be new or one this tool made."""
+    config, folder = model.config, Path(folder)
+    family = of_config(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    check_owned(folder, resume=True)
+    objects = family.init(config, train_config.seed)
+    nnx.update(objects[0], nnx.state(model))
+    run = {"model": family.name, "data": data, "shape": list(shape),
+           "config": json.loads(json.dumps(dataclasses.asdict(config))),
+           "train": dataclasses.asdict(train_config)}
+    config_bytes = dumps(run)
+    write_json(folder / MANIFEST, manifest_for(config_bytes))
+    write_bytes(folder / CONFIG, config_bytes)
+    save_checkpoint(folder / CHECKPOINT, nnx.state(objects), train_config.steps, {}, {})

@@ -266,23 +266,3 @@ def bits_per_spin(model: LatticeDiffusion, spins, key, repeats: int = 10, temper
     return {"bits_per_spin": float(per_config.mean()),
             "stderr": float(per_config.std(ddof=1) / np.sqrt(len(per_config))),
             "n": int(len(per_config))}
-
-
-def write_run_folder(model: LatticeDiffusion, folder, train_config, data: str = "ising") -> None:
-    """A run folder of the command line (config.json, checkpoint.npz) holding ``model``, so
-    that ``python -m course_lib sample FOLDER --n N --out FILE.npy`` samples it (with
-    ``--temperature T`` for a conditional model). The optimizer
-    state stored with it is a fresh Adam state (the weights are what matter)."""
-    import dataclasses
-    import json
-    from pathlib import Path
-
-    from course_lib.checkpoint import save_checkpoint, write_atomic
-
-    c, folder = model.config, Path(folder)
-    run = {"model": "lattice", "data": data, "shape": [c.L, c.L],
-           "config": dataclasses.asdict(c), "train": dataclasses.asdict(train_config)}
-    save_checkpoint(folder / "checkpoint.npz", nnx.state((model, adam(model))), train_config.steps,
-                    {}, {})
-    write_atomic(folder / "config.json",
-                 lambda f: f.write((json.dumps(run, indent=2) + "\n").encode()))
