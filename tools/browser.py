@@ -65,6 +65,12 @@ def find_chromium() -> str:
              "install it with `apt-get install -y chromium` (make unit does, as root)")
 
 
+def _above_9(fd: int) -> int:
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(fd)
+    return high
+
+
 class Chromium:
     """A headless Chromium spoken to over the DevTools pipe; use as a context manager."""
 
@@ -73,11 +79,8 @@ class Chromium:
         self.profile = tempfile.TemporaryDirectory(prefix="chromium-")
         to_chrome, self._send = os.pipe()
         self._recv, from_chrome = os.pipe()
-
-        def pipes_on_3_and_4():  # in the child, before exec: Chromium reads fd 3, writes fd 4
-            high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (to_chrome, from_chrome)]
-            os.dup2(high[0], 3)
-            os.dup2(high[1], 4)
+        # Chromium's ends above 9, so that putting one on fd 3 or 4 cannot overwrite the other
+        to_chrome, from_chrome = (_above_9(fd) for fd in (to_chrome, from_chrome))
 
         flags = ["--headless=new", "--remote-debugging-pipe",
                  f"--user-data-dir={self.profile.name}", "--host-resolver-rules=MAP * ~NOTFOUND",
@@ -89,8 +92,12 @@ class Chromium:
             flags.insert(0, "--no-sandbox")
         # Its log goes to a file: a pipe nobody reads would fill up and stall the browser.
         self.log = open(Path(self.profile.name) / "chromium.log", "w+b")  # noqa: SIM115
-        self.process = subprocess.Popen([executable or find_chromium(), *flags],
-                                        preexec_fn=pipes_on_3_and_4, pass_fds=(3, 4),
+        # Chromium reads fd 3 and writes fd 4. bash moves the pipes there after the fork:
+        # a preexec_fn would run Python in the child of a multithreaded (JAX) process, which
+        # can deadlock before exec, and Popen then waits for the child forever.
+        move = f'exec "$0" "$@" 3<&{to_chrome} {to_chrome}<&- 4>&{from_chrome} {from_chrome}>&-'
+        self.process = subprocess.Popen(["bash", "-c", move, executable or find_chromium(),
+                                         *flags], pass_fds=(to_chrome, from_chrome),
                                         stdout=subprocess.DEVNULL, stderr=self.log)
         os.close(to_chrome)
         os.close(from_chrome)
