@@ -56,13 +56,14 @@ def _like(dataset: Dataset, x: np.ndarray, name: str) -> Dataset:
     return dataclasses.replace(out, means=dataset.means, std=dataset.std)
 
 
-def _grid(objects, dataset: Dataset):
-    """(levels, low, high) of quantized data as the model codes them, else None."""
+def _grid(spec: Family, objects, reference: np.ndarray):
+    """(levels, low, high) of quantized data as the model codes them, else None. A family of
+    discrete data (bits, spins) takes two levels: the lowest and highest training value."""
     levels = getattr(getattr(objects[0], "config", None), "levels", 0)
     if levels and levels >= 2:
         return (levels, -1.0, 1.0)
-    if dataset.levels == 2 and dataset.value_range == (0.0, 1.0):  # binary: the binomial model
-        return (2, 0.0, 1.0)
+    if not spec.continuous:
+        return (2, float(reference.min()), float(reference.max()))
     return None
 
 
@@ -82,7 +83,7 @@ def evaluate(spec: Family, objects, train: Dataset, eval_x: np.ndarray | None,
         n = FRESH if per_example is None else len(per_example)
         test = _examples(target, key, n)[:FRESH]  # the rows the model was scored on (the
         per_example = None if per_example is None else per_example[:FRESH]  # first 2000)
-        grid = _grid(objects, train)
+        grid = _grid(spec, objects, reference)
         out |= baseline.baseline_bits(reference, test, grid, per_example)
         if (words := verdict(out, grid is not None)) is not None:
             out["verdict"] = words
