@@ -99,7 +99,7 @@ lint: setup
 	$(PY) -m ruff check course_lib tests benchmarks tools
 
 unit: setup node_modules/.installed browser
-	$(PY) -m pytest -q tests -n 2
+	$(PY) -m pytest -q tests -n 2 --dist worksteal
 
 nbval: setup
 	$(PY) -m pytest -q --nbval-lax --nbval-current-env -n 2 --dist loadfile $(NOTEBOOKS)
