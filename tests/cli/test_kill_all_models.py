@@ -149,5 +149,6 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path, data, 
     _same(_files(out), want)
     assert not list(out.glob(".tmp-*")) and not (out / ".lock").exists()
     stopped = json.loads(want.get("validation.json", b"{}")).get("stopped")
-    print(f"{model}: {kills} kills ({training} after the first checkpoint), bit-identical; "
+    print(f"{model}: {kills} kills ({training} after the first checkpoint) in {starts} starts, "
+          "bit-identical; "
           f"run {span:.0f} s, early stop at {stopped}", file=sys.__stderr__)
