@@ -113,6 +113,8 @@ def check(config: Any) -> None:
                 raise ValueError(f"{f.name} must be one or more integers >= 1 (layer widths), "
                                  f"got {','.join(map(str, value)) or 'nothing'}")
             continue
+        if isinstance(value, np.floating | np.integer):  # np.float32(1e-3) is a number too
+            value = value.item()
         if isinstance(value, float):
             if not math.isfinite(value):
                 raise ValueError(f"{f.name} must be a finite number, got {value}")
@@ -154,7 +156,9 @@ def check_array(x: np.ndarray, name: str = "data") -> None:
          "rescale it"),
     ]
     for bad, message in problems:
-        if bad if isinstance(bad, bool) else bad():
+        with np.errstate(over="ignore", invalid="ignore"):  # 1e4000 as float64: inf, silently
+            refused = bad if isinstance(bad, bool) else bad()
+        if refused:
             raise ValueError(f"{name}: data {message}")
 
 

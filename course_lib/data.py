@@ -13,7 +13,9 @@ configurations) sample with replacement from the array.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import inspect
 import math
 import os
 from collections.abc import Callable
@@ -91,14 +93,58 @@ def _from_array(name: str, description: str, x: np.ndarray, labels=None, **extra
                    num_classes=num_classes, **extra)
 
 
+# ----------------------------------------------------------------- parameters, checked
+
+
+_POSITIVE = {"std", "radius", "spacing", "T"}  # a float parameter that must be > 0, not >= 0
+
+
+def checked(make: Callable[..., Dataset]) -> Callable[..., Dataset]:
+    """``make`` with its parameters checked when the data set is made (not when it is first
+    sampled): counts (``int``) are integers >= 1 (``seed`` >= 0); numbers (``float``) are
+    finite, > 0 for a scale or a temperature, >= 0 for ``noise``; NumPy scalars count as
+    numbers. An unknown name is left to Python's own TypeError."""
+    signature = inspect.signature(make)
+
+    @functools.wraps(make)
+    def made(*args, **kwargs):
+        _check_params(make.__name__, signature, signature.bind(*args, **kwargs).arguments)
+        return make(*args, **kwargs)
+
+    return made
+
+
+def _check_params(name: str, signature: inspect.Signature, params: dict) -> None:
+    for key, value in params.items():
+        kind = str(signature.parameters[key].annotation)
+        if kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise TypeError(f"{name}: {key} must be an integer, got "
+                                f"{type(value).__name__} {value!r}")
+            if value < (0 if key == "seed" else 1):
+                raise ValueError(f"{name}: {key} must be an integer >= "
+                                 f"{0 if key == 'seed' else 1}, got {value}")
+        elif kind == "float":
+            if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+                raise TypeError(f"{name}: {key} must be a number, got "
+                                f"{type(value).__name__} {value!r}")
+            low = 0 if key in _POSITIVE or key == "noise" else None
+            if not math.isfinite(value) or (low is not None and (value < low or (
+                    key in _POSITIVE and value == low))):
+                need = " > 0" if key in _POSITIVE else " >= 0" if low is not None else ""
+                raise ValueError(f"{name}: {key} must be a finite number{need}, got {value}")
+
+
+
+
+
+
 # ---------------------------------------------------------------------------- 1D densities
 
 
+@checked
 def gaussian_1d(mean: float = 0.0, std: float = 1.0) -> Dataset:
     """N(mean, std^2) in one dimension; examples have shape (1,)."""
-    if not std > 0:
-        raise ValueError(f"std must be > 0, got {std}")
-
     def sample(key, n):
         return mean + std * jax.random.normal(key, (n, 1))
 
@@ -106,6 +152,7 @@ def gaussian_1d(mean: float = 0.0, std: float = 1.0) -> Dataset:
                    means=np.array([[mean]], np.float32), std=float(std))
 
 
+@checked
 def mixture_1d(means=(-2.0, 2.0), std: float = 0.5, weights=None) -> Dataset:
     """A 1D Gaussian mixture with common std; equal weights unless given."""
     means = np.asarray(means, np.float32).reshape(-1)
@@ -137,6 +184,7 @@ def _mixture_2d(name, description, means, std) -> Dataset:
     return Dataset(name, description, (2,), sample, means=means, std=float(std))
 
 
+@checked
 def ring(modes: int = 8, radius: float = 1.0, std: float = 0.01) -> Dataset:
     """Gaussians on a circle at angles 2 pi k / modes (VEEGAN/PacGAN: 8 modes, std 0.01).
 
@@ -149,6 +197,7 @@ def ring(modes: int = 8, radius: float = 1.0, std: float = 0.01) -> Dataset:
                        means, std)
 
 
+@checked
 def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> Dataset:
     """Gaussians at {-4,-2,0,2,4}^2 (VEEGAN/PacGAN: 25 modes, std 0.05)."""
     c = spacing * (np.arange(side) - (side - 1) / 2)
@@ -157,6 +206,7 @@ def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> Dataset:
                        means, std)
 
 
+@checked
 def swiss_roll(noise: float = 0.5, scale_to_unit_variance: bool = True) -> Dataset:
     """The 2D swiss roll: t ~ U(1.5 pi, 4.5 pi), x = (t cos t, t sin t) + noise.
 
@@ -200,6 +250,7 @@ def swiss_roll_log_prob(x, noise: float = 0.5, points: int = 20_000) -> np.ndarr
     return np.concatenate(out)
 
 
+@checked
 def moons(noise: float = 0.1) -> Dataset:
     """Two interleaving half circles (as scikit-learn's make_moons), Gaussian noise added."""
 
@@ -217,6 +268,7 @@ def moons(noise: float = 0.1) -> Dataset:
 # ---------------------------------------------------------------------------- binary sets
 
 
+@checked
 def heartbeat(length: int = 20, period: int = 5) -> Dataset:
     """Sohl-Dickstein et al. (2015): binary sequences with a 1 in every ``period``-th bin.
 
@@ -236,6 +288,7 @@ def heartbeat(length: int = 20, period: int = 5) -> Dataset:
 # ------------------------------------------------------------------------- shipped arrays
 
 
+@checked
 def digits(split: str = "all") -> Dataset:
     """The 8x8 handwritten digits (UCI optdigits via scikit-learn, CC BY 4.0), see data/README.
 
@@ -245,8 +298,12 @@ def digits(split: str = "all") -> Dataset:
     splits = ("all", "train", "test")
     if split not in splits:
         raise ValueError(f"unknown split '{split}'; accepted: {', '.join(splits)}")
-    with np.load(DATA_DIR / "digits.npz") as f:
-        images, labels, order = f["images"], f["labels"], f["order"]
+    where = "COURSE_LIB_DATA's" if os.environ.get("COURSE_LIB_DATA") else "the shipped"
+    arrays = read_arrays(DATA_DIR / "digits.npz", f"{where} digits file")
+    if not {"images", "labels", "order"} <= set(arrays):
+        raise ValueError(f"{where} digits file '{DATA_DIR / 'digits.npz'}' lacks the arrays "
+                         "images, labels and order; restore it from the repository's data/")
+    images, labels, order = arrays["images"], arrays["labels"], arrays["order"]
     idx = {"all": np.arange(len(images)), "train": order[:1497], "test": order[1497:]}[split]
     x = images[idx].astype(np.float32) * (2 / 16) - 1
     return _from_array("digits", f"8x8 handwritten digits ({split}: {len(idx)} images), "
@@ -254,6 +311,7 @@ def digits(split: str = "all") -> Dataset:
                        levels=17, value_range=(-1.0, 1.0))
 
 
+@checked
 def ising(L: int = 16, T: float = 2.269, n: int = 2048, sweeps: int = 1000,
           seed: int = 0) -> Dataset:
     """Configurations (+1/-1) of the 2D Ising model, L x L periodic, at temperature T.
@@ -269,33 +327,60 @@ def ising(L: int = 16, T: float = 2.269, n: int = 2048, sweeps: int = 1000,
                        levels=2, value_range=(-1.0, 1.0))
 
 
+def read_arrays(path: str | Path, what: str = "data file") -> dict[str, np.ndarray]:
+    """The arrays of a user's ``.npy`` (as ``{"x": array}``) or ``.npz``, never unpickled;
+    anything else (a folder, a pipe, a CSV renamed, a truncated or pickled file) is a
+    one-line ValueError in our words, naming ``what`` and saying what is accepted."""
+    path = Path(path)
+    accepted = "accepted: a numeric array written by numpy.save (.npy) or numpy.savez (.npz)"
+    if path.suffix not in (".npy", ".npz"):
+        raise ValueError(f"{what} '{path}' must be .npy or .npz; {accepted}")
+    if not path.is_file():
+        raise ValueError(f"{what} '{path}' " + (
+            "is a folder, not a file" if path.is_dir() else
+            "is not a regular file (a pipe, socket or device)" if path.exists() else
+            "does not exist") + f"; {accepted}")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except OSError as e:
+        raise ValueError(f"cannot read {what} '{path}': {e.strerror or e}") from None
+    magic = {".npy": (b"\x93NUMPY",), ".npz": (b"PK\x03\x04", b"PK\x05\x06")}[path.suffix]
+    if not head.startswith(magic):
+        raise ValueError(f"{what} '{path}' is not a NumPy {path.suffix} file (it begins "
+                         f"{head!r}: text such as CSV, or another format); {accepted}")
+    try:
+        if path.suffix == ".npy":
+            return {"x": np.load(path, allow_pickle=False)}
+        with np.load(path, allow_pickle=False) as f:
+            return {name: f[name] for name in f.files}
+    except Exception as e:  # a corrupt, truncated or pickled file: say so in one line
+        raise ValueError(f"{what} '{path}' {_unreadable(e)}; {accepted}") from None
+
+
 def from_file(path: str | Path) -> Dataset:
     """A user's array: ``.npy`` of shape (n, ...), or ``.npz`` with 'x' (and optional 'y')."""
     path = Path(path)
-    if path.suffix not in (".npy", ".npz"):
-        raise ValueError(f"data file '{path}' must be .npy or .npz (with arrays 'x' and "
-                         "optionally 'y')")
-    if not path.is_file():
-        raise ValueError(f"data file '{path}' " + ("is a folder, not a file" if path.is_dir()
-                                                   else "does not exist"))
-    try:
-        if path.suffix == ".npy":
-            x, y, files = np.load(path, allow_pickle=False), None, None
-        else:
-            with np.load(path, allow_pickle=False) as f:
-                files = f.files
-                x, y = (f["x"], f["y"] if "y" in f else None) if "x" in f else (None, None)
-    except Exception as e:  # a corrupt, truncated or pickled file: say so in one line
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ValueError(f"could not read '{path}' as a numpy array: {first}") from None
+    arrays = read_arrays(path)
+    x, y = arrays.get("x"), arrays.get("y")
     if x is None:
         raise ValueError(f"{path}: an .npz must hold an array named 'x' (found: "
-                         f"{', '.join(files) or 'nothing'})")
+                         f"{', '.join(arrays) or 'nothing'})")
     check_array(x, str(path))
     if y is not None:
         check_labels(y, x.shape[0], str(path))
     return _from_array(path.stem, f"user data from {path.name}, {x.shape[0]} examples of shape "
                        f"{x.shape[1:]}", x, y)
+
+
+def _unreadable(e: Exception) -> str:
+    """What is wrong with a file NumPy could not load, in our words, not NumPy's."""
+    text = str(e)
+    if "pickle" in text:  # never loaded: unpickling runs code
+        return "holds Python objects (pickled data), which are never loaded"
+    if any(t in text for t in ("reshape", "EOF", "truncated", "Failed to read all")):
+        return "is truncated: it holds fewer numbers than its header's shape says"
+    return f"is damaged ({type(e).__name__})"
 
 
 REGISTRY: dict[str, Callable[..., Dataset]] = {

@@ -58,7 +58,10 @@ class TrainConfig:
             if v > 2**31 - 1:  # step counters and batch shapes are int32 inside the scan
                 raise ValueError(f"{name} must be a positive integer up to 2147483647, "
                                  f"got {v}")
-        if not isinstance(self.seed, int | np.integer) or self.seed < 0:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer):
+            raise TypeError(f"seed must be a non-negative integer, got "
+                            f"{type(self.seed).__name__} {self.seed!r}")
+        if self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
 
 

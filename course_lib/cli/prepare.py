@@ -181,14 +181,10 @@ def describe(record: dict) -> str:
 
 
 def load_means(means: str, dim: int) -> np.ndarray:
-    path = Path(means)
-    if path.suffix != ".npy" or not path.is_file():
-        raise ValueError(f"--means must name an existing .npy file of shape (modes, {dim}), "
+    if Path(means).suffix != ".npy":
+        raise ValueError(f"--means must name a .npy file of shape (modes, {dim}), "
                          f"got '{means}'")
-    try:
-        centres = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
-        raise ValueError(f"could not read --means '{means}' as a .npy array: {e}") from None
+    centres = data_lib.read_arrays(means, "--means")["x"]
     if (not isinstance(centres, np.ndarray) or centres.ndim != 2 or centres.shape[1] != dim
             or centres.shape[0] < 1):
         raise ValueError(f"--means must have shape (modes, {dim}), got "

@@ -324,7 +324,8 @@ def evaluate_run(run_dir: str | Path, data: str, seed: int = 0, means: str | Non
     if (means is None) != (std is None):
         raise ValueError("--means and --std go together: the mode centres (.npy of shape "
                          "(modes, dim)) and their common standard deviation")
-    if std is not None and not (isinstance(std, int | float) and math.isfinite(std) and std > 0):
+    if std is not None and not (isinstance(std, int | float | np.integer | np.floating)
+                            and not isinstance(std, bool) and math.isfinite(std) and std > 0):
         raise ValueError(f"--std must be a finite number > 0, got {std}")
     spec, objects, shape, saved = load_run(run_dir, with_config=True)
     dataset = data_lib.load(data)

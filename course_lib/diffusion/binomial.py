@@ -26,6 +26,11 @@ class BinomialConfig:
     hidden: tuple[int, ...] = setting((50, 50, 50), "hidden units per layer (sigmoid)")
     lr: float = setting(1e-3, "Adam learning rate")
 
+    def __post_init__(self):
+        if isinstance(self.T, int | float) and self.T < 2:  # a wrong type: config.check
+            raise ValueError(f"T must be an integer >= 2 (with T = 1 the single step forgets "
+                             f"the data outright and the loss is undefined), got {self.T!r}")
+
 
 class BinomialDiffusion(nnx.Module):
     """q(x_t = 1 | x_{t-1}) = x_{t-1} (1 - beta_t) + p_T beta_t, so that

@@ -10,6 +10,8 @@ import threading
 
 import pytest
 
+from conftest import call, one_line
+
 from course_lib import cli
 from course_lib.checkpoint import TMP_PREFIX
 from course_lib.cli import guard
@@ -17,18 +19,6 @@ from course_lib.pretrained import PRETRAINED_DIR
 
 TRAIN = ["train", "gaussian", "--data", "ring", "--no-progress", "--steps", "4",
          "--steps-per-call", "2"]
-
-
-def call(capsys, *args):
-    capsys.readouterr()
-    rc = cli.main([str(a) for a in args])
-    return rc, *capsys.readouterr()
-
-
-def refused(rc, err, message=""):
-    lines = err.strip().splitlines()
-    return (rc == 2 and len(lines) == 1 and lines[0].startswith("error: ")
-            and message in lines[0] and "Traceback" not in err)
 
 
 def snapshot(folder):
@@ -68,7 +58,7 @@ def test_a_folder_the_tool_did_not_make_is_refused_untouched(tmp_path, capsys, f
         (docs / name).write_bytes(data)
     before = snapshot(docs)
     rc, _, err = call(capsys, *TRAIN, "--out", docs, *(["--resume"] if resume else []))
-    assert refused(rc, err), err
+    assert one_line(rc, err), err
     assert snapshot(docs) == before
 
 
@@ -79,7 +69,7 @@ def test_a_run_folder_with_a_file_its_manifest_does_not_list_is_refused(tmp_path
     (out / ".tmp-cache").write_text("another program's")
     before = snapshot(out)
     rc, _, err = call(capsys, *TRAIN, "--out", out, "--resume")
-    assert refused(rc, err, "notes.txt"), err
+    assert one_line(rc, err, "notes.txt"), err
     assert snapshot(out) == before
 
 
@@ -89,7 +79,7 @@ def test_a_symlinked_lock_is_refused_and_its_target_untouched(tmp_path, capsys, 
     target.write_text("precious")
     (out / ".lock").symlink_to(target)
     rc, _, err = call(capsys, *TRAIN, "--out", out, "--resume")
-    assert refused(rc, err), err
+    assert one_line(rc, err), err
     assert target.read_text() == "precious" and (out / ".lock").is_symlink()
 
 
@@ -103,7 +93,7 @@ def test_a_symlinked_file_of_a_run_is_not_followed(tmp_path, capsys, run, name):
     for args in (["sample", out, "--n", "2", "--out", tmp_path / "s.npy"],
                  [*TRAIN, "--out", out, "--resume"]):
         rc, _, err = call(capsys, *args)
-        assert refused(rc, err), err
+        assert one_line(rc, err), err
     assert snapshot(tmp_path) == before
 
 
@@ -111,7 +101,7 @@ def test_an_empty_out_is_refused(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for extra in ([], ["--resume"]):
         rc, _, err = call(capsys, *TRAIN, "--out", "", *extra)
-        assert refused(rc, err, "--out is empty"), err
+        assert one_line(rc, err, "--out is empty"), err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -124,7 +114,7 @@ def test_a_failed_start_in_an_empty_folder_leaves_it_empty(tmp_path, capsys, mon
     monkeypatch.setattr(runs, "train", crash)
     (tmp_path / "empty").mkdir()
     rc, _, err = call(capsys, *TRAIN, "--out", tmp_path / "empty")
-    assert refused(rc, err, "planted")
+    assert one_line(rc, err, "planted")
     assert list((tmp_path / "empty").iterdir()) == []
 
 
@@ -193,7 +183,7 @@ def test_the_lock_is_held_across_threads_of_one_folder(tmp_path):
 def test_retrain_never_writes_into_the_shipped_folder(capsys, args, message):
     before = snapshot(PRETRAINED_DIR)
     rc, out, err = call(capsys, "pretrained", "retrain", "week16_gans/digits_cgan", *args)
-    assert refused(rc, err, message), err
+    assert one_line(rc, err, message), err
     assert snapshot(PRETRAINED_DIR) == before
 
 
@@ -202,7 +192,7 @@ def test_regenerate_out_inside_the_shipped_folder_is_refused(capsys):
     for out in (str(PRETRAINED_DIR / "week16_gans" / "sub"), ""):
         rc, _, err = call(capsys, "pretrained", "regenerate", "week16_gans/digits_cgan",
                           "--out", out)
-        assert refused(rc, err), err
+        assert one_line(rc, err), err
     assert snapshot(PRETRAINED_DIR) == before
 
 

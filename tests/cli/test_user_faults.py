@@ -15,22 +15,12 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import call, one_line
+
 from course_lib import cli, doctor
 from course_lib.cli import guard
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def call(capsys, *args):
-    capsys.readouterr()
-    rc = cli.main([str(a) for a in args])
-    return rc, *capsys.readouterr()
-
-
-def one_line(rc, err, message=""):
-    lines = err.strip().splitlines()
-    return (rc == 2 and len(lines) == 1 and lines[0].startswith("error: ")
-            and message in lines[0] and "internal error" not in err)
 
 
 def cli_process(args, env_extra, tmp_path):
@@ -124,3 +114,70 @@ def test_a_bad_sidecar_is_one_line_and_hides_no_other_check(pretrained_copy, cap
     lines = [f"{s} {w}" for s, w, _ in doctor.check_pretrained(pretrained_copy.parent)]
     assert any(line.startswith("FAIL") and "digits_cgan" in line for line in lines), lines
     assert any("2 of 3 weight files match" in line for line in lines), lines
+
+
+def _csv_as_npy(path):
+    path.write_text("1,2\n3,4\n5,6\n")
+
+
+def _truncated(path):
+    np.save(path, np.zeros((16, 2), np.float32))
+    path.write_bytes(path.read_bytes()[:-20])
+
+
+def _fifo(path):
+    os.mkfifo(path)
+
+
+def _beyond_float64(path):
+    np.save(path, np.array([[np.longdouble("1e4000"), 1.0], [1.0, 2.0]], np.longdouble))
+
+
+@pytest.mark.parametrize("make,message", [
+    (_csv_as_npy, "is not a NumPy .npy file"), (_truncated, "is truncated"),
+    (_fifo, "is not a regular file"), (_beyond_float64, "beyond float32")])
+def test_a_bad_data_file_is_named_in_our_words(tmp_path, capsys, recwarn, make, message):
+    """Issue 30: no NumPy internals ("cannot reshape", "allow_pickle"), no FIFO reported as
+    missing, no RuntimeWarning lines before the error."""
+    make(tmp_path / "x.npy")
+    rc, _, err = call(capsys, "train", "gaussian", "--data", tmp_path / "x.npy", "--out",
+                      tmp_path / "r", "--steps", "2", "--no-progress")
+    assert one_line(rc, err, message), err
+    assert "accepted" in err or "float32" in err
+    assert not any(word in err for word in ("reshape", "allow_pickle", "does not exist"))
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_corrupt_digits_file_is_one_line(tmp_path, capsys, monkeypatch):
+    from course_lib import data
+
+    (tmp_path / "digits.npz").write_bytes(b"PK\x03\x04 not a zip at all")
+    monkeypatch.setenv("COURSE_LIB_DATA", str(tmp_path))
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    rc, _, err = call(capsys, "data", "sample", "digits", "--n", "3", "--out", tmp_path / "d.npy")
+    assert one_line(rc, err, "COURSE_LIB_DATA's digits file"), err
+
+
+def test_binomial_diffusion_needs_two_steps(tmp_path, capsys):
+    rc, _, err = call(capsys, "train", "binomial", "--data", "heartbeat", "--T", "1", "--out",
+                      tmp_path / "r", "--steps", "2", "--no-progress")
+    assert one_line(rc, err, "T must be an integer >= 2"), err
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_python_api_takes_numpy_numbers_and_refuses_nonsense():
+    from course_lib import config, data
+    from course_lib.diffusion.binomial import BinomialConfig
+    from course_lib.train import TrainConfig
+
+    config.check(BinomialConfig(lr=np.float32(1e-3)))
+    assert data.get("ring", std=np.float32(0.02)).std == pytest.approx(0.02)
+    with pytest.raises(TypeError, match="seed"):
+        TrainConfig(seed=True)
+    with pytest.raises(ValueError, match="std must be a finite number > 0"):
+        data.get("ring", std=-1)
+    with pytest.raises(ValueError, match="modes must be an integer >= 1"):
+        data.get("ring", modes=0)  # at construction, not at the first sample
+    with pytest.raises(TypeError, match="modes must be an integer"):
+        data.ring(modes=2.5)
