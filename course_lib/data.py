@@ -346,6 +346,9 @@ def read_arrays(path: str | Path, what: str = "data file") -> dict[str, np.ndarr
     except OSError as e:
         raise ValueError(f"cannot read {what} '{path}': {e.strerror or e}") from None
     magic = {".npy": (b"\x93NUMPY",), ".npz": (b"PK\x03\x04", b"PK\x05\x06")}[path.suffix]
+    if path.suffix == ".npy" and head.startswith(b"PK\x03\x04"):
+        raise ValueError(f"{what} '{path}' is an .npz archive named .npy, not one numpy array; "
+                         f"rename it to .npz; {accepted}")
     if not head.startswith(magic):
         raise ValueError(f"{what} '{path}' is not a NumPy {path.suffix} file (it begins "
                          f"{head!r}: text such as CSV, or another format); {accepted}")

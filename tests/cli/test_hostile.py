@@ -317,7 +317,7 @@ def test_evaluate_means_of_the_wrong_kind(tmp_path, capsys, trained):
     np.save(tmp_path / "mobj.npy", np.array([{}, 1], dtype=object), allow_pickle=True)
     (tmp_path / "mbad.npy").write_bytes(b"\x93NUMPY garbage")
     for means, message in [("m.npz", ".npy"), ("m3.npy", "shape"), ("mbig.npy", "float32"),
-                           ("mobj.npy", "could not read"), ("mbad.npy", "could not read"),
+                           ("mobj.npy", "pickled data"), ("mbad.npy", "is damaged"),
                            ("missing.npy", ".npy")]:
         rc, _, err = call(capsys, "evaluate", run, "--data", "ring",
                           "--means", tmp_path / means, "--std", "0.1")
@@ -362,11 +362,11 @@ def _data_cases(tmp: Path):
     np.savez(tmp / "no_x.npz", data=x)
     out.append(("npz without x", tmp / "no_x.npz", "'x'"))
     np.save(tmp / "objects.npy", np.array([{}, 1], dtype=object), allow_pickle=True)
-    out.append(("pickled objects", tmp / "objects.npy", "allow_pickle"))
+    out.append(("pickled objects", tmp / "objects.npy", "pickled data"))
     (tmp / "garbage.npy").write_bytes(b"not numpy")
-    out.append(("garbage .npy", tmp / "garbage.npy", "could not read"))
+    out.append(("garbage .npy", tmp / "garbage.npy", "is not a NumPy .npy file"))
     (tmp / "garbage.npz").write_bytes(b"PK\x03\x04 broken")
-    out.append(("garbage .npz", tmp / "garbage.npz", "could not read"))
+    out.append(("garbage .npz", tmp / "garbage.npz", "is damaged"))
     with open(tmp / "zip_as.npy", "wb") as f:  # np.savez would append .npz to the name
         np.savez(f, x=x)
     out.append((".npz named .npy", tmp / "zip_as.npy", "one numpy array"))

@@ -9,8 +9,7 @@ import os
 import threading
 
 import pytest
-
-from conftest import call, one_line
+from cli_call import call, one_line
 
 from course_lib import cli
 from course_lib.checkpoint import TMP_PREFIX

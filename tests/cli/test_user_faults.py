@@ -14,8 +14,7 @@ import sys
 
 import numpy as np
 import pytest
-
-from conftest import call, one_line
+from cli_call import call, one_line
 
 from course_lib import cli, doctor
 from course_lib.cli import guard

@@ -1,4 +1,4 @@
-"""Helpers shared by the command line's tests."""
+"""Helpers shared by the command line's tests (imported by name: tests/cli is on sys.path)."""
 
 from __future__ import annotations
 
