@@ -216,8 +216,10 @@ RECIPES: dict[str, Recipe] = {
     **{f"week16_gans/{d}_{run}_seed{s}": _gan(lambda d=d: data.get(d), keep_history=())
        for d in ("ring", "grid") for run in ("3k", "20k_decay", "20k_decay_noise")
        for s in range(5)},
-    "week16_gans/grid_20k_decay_pack4_seed0": _gan(lambda: data.get("grid"), keep_history=()),
     "week16_gans/grid_3k_pack4_seed0": _gan(lambda: data.get("grid")),  # history kept, as shipped
+    # packing against the table, over its five seeds (exercise 4)
+    **{f"week16_gans/grid_{run}_pack4_seed{s}": _gan(lambda: data.get("grid"), keep_history=())
+       for run in ("3k", "20k_decay") for s in range(5) if (run, s) != ("3k", 0)},
     **{f"week16_gans/{d}_{run}_snapshots": _snapshots(lambda d=d: data.get(d))
        for d, run in (("ring", "3k_seed1"), ("ring", "20k_decay_noise_seed1"),
                       ("grid", "20k_decay_seed3"), ("grid", "20k_decay_noise_seed3"))},
