@@ -18,8 +18,12 @@ are not options.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import math
 import typing
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -173,3 +177,91 @@ def check_labels(y: np.ndarray, n: int, name: str = "data") -> None:
         raise ValueError(f"{name}: labels 'y' must be {n} integers in 0..{MAX_CLASSES - 1}, "
                          f"got {getattr(y, 'dtype', type(y).__name__)} {np.shape(y)}"
                          + (f" from {y.min()} to {y.max()}" if ok else ""))
+
+
+# ----------------------------------------------------------------- parameters, checked
+
+
+_POSITIVE = {"std", "radius", "spacing", "T"}  # a float parameter that must be > 0, not >= 0
+
+
+def checked(make: Callable) -> Callable:
+    """``make`` with its parameters checked when the data set is made (not when it is first
+    sampled): counts (``int``) are integers >= 1 (``seed`` >= 0); numbers (``float``) are
+    finite, > 0 for a scale or a temperature, >= 0 for ``noise``; NumPy scalars count as
+    numbers. An unknown name is left to Python's own TypeError."""
+    signature = inspect.signature(make)
+
+    @functools.wraps(make)
+    def made(*args, **kwargs):
+        _check_params(make.__name__, signature, signature.bind(*args, **kwargs).arguments)
+        return make(*args, **kwargs)
+
+    return made
+
+
+def _check_params(name: str, signature: inspect.Signature, params: dict) -> None:
+    for key, value in params.items():
+        kind = str(signature.parameters[key].annotation)
+        if kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise TypeError(f"{name}: {key} must be an integer, got "
+                                f"{type(value).__name__} {value!r}")
+            if value < (0 if key == "seed" else 1):
+                raise ValueError(f"{name}: {key} must be an integer >= "
+                                 f"{0 if key == 'seed' else 1}, got {value}")
+        elif kind == "float":
+            if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+                raise TypeError(f"{name}: {key} must be a number, got "
+                                f"{type(value).__name__} {value!r}")
+            low = 0 if key in _POSITIVE or key == "noise" else None
+            if not math.isfinite(value) or (low is not None and (value < low or (
+                    key in _POSITIVE and value == low))):
+                need = " > 0" if key in _POSITIVE else " >= 0" if low is not None else ""
+                raise ValueError(f"{name}: {key} must be a finite number{need}, got {value}")
+
+
+# ---------------------------------------------------------------- a user's array files
+
+def read_arrays(path: str | Path, what: str = "data file") -> dict[str, np.ndarray]:
+    """The arrays of a user's ``.npy`` (as ``{"x": array}``) or ``.npz``, never unpickled;
+    anything else (a folder, a pipe, a CSV renamed, a truncated or pickled file) is a
+    one-line ValueError in our words, naming ``what`` and saying what is accepted."""
+    path = Path(path)
+    accepted = "accepted: a numeric array written by numpy.save (.npy) or numpy.savez (.npz)"
+    if path.suffix not in (".npy", ".npz"):
+        raise ValueError(f"{what} '{path}' must be .npy or .npz; {accepted}")
+    if not path.is_file():
+        raise ValueError(f"{what} '{path}' " + (
+            "is a folder, not a file" if path.is_dir() else
+            "is not a regular file (a pipe, socket or device)" if path.exists() else
+            "does not exist") + f"; {accepted}")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except OSError as e:
+        raise ValueError(f"cannot read {what} '{path}': {e.strerror or e}") from None
+    magic = {".npy": (b"\x93NUMPY",), ".npz": (b"PK\x03\x04", b"PK\x05\x06")}[path.suffix]
+    if path.suffix == ".npy" and head.startswith(b"PK\x03\x04"):
+        raise ValueError(f"{what} '{path}' is an .npz archive named .npy, not one numpy array; "
+                         f"rename it to .npz; {accepted}")
+    if not head.startswith(magic):
+        raise ValueError(f"{what} '{path}' is not a NumPy {path.suffix} file (it begins "
+                         f"{head!r}: text such as CSV, or another format); {accepted}")
+    try:
+        if path.suffix == ".npy":
+            return {"x": np.load(path, allow_pickle=False)}
+        with np.load(path, allow_pickle=False) as f:
+            return {name: f[name] for name in f.files}
+    except Exception as e:  # a corrupt, truncated or pickled file: say so in one line
+        raise ValueError(f"{what} '{path}' {_unreadable(e)}; {accepted}") from None
+
+
+def _unreadable(e: Exception) -> str:
+    """What is wrong with a file NumPy could not load, in our words, not NumPy's."""
+    text = str(e)
+    if "pickle" in text:  # never loaded: unpickling runs code
+        return "holds Python objects (pickled data), which are never loaded"
+    if any(t in text for t in ("reshape", "EOF", "truncated", "Failed to read all")):
+        return "is truncated: it holds fewer numbers than its header's shape says"
+    return f"is damaged ({type(e).__name__})"

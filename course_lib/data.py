@@ -13,9 +13,7 @@ configurations) sample with replacement from the array.
 
 from __future__ import annotations
 
-import functools
 import importlib.util
-import inspect
 import math
 import os
 from collections.abc import Callable
@@ -26,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from course_lib.config import MAX_CLASSES, check_array, check_labels  # noqa: F401
+from course_lib.config import MAX_CLASSES, check_array, check_labels, checked, read_arrays  # noqa: F401
 
 
 def data_root() -> Path:
@@ -91,52 +89,6 @@ def _from_array(name: str, description: str, x: np.ndarray, labels=None, **extra
         num_classes = int(labels.max()) + 1
     return Dataset(name, description, tuple(x.shape[1:]), sample, data=x, labels=labels,
                    num_classes=num_classes, **extra)
-
-
-# ----------------------------------------------------------------- parameters, checked
-
-
-_POSITIVE = {"std", "radius", "spacing", "T"}  # a float parameter that must be > 0, not >= 0
-
-
-def checked(make: Callable[..., Dataset]) -> Callable[..., Dataset]:
-    """``make`` with its parameters checked when the data set is made (not when it is first
-    sampled): counts (``int``) are integers >= 1 (``seed`` >= 0); numbers (``float``) are
-    finite, > 0 for a scale or a temperature, >= 0 for ``noise``; NumPy scalars count as
-    numbers. An unknown name is left to Python's own TypeError."""
-    signature = inspect.signature(make)
-
-    @functools.wraps(make)
-    def made(*args, **kwargs):
-        _check_params(make.__name__, signature, signature.bind(*args, **kwargs).arguments)
-        return make(*args, **kwargs)
-
-    return made
-
-
-def _check_params(name: str, signature: inspect.Signature, params: dict) -> None:
-    for key, value in params.items():
-        kind = str(signature.parameters[key].annotation)
-        if kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int | np.integer):
-                raise TypeError(f"{name}: {key} must be an integer, got "
-                                f"{type(value).__name__} {value!r}")
-            if value < (0 if key == "seed" else 1):
-                raise ValueError(f"{name}: {key} must be an integer >= "
-                                 f"{0 if key == 'seed' else 1}, got {value}")
-        elif kind == "float":
-            if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-                raise TypeError(f"{name}: {key} must be a number, got "
-                                f"{type(value).__name__} {value!r}")
-            low = 0 if key in _POSITIVE or key == "noise" else None
-            if not math.isfinite(value) or (low is not None and (value < low or (
-                    key in _POSITIVE and value == low))):
-                need = " > 0" if key in _POSITIVE else " >= 0" if low is not None else ""
-                raise ValueError(f"{name}: {key} must be a finite number{need}, got {value}")
-
-
-
-
 
 
 # ---------------------------------------------------------------------------- 1D densities
@@ -327,40 +279,6 @@ def ising(L: int = 16, T: float = 2.269, n: int = 2048, sweeps: int = 1000,
                        levels=2, value_range=(-1.0, 1.0))
 
 
-def read_arrays(path: str | Path, what: str = "data file") -> dict[str, np.ndarray]:
-    """The arrays of a user's ``.npy`` (as ``{"x": array}``) or ``.npz``, never unpickled;
-    anything else (a folder, a pipe, a CSV renamed, a truncated or pickled file) is a
-    one-line ValueError in our words, naming ``what`` and saying what is accepted."""
-    path = Path(path)
-    accepted = "accepted: a numeric array written by numpy.save (.npy) or numpy.savez (.npz)"
-    if path.suffix not in (".npy", ".npz"):
-        raise ValueError(f"{what} '{path}' must be .npy or .npz; {accepted}")
-    if not path.is_file():
-        raise ValueError(f"{what} '{path}' " + (
-            "is a folder, not a file" if path.is_dir() else
-            "is not a regular file (a pipe, socket or device)" if path.exists() else
-            "does not exist") + f"; {accepted}")
-    try:
-        with open(path, "rb") as f:
-            head = f.read(6)
-    except OSError as e:
-        raise ValueError(f"cannot read {what} '{path}': {e.strerror or e}") from None
-    magic = {".npy": (b"\x93NUMPY",), ".npz": (b"PK\x03\x04", b"PK\x05\x06")}[path.suffix]
-    if path.suffix == ".npy" and head.startswith(b"PK\x03\x04"):
-        raise ValueError(f"{what} '{path}' is an .npz archive named .npy, not one numpy array; "
-                         f"rename it to .npz; {accepted}")
-    if not head.startswith(magic):
-        raise ValueError(f"{what} '{path}' is not a NumPy {path.suffix} file (it begins "
-                         f"{head!r}: text such as CSV, or another format); {accepted}")
-    try:
-        if path.suffix == ".npy":
-            return {"x": np.load(path, allow_pickle=False)}
-        with np.load(path, allow_pickle=False) as f:
-            return {name: f[name] for name in f.files}
-    except Exception as e:  # a corrupt, truncated or pickled file: say so in one line
-        raise ValueError(f"{what} '{path}' {_unreadable(e)}; {accepted}") from None
-
-
 def from_file(path: str | Path) -> Dataset:
     """A user's array: ``.npy`` of shape (n, ...), or ``.npz`` with 'x' (and optional 'y')."""
     path = Path(path)
@@ -374,16 +292,6 @@ def from_file(path: str | Path) -> Dataset:
         check_labels(y, x.shape[0], str(path))
     return _from_array(path.stem, f"user data from {path.name}, {x.shape[0]} examples of shape "
                        f"{x.shape[1:]}", x, y)
-
-
-def _unreadable(e: Exception) -> str:
-    """What is wrong with a file NumPy could not load, in our words, not NumPy's."""
-    text = str(e)
-    if "pickle" in text:  # never loaded: unpickling runs code
-        return "holds Python objects (pickled data), which are never loaded"
-    if any(t in text for t in ("reshape", "EOF", "truncated", "Failed to read all")):
-        return "is truncated: it holds fewer numbers than its header's shape says"
-    return f"is damaged ({type(e).__name__})"
 
 
 REGISTRY: dict[str, Callable[..., Dataset]] = {

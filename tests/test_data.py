@@ -141,7 +141,7 @@ def test_ising_dataset_orders_below_and_disorders_above_tc():
     assert np.abs(hot.data.mean((1, 2))).mean() < 0.4
     with pytest.raises(ValueError, match="even integer"):
         data.ising(L=5)
-    with pytest.raises(ValueError, match="temperature"):
+    with pytest.raises(ValueError, match="T must be a finite number > 0"):
         data.ising(T=0)
 
 

@@ -33,7 +33,8 @@ SOURCES_HEADING = "## Quoted numbers and their sources"
 NOT_YET_COVERED = {"week17_diffusion"}
 COVERED = [p for p in NOTEBOOKS if p.stem not in NOT_YET_COVERED]
 
-NUMBER = re.compile(r"(?<![\w.^{])(?:\d+\.\d+(?:e[-+]?\d+)?|\d+e[-+]?\d+|10\^\{?-?\d+\}?)(?!\w|\.\w)")
+NUMBER = re.compile(r"(?<![\w.^{])(?:\d+\.\d+(?:e[-+]?\d+)?|\d+e[-+]?\d+|10\^\{?-?\d+\}?)"
+                    r"(?!\w|\.\w)")
 NOT_NUMBERS = [re.compile(p, re.S) for p in (r"```.*?```", r"`[^`\n]*`",
                                              r"\d+\.\d+\.\d+", r"arXiv[: ]\d{4}\.\d{4,5}",
                                              r"[Pp]ython ?\d+\.\d+")]
