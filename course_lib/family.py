@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import optax
+from flax import nnx
 
 from course_lib import data as data_lib
 from course_lib.data import Dataset
@@ -37,6 +39,27 @@ def examples(dataset: Dataset, key, n: int) -> np.ndarray:
 
 def dim(dataset: Dataset) -> int:
     return int(np.prod(dataset.shape))
+
+
+def optimizer_for(model, transform=optax.adam) -> nnx.Optimizer:
+    """``transform`` (an optax optimizer) at ``model.config.lr``, falling along a cosine to 0
+    over ``config.decay_steps`` where the config has them and they are > 0: the one place a
+    model's learning rate is read."""
+    c = model.config
+    decay = getattr(c, "decay_steps", 0)
+    lr = optax.cosine_decay_schedule(c.lr, decay) if decay else c.lr
+    return nnx.Optimizer(model, transform(lr), wrt=nnx.Param)
+
+
+def initializer(model_class, transform=optax.adam):
+    """init(config, seed) -> (model, :func:`optimizer_for` it), the network from
+    ``nnx.Rngs(seed)``."""
+
+    def init(config, seed: int = 0):
+        model = model_class(config, rngs=nnx.Rngs(seed))
+        return model, optimizer_for(model, transform)
+
+    return init
 
 
 def _sidecar(config, train_config, dataset: Dataset) -> dict:

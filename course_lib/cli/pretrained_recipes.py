@@ -21,6 +21,7 @@ from course_lib import data, gan, ising, nets
 from course_lib import diffusion as dm
 from course_lib.config import from_dict
 from course_lib.diffusion import flowmatch, lattice
+from course_lib.family import optimizer_for
 from course_lib.pretrained import PRETRAINED_DIR, cached_spins, fit, train_or_load
 from course_lib.train import TrainConfig, step_from_loss, train
 
@@ -130,8 +131,7 @@ def ising_binomial(name, saved, directory):
         def to_bits(key, n):
             return (spins.sample(key, n).reshape(n, sites) + 1) / 2
 
-        optimizer = nnx.Optimizer(model, optax.adam(config.lr), wrt=nnx.Param)
-        return train(dm.binomial_train_step, (model, optimizer), to_bits, run)
+        return train(dm.binomial_train_step, (model, optimizer_for(model)), to_bits, run)
 
     train_or_load(name, (model,), fit, retrain=True, directory=directory,
                   config={"model": config, "train": run, "data": saved["data"]})

@@ -14,7 +14,7 @@ Equation numbers refer to Luo, "Understanding diffusion models: a unified perspe
 - :mod:`.vdm`: :class:`VDM`, continuous time (Kingma et al. 2021), learned schedule;
 - :mod:`.binomial`: :class:`BinomialDiffusion`, Sohl-Dickstein et al. (2015) on binary data;
 - :mod:`.family`: the families (``FAMILIES``: ddpm, vdm, binomial, lattice) as the command
-  line sees them, each with its optimizer (:func:`initializer`) and recipes;
+  line sees them, each with its optimizer (:func:`course_lib.family.initializer`) and recipes;
 - :mod:`.ode`: the probability-flow ODE's exact log-likelihood; :mod:`.flowmatch`: flow
   matching (Lipman et al. 2023).
 

@@ -18,18 +18,7 @@ from course_lib.diffusion.binomial import BinomialConfig, BinomialDiffusion, bin
 from course_lib.diffusion.ddpm import DDPM, DDPMConfig, LevelsDDPMConfig, ddpm_train_step
 from course_lib.diffusion.elbo import bits_draws, bits_summary
 from course_lib.diffusion.vdm import VDM, VDMConfig, vdm_train_step
-from course_lib.family import Family, Recipe, dim, examples
-
-
-def initializer(model_class, optimizer):
-    """init(config, seed) -> (model, its optimizer at ``config.lr``), the network from
-    ``nnx.Rngs(seed)``: the one place a diffusion model's optimizer is chosen."""
-
-    def init(config, seed: int = 0):
-        model = model_class(config, rngs=nnx.Rngs(seed))
-        return model, nnx.Optimizer(model, optimizer(config.lr), wrt=nnx.Param)
-
-    return init
+from course_lib.family import Family, Recipe, dim, examples, initializer
 
 
 def evaluate(objects, dataset, key):
@@ -134,8 +123,7 @@ def _lattice_scorer(objects, held_out: np.ndarray, seed: int):
     @jax.jit
     def bits(state):
         model = nnx.merge(graphdef, state)
-        nats = jax.lax.map(lambda k: lattice.negative_elbo_nats(model, spins, k).mean(), keys)
-        return nats.mean() / lattice.LOG2
+        return jax.lax.map(lambda k: model.elbo_terms(spins, k).bits().mean(), keys).mean()
 
     return (lambda objs: float(bits(nnx.state(objs[0])))), "bits_per_example"
 
@@ -143,7 +131,8 @@ def _lattice_scorer(objects, held_out: np.ndarray, seed: int):
 LATTICE = Family(
     name="lattice", description="binomial diffusion of spin lattices (n, L, L) with a periodic "
                                 "conv denoiser (the Ising model)",
-    config=lattice.LatticeDiffusionConfig, init=lattice.init, train_step=lattice.train_step,
+    config=lattice.LatticeDiffusionConfig, init=initializer(lattice.LatticeDiffusion),
+    train_step=lattice.train_step,
     sample=lambda objects, key, n: lattice.generate(objects[0], key, n),
     sample_at=lambda objects, key, n, temperature: lattice.generate(objects[0], key, n,
                                                                     temperature),

@@ -19,13 +19,12 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
 
 from course_lib import metrics, nets
 from course_lib.config import setting
 from course_lib.diffusion import ode
-from course_lib.family import Family, Recipe, dim, examples
+from course_lib.family import Family, Recipe, dim, examples, initializer
 
 
 @dataclass(frozen=True)
@@ -66,9 +65,7 @@ class FlowMatching(nnx.Module):
         return ode.log_likelihood(self.velocity, x, steps=self.config.ode_steps)
 
 
-def init(config: FlowMatchingConfig, seed: int = 0):
-    model = FlowMatching(config, rngs=nnx.Rngs(seed))
-    return model, nnx.Optimizer(model, optax.adam(config.lr), wrt=nnx.Param)
+init = initializer(FlowMatching)
 
 
 def train_step(model, optimizer, x0, key):

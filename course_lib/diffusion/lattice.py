@@ -1,18 +1,11 @@
-"""Binomial diffusion on a periodic spin lattice (Sohl-Dickstein et al. 2015, binary data).
-
-The forward process forgets a configuration one random spin at a time: at step t each spin
-is, with probability beta_t = 1/(T - t + 1), replaced by a fair coin, so that
-
-    q(x_t = 1 | x_0) = abar_t x_0 + (1 - abar_t) / 2,   abar_t = 1 - t/T      (x in {0, 1})
-
-and at t = T every spin is a fair coin: the prior term of the ELBO is exactly zero. The
-reverse kernel p(x_{t-1} | x_t) is a product over sites of
-    sum_{x_0} q(x_{t-1} | x_t, x_0) pi_theta(x_0 | x_t),
-where pi_theta is a network's belief about the clean spin. The network here respects the
-lattice: every layer is a 3 x 3 convolution with periodic (circular) padding, dilated 1, 2,
-4, 8, ... so that a few layers see the whole 16 x 16 torus, plus the lattice average of the
-features (a translation-invariant summary: "which way is the lattice magnetised"). It is
-therefore exactly equivariant under translations of the torus, like the Hamiltonian.
+"""Binomial diffusion of a periodic spin lattice (Sohl-Dickstein et al. 2015, binary data):
+:class:`~course_lib.diffusion.binomial.BinomialDiffusion` towards fair coins (p_T = 1/2, so
+the prior term of the ELBO is exactly zero) of the bits x = (s + 1) / 2, with a denoiser that
+respects the lattice: every layer is a 3 x 3 convolution with periodic (circular) padding,
+dilated 1, 2, 4, 8, ... so that a few layers see the whole 16 x 16 torus, plus the lattice
+average of the features (a translation-invariant summary: "which way is the lattice
+magnetised"). It is therefore exactly equivariant under translations of the torus, like the
+Hamiltonian.
 
 With ``conditional=True`` the network also sees the temperature, through the same kind of
 per-layer embedding as the time step: one model for every T in [1.5, 3.5].
@@ -29,6 +22,8 @@ from flax import nnx
 
 from course_lib import nets
 from course_lib.config import setting
+from course_lib.diffusion.binomial import BinomialDiffusion
+from course_lib.family import optimizer_for
 
 LOG2 = float(np.log(2.0))
 
@@ -98,78 +93,29 @@ class PeriodicDenoiser(nnx.Module):
         return self.head(h)[..., 0]
 
 
-class LatticeDiffusion(nnx.Module):
-    """Binomial diffusion (p_T = 1/2) of spin lattices (n, L, L) in {-1, +1}.
+class LatticeDiffusion(BinomialDiffusion):
+    """Binomial diffusion (p_T = 1/2) of spin lattices (n, L, L) in {-1, +1}, the denoiser a
+    :class:`PeriodicDenoiser`: the bits of :class:`BinomialDiffusion` are x = (s + 1) / 2, and
+    the ``condition`` is the temperature of a conditional model."""
 
-    Internally x = (s + 1) / 2 in {0, 1}, the variables of Sohl-Dickstein et al.
-    """
+    p_T = 0.5
 
     def __init__(self, config: LatticeDiffusionConfig, *, rngs: nnx.Rngs):
         self.config = config
         self.net = PeriodicDenoiser(config, rngs=rngs)
 
-    def _abar(self, t):
-        return (1.0 - t / self.config.T)[:, None, None]
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (self.config.L, self.config.L)
 
-    def q_prob(self, x0, t):
-        """q(x_t = 1 | x_0) = abar_t x_0 + (1 - abar_t) / 2."""
-        ab = self._abar(t)
-        return ab * x0 + (1 - ab) * 0.5
+    def to_bits(self, spins):
+        return (spins + 1) / 2
 
-    def posterior_prob(self, x_t, x0, t):
-        """q(x_{t-1} = 1 | x_t, x_0) by Bayes' rule: q(x_t | x_{t-1}) q(x_{t-1} | x_0) / norm."""
-        beta = (1.0 / (self.config.T - t + 1))[:, None, None]
-        prev = self.q_prob(x0, t - 1)
-        stay, flip_in = 1 - beta / 2, beta / 2  # q(x_t = x_{t-1}), q(x_t != x_{t-1})
-        lik1 = jnp.where(x_t == 1, stay, flip_in)  # q(x_t | x_{t-1} = 1)
-        lik0 = jnp.where(x_t == 1, flip_in, stay)
-        return prev * lik1 / (prev * lik1 + (1 - prev) * lik0)
+    def from_bits(self, bits):
+        return 2 * bits - 1
 
     def x0_logit(self, x_t, t, temperature=None):
         return self.net(2 * x_t - 1, t / self.config.T, temperature)
-
-    def p_prob(self, x_t, t, temperature=None):
-        """p(x_{t-1} = 1 | x_t) = sum_{x_0} q(x_{t-1} = 1 | x_t, x_0) pi(x_0 | x_t)."""
-        pi = jax.nn.sigmoid(self.x0_logit(x_t, t, temperature))
-        return (pi * self.posterior_prob(x_t, jnp.ones_like(x_t), t)
-                + (1 - pi) * self.posterior_prob(x_t, jnp.zeros_like(x_t), t))
-
-    def loss_terms(self, spins, key, temperature=None):
-        """Negative ELBO per configuration, in nats, split into its terms (Sohl-Dickstein
-        et al. 2015 eq. 14): (T - 1) E_t KL(q(x_{t-1}|x_t,x_0) || p(x_{t-1}|x_t)) for t >= 2,
-        the reconstruction -log p(x_0 | x_1), and the prior KL, which is 0 (x_T is exactly
-        fair coins)."""
-        x0 = (spins + 1) / 2
-        n, T = x0.shape[0], self.config.T
-        k_t, k_x, k_1 = jax.random.split(key, 3)
-        t = jax.random.randint(k_t, (n,), 2, T + 1).astype(jnp.float32)
-        x_t = jax.random.bernoulli(k_x, self.q_prob(x0, t)).astype(jnp.float32)
-        q1 = jnp.clip(self.posterior_prob(x_t, x0, t), 1e-7, 1 - 1e-7)
-        p1 = jnp.clip(self.p_prob(x_t, t, temperature), 1e-7, 1 - 1e-7)
-        kl = q1 * (jnp.log(q1) - jnp.log(p1)) + (1 - q1) * (jnp.log1p(-q1) - jnp.log1p(-p1))
-        ones = jnp.ones(n)
-        x_1 = jax.random.bernoulli(k_1, self.q_prob(x0, ones)).astype(jnp.float32)
-        logit = self.x0_logit(x_1, ones, temperature)
-        reconstruction = jnp.sum(jnp.logaddexp(0.0, -jnp.where(x0 == 1, logit, -logit)), (1, 2))
-        return {"reconstruction": reconstruction, "prior": jnp.zeros(n),
-                "diffusion": (T - 1) * kl.sum((1, 2))}
-
-    def sample(self, key, n, temperature=None):
-        """n configurations (n, L, L) in {-1, +1}: T reverse steps from fair coins."""
-        L = self.config.L
-        k_T, key = jax.random.split(key)
-        x = jax.random.bernoulli(k_T, 0.5, (n, L, L)).astype(jnp.float32)
-        temp = None if temperature is None else jnp.broadcast_to(
-            jnp.asarray(temperature, jnp.float32), (n,))
-
-        def step(x, t):
-            tt = jnp.full((n,), t, jnp.float32)
-            p = jnp.where(t > 1, self.p_prob(x, tt, temp),
-                          jax.nn.sigmoid(self.x0_logit(x, tt, temp)))
-            return jax.random.bernoulli(jax.random.fold_in(key, t), p).astype(jnp.float32), None
-
-        x, _ = jax.lax.scan(step, x, jnp.arange(self.config.T, 0, -1))
-        return 2 * x - 1
 
 
 def _split(batch):
@@ -178,8 +124,9 @@ def _split(batch):
 
 
 def negative_elbo_nats(model: LatticeDiffusion, batch, key):
+    """-ELBO per configuration in nats, of spins or (spins, temperatures)."""
     spins, temperature = _split(batch)
-    return sum(model.loss_terms(spins, key, temperature).values())
+    return model.elbo_terms(spins, key, temperature).total()
 
 
 def train_step(model: LatticeDiffusion, optimizer: nnx.Optimizer, batch, key):
@@ -193,21 +140,6 @@ def train_step(model: LatticeDiffusion, optimizer: nnx.Optimizer, batch, key):
     loss, grads = nnx.value_and_grad(loss_fn)(model)
     optimizer.update(model, grads)
     return {"loss": loss}
-
-
-def adam(model: LatticeDiffusion) -> nnx.Optimizer:
-    """Adam at ``config.lr``, falling along a cosine to 0 over ``config.decay_steps`` if set."""
-    import optax
-
-    c = model.config
-    lr = optax.cosine_decay_schedule(c.lr, c.decay_steps) if c.decay_steps else c.lr
-    return nnx.Optimizer(model, optax.adam(lr), wrt=nnx.Param)
-
-
-def init(config: LatticeDiffusionConfig, seed: int = 0):
-    """(model, Adam optimizer) for ``config``, the network initialised from nnx.Rngs(seed)."""
-    model = LatticeDiffusion(config, rngs=nnx.Rngs(seed))
-    return model, adam(model)
 
 
 def generate(model: LatticeDiffusion, key, n: int, temperature=None, chunk: int = 250):
@@ -246,7 +178,7 @@ def fit(model: LatticeDiffusion, spins, train_config, temperatures=None) -> dict
         i = jax.random.randint(key, (n,), 0, len(spins))
         return spins[i] if temps is None else (spins[i], temps[i])
 
-    return train(train_step, (model, adam(model)), symmetrised(draw), train_config)
+    return train(train_step, (model, optimizer_for(model)), symmetrised(draw), train_config)
 
 
 def bits_per_spin(model: LatticeDiffusion, spins, key, repeats: int = 10, temperature=None,
@@ -254,8 +186,7 @@ def bits_per_spin(model: LatticeDiffusion, spins, key, repeats: int = 10, temper
     """Held-out negative ELBO in bits per spin (an upper bound on the cross-entropy, hence on
     the entropy of the data): mean and standard error over configurations x repeats."""
     spins = jnp.asarray(spins, jnp.float32)
-    nelbo = jax.jit(lambda k, s, temp: negative_elbo_nats(
-        model, s if temp is None else (s, temp), k))
+    nelbo = jax.jit(lambda k, s, temp: model.elbo_terms(s, k, temp).total())
     values = []
     for r in range(repeats):
         for i in range(0, len(spins), batch_size):

@@ -380,8 +380,8 @@ def test_alpha_bar_snr_and_gamma_by_hand():
 class ConstantBeliefBinomial(dm.BinomialDiffusion):
     """Binomial diffusion whose belief P(x_0 = 1 | x_t) is the constant PI, whatever x_t."""
 
-    def x0_prob(self, x_t, t):
-        return jnp.full_like(x_t, PI)
+    def x0_logit(self, x_t, t, condition=None):
+        return jnp.full_like(x_t, np.log(PI / (1 - PI)))
 
 
 PI, T_BIN, P_T = 0.3, 6, 0.2
@@ -434,19 +434,17 @@ def test_binomial_bound_against_enumeration(x0):
 
 
 def test_binomial_reconstruction_stays_finite_when_the_belief_is_certain():
-    """A belief of exactly 1 (or 0) must not give an infinite -log p: the belief is clipped to
-    [1e-7, 1 - 1e-7], so a bit the model is sure of but wrong about costs -log 1e-7 = 16.12
-    nats (15.94 at the top, where float32 rounds 1 - 1e-7 to 1 - 2^-23), and one it is right
-    about costs ~1e-7."""
-    top = float(np.float32(1 - 1e-7))
-    for belief, x0, cost in [(1.0, 0.0, -np.log1p(-top)), (1.0, 1.0, 1e-7),
-                             (0.0, 1.0, -np.log(1e-7)), (0.0, 0.0, 1e-7)]:
+    """-log p(x_0 | x_1) is computed from the denoiser's logit f as log(1 + exp(-+f)), not as
+    the log of a rounded sigmoid: a bit the model is sure of (|f| = 40, sigmoid(f) = 1 in
+    float32) but wrong about costs |f| nats, finite; one it is right about costs exp(-|f|)."""
+    for logit, x0, cost in [(40.0, 0.0, 40.0), (40.0, 1.0, np.exp(-40.0)),
+                            (-40.0, 1.0, 40.0), (-40.0, 0.0, np.exp(-40.0))]:
         model = ConstantBeliefBinomial(dm.BinomialConfig(data_dim=1, T=T_BIN, p_T=P_T,
                                                          hidden=(4,)), rngs=nnx.Rngs(0))
-        model.x0_prob = lambda x_t, t, b=belief: jnp.full_like(x_t, b)
+        model.x0_logit = lambda x_t, t, condition=None, f=logit: jnp.full_like(x_t, f)
         r = np.asarray(elbo_terms(model, jnp.full((8, 1), x0), jax.random.key(0))[
             "reconstruction"])
-        np.testing.assert_allclose(r, cost, rtol=1e-3, atol=2e-7)
+        np.testing.assert_allclose(r, cost, rtol=1e-5, atol=1e-30)
 
 
 @pytest.mark.parametrize("learn_variance", [False, True])
