@@ -223,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
         _interrupted()
         return 130
     except Exception as e:  # noqa: BLE001 -- the boundary: one line, never a traceback
+        if _is_interrupt(e):
+            interrupted = True
+            _interrupted()
+            return 130
         return _bug(e, debug)
     finally:
         if main_thread:
@@ -230,6 +234,12 @@ def main(argv: list[str] | None = None) -> int:
             # leaves at once with 130 and no second line, instead of dying by the signal
             signal.signal(signal.SIGINT, (lambda *_: os._exit(130)) if interrupted and
                           argv_is_process else previous)
+
+
+def _is_interrupt(e: BaseException) -> bool:
+    """A Ctrl-C that landed inside a JAX host callback (progress, validation) comes back as
+    a RuntimeError "Exception raised in callback" whose text holds the KeyboardInterrupt."""
+    return isinstance(e, RuntimeError) and "KeyboardInterrupt" in str(e)
 
 
 def _ours(e: BaseException) -> bool:
