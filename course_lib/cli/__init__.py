@@ -25,6 +25,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 
 import jax
@@ -163,22 +164,46 @@ def run(argv: list[str]) -> int:
     return 0
 
 
+_said = threading.Event()  # the interruption's line is printed once, by whoever comes first
+
+
 def _interrupted() -> None:
-    print("error: interrupted; a run folder keeps its last checkpoint (resume with --resume)",
-          file=sys.stderr, flush=True)
+    if not _said.is_set():
+        _said.set()
+        print("error: interrupted; a run folder keeps its last checkpoint (resume with "
+              "--resume)", file=sys.stderr, flush=True)
+
+
+def _leave() -> None:
+    _interrupted()
+    os._exit(130)
 
 
 def _on_sigint(signum, frame):
-    """Ctrl-C: raise KeyboardInterrupt where Python is, and if something swallows it or C++
-    holds the interpreter for long, leave anyway after 10 s (files are written atomically)."""
-    def leave():
-        _interrupted()
-        os._exit(130)
-    timer = threading.Timer(10.0, leave)
-    timer.daemon = True
-    timer.start()
-    signal.signal(signal.SIGINT, lambda *_: leave())  # a second Ctrl-C: leave now
+    """Ctrl-C: raise KeyboardInterrupt where Python is; a second Ctrl-C leaves at once."""
+    signal.signal(signal.SIGINT, lambda *_: _leave())
     raise KeyboardInterrupt
+
+
+def _watch_sigint() -> None:
+    """Python runs a signal handler only between bytecodes of the main thread, so a long
+    NumPy or XLA call would hold Ctrl-C until it ends (and whatever swallows the
+    KeyboardInterrupt would hide it). The C-level handler writes the signal to a wakeup
+    fd at once; this thread reads it and, if the main thread has not said "interrupted"
+    within a second, leaves with exit 130 (files are written atomically)."""
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+
+    def watch():
+        while signal.SIGINT not in os.read(read, 64):
+            pass
+        if not _said.wait(1.0):
+            _leave()
+        time.sleep(10.0)  # said, but shutting down hangs: leave anyway
+        os._exit(130)
+
+    threading.Thread(target=watch, name="sigint-watch", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     main_thread = threading.current_thread() is threading.main_thread()
     if main_thread:
         previous = signal.signal(signal.SIGINT, _on_sigint)
+        if argv_is_process:
+            _watch_sigint()
     interrupted = False
     try:
         check_xla_flags()
