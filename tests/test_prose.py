@@ -27,11 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("week*.ipynb"))
 SOURCES_HEADING = "## Quoted numbers and their sources"
 
-# Issue 27: this one is being rewritten on another branch (its prose carries computed numbers
-# still). Convert it like the others (tools/nbval_tags.py, printed sentences, a sources table)
-# and empty this set; test_not_yet_covered_is_still_needed fails once it passes.
-NOT_YET_COVERED = {"week17_diffusion"}
-COVERED = [p for p in NOTEBOOKS if p.stem not in NOT_YET_COVERED]
+COVERED = NOTEBOOKS
 
 NUMBER = re.compile(r"(?<![\w.^{])(?:\d+\.\d+(?:e[-+]?\d+)?|\d+e[-+]?\d+|10\^\{?-?\d+\}?)"
                     r"(?!\w|\.\w)")
@@ -149,15 +145,6 @@ def test_what_counts_as_a_number():
     assert numbers_in("D(x) = 0.52, 98.2 %, lr $10^{-3}$ or 1e-3; $-4.094$") == [
         "0.52", "98.2", "10^{-3}", "1e-3", "4.094"]
     assert numbers_in("`lr=3e-3` jupytext 1.19.6, arXiv 2208.11970, Eq. 45, 1. item, 2,000") == []
-
-
-def test_not_yet_covered_is_still_needed():
-    for name in NOT_YET_COVERED:
-        path = ROOT / "notebooks" / f"{name}.ipynb"
-        assert path.is_file(), f"{name} is gone: remove it from NOT_YET_COVERED"
-        nb = read(path)
-        assert unlisted_numbers(nb) or any(NBVAL_COMMENT.search(source(c)) for c in nb["cells"]), (
-            f"{name} passes now: remove it from NOT_YET_COVERED")
 
 
 @pytest.mark.parametrize("path", [p for p in COVERED if p.stem != "week00_setup"],

@@ -82,7 +82,7 @@ class LevelsDDPMConfig(DDPMConfig):
     """A DDPM for data on ``levels`` grey levels with its discretisation fixed:
 
     gamma_1, gamma_T: the schedule is linear in gamma = -log SNR (:func:`log_snr_betas`); the
-                      first step's noise sqrt(sigmoid(gamma_1)) (0.023 for -7.5, where VDM's
+                      first step's noise sqrt(sigmoid(gamma_1)) (0.024 for -7.5, where VDM's
                       learned gamma(0) ends up on the digits) is a fifth of the 17 levels'
                       spacing 0.125, not a tenth of it (linear betas: sqrt(1e-4) = 0.01).
     decoder p(x_0 | x_1): :func:`level_log_prob` over the levels, not a discretised Gaussian
