@@ -33,8 +33,10 @@ import numpy as np
 from course_lib import data as data_lib
 from course_lib import doctor, enable_compile_cache
 from course_lib.cli import pretrained
-from course_lib.cli.guard import SEED_MAX, check_memory, check_xla_flags, json_safe, user_fault
+from course_lib.cli.errors import check_xla_flags, user_fault
+from course_lib.cli.limits import SEED_MAX, check_memory
 from course_lib.cli.options import Parser, count, parse_train, train
+from course_lib.cli.run_folder import json_safe
 from course_lib.cli.runs import evaluate_run, load_run, sample_run, save_array, train_model
 from course_lib.families import FAMILIES, get
 from course_lib.train import TrainingDiverged

@@ -29,14 +29,9 @@ from course_lib.checkpoint import (
 )
 from course_lib.cli import prepare as prep_lib
 from course_lib.cli import report, validation
-from course_lib.cli.guard import (
-    _model_bytes,
-    _oserror,
-    check_memory,
-    check_seed,
-    json_safe,
-    run_lock,
-)
+from course_lib.cli.errors import oserror
+from course_lib.cli.limits import check_memory, check_seed, model_bytes
+from course_lib.cli.lock import run_lock
 from course_lib.cli.options import flag, option_fields
 from course_lib.cli.run_folder import (
     CONFIG,
@@ -46,6 +41,7 @@ from course_lib.cli.run_folder import (
     check_resumable,
     check_settings,
     dumps,
+    json_safe,
     make_dirs,
     manifest_for,
     read_manifest,
@@ -138,7 +134,7 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
                          f"{pack} (the critic judges groups of {pack} examples)")
     sizes = [flag(k) for k in ("hidden", "batch_size")
              if k == "batch_size" or hasattr(config, k)]
-    check_memory(f"model '{model}' with these options", _model_bytes(config,
+    check_memory(f"model '{model}' with these options", model_bytes(config,
                  train_config.batch_size), f"choose smaller {' or '.join(sizes)}")
     identity = _identity(model, config)
     run_config = {"model": model, "data": _data_spec(data), "shape": list(dataset.shape),
@@ -347,4 +343,4 @@ def save_array(path: str | Path, x: np.ndarray) -> None:
     try:
         write_atomic(path, lambda f: np.save(f, np.asarray(x)))
     except OSError as e:
-        raise _oserror(path, e, "write") from None
+        raise oserror(path, e, "write") from None

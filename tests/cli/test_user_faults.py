@@ -17,7 +17,7 @@ import pytest
 from cli_call import call, one_line
 
 from course_lib import cli, doctor
-from course_lib.cli import guard
+from course_lib.cli import errors, limits
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -56,7 +56,7 @@ def test_known_faults_from_below_are_the_users(capsys, monkeypatch, exc):
     monkeypatch.setattr(cli, "evaluate_run", boom)
     rc, _, err = call(capsys, "evaluate", "somewhere", "--data", "ring")
     assert one_line(rc, err), err
-    assert guard.user_fault(ValueError("a bug of ours")) is None
+    assert errors.user_fault(ValueError("a bug of ours")) is None
 
 
 def test_pack_larger_than_the_batch_is_refused(tmp_path, capsys):
@@ -67,7 +67,7 @@ def test_pack_larger_than_the_batch_is_refused(tmp_path, capsys):
 
 
 def test_a_model_without_hidden_is_not_told_to_shrink_it(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(guard, "memory_limit", lambda: 1000)
+    monkeypatch.setattr(limits, "memory_limit", lambda: 1000)
     rc, _, err = call(capsys, "train", "gaussian", "--data", "ring", "--out", tmp_path / "r",
                       "--steps", "2", "--no-progress")
     assert one_line(rc, err, "--batch-size") and "--hidden" not in err, err
