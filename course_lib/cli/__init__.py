@@ -32,7 +32,7 @@ import numpy as np
 
 from course_lib import data as data_lib
 from course_lib import doctor, enable_compile_cache
-from course_lib.cli import pretrained
+from course_lib.cli import regenerate
 from course_lib.cli.errors import check_xla_flags, user_fault
 from course_lib.cli.limits import SEED_MAX, check_memory
 from course_lib.cli.options import Parser, count, parse_train, train
@@ -151,15 +151,15 @@ def run(argv: list[str]) -> int:
     elif args.verb == "evaluate":
         print_json(evaluate_run(args.run_dir, args.data, args.seed, args.means, args.std))
     elif args.pretrained_verb == "list":
-        for name in pretrained.names():
-            print(f"{name:45s} {pretrained.read_sidecar(name, 'command')['command']}")
+        for name in regenerate.names():
+            print(f"{name:45s} {regenerate.read_sidecar(name, 'command')['command']}")
     elif args.pretrained_verb == "retrain":
         from course_lib.cli.retrain import retrain
 
         return retrain(args.patterns, args.scratch, args.tolerance)
     else:
-        before = pretrained.sha256_of(args.name)
-        after = pretrained.regenerate(args.name, args.out)
+        before = regenerate.sha256_of(args.name)
+        after = regenerate.regenerate(args.name, args.out)
         same = after == before
         print(f"{args.name}: sha256 {after} ({'the shipped one' if same else 'changed'})")
     return 0

@@ -88,7 +88,7 @@ def test_binary_integers_with_one_bit_are_accepted(tmp_path, capsys):
 def pretrained_copy(tmp_path, monkeypatch):
     """A copy of three sidecars and their weights, the CLI and doctor pointed at it."""
     from course_lib import pretrained as lib
-    from course_lib.cli import pretrained as cli_pretrained
+    from course_lib.cli import regenerate
 
     src = lib.PRETRAINED_DIR / "week16_gans"
     folder = tmp_path / "pretrained" / "week16_gans"
@@ -97,7 +97,7 @@ def pretrained_copy(tmp_path, monkeypatch):
         for suffix in (".json", ".npz"):
             shutil.copy(src / f"{name}{suffix}", folder / f"{name}{suffix}")
     monkeypatch.setattr(lib, "PRETRAINED_DIR", folder.parent)
-    monkeypatch.setattr(cli_pretrained, "PRETRAINED_DIR", folder.parent)
+    monkeypatch.setattr(regenerate, "PRETRAINED_DIR", folder.parent)
     return folder
 
 

@@ -1,6 +1,6 @@
 """``python -m course_lib pretrained regenerate NAME``: rebuild one pretrained file alone.
 
-Each recipe (:mod:`course_lib.cli.pretrained_recipes`) reads the file's sidecar (how the
+Each recipe (:mod:`course_lib.cli.regenerate_recipes`) reads the file's sidecar (how the
 model was built and trained), calls the library functions the notebook calls with
 ``retrain=True``, and so rewrites the weights and the sidecar (or writes them to ``--out
 DIR``). JAX on a CPU is bit-reproducible on one kind of CPU: there a regenerated file has the
@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Callable
 from pathlib import Path
 
-from course_lib.cli.pretrained_recipes import RECIPES
+from course_lib.cli.regenerate_recipes import RECIPES
 from course_lib.pretrained import PRETRAINED_DIR, sha256
 
 
