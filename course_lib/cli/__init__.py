@@ -115,15 +115,22 @@ def _parser() -> Parser:
 
 
 def parse(argv: list[str]):
-    """The arguments of a command line, checked as ``run`` would, without running it."""
-    if argv[:1] == ["train"] and len(argv) > 1 and not argv[1].startswith("-"):
-        return parse_train(argv[1:])
+    """(family, arguments) of a command line, checked as ``run`` would, without running it;
+    the family is None for a command other than ``train MODEL``."""
+    if _is_train(argv):
+        spec, _, args = parse_train(argv[1:])
+        return spec, args
     return None, _parser().parse_args(argv)
 
 
+def _is_train(argv: list[str]) -> bool:
+    """``train MODEL ...``: its options are the model's, parsed by :mod:`.options`."""
+    return argv[:1] == ["train"] and len(argv) > 1 and not argv[1].startswith("-")
+
+
 def run(argv: list[str]) -> int:
-    if argv[:1] == ["train"] and len(argv) > 1 and not argv[1].startswith("-"):
-        report = train(*parse_train(argv[1:]))
+    if _is_train(argv):
+        report = train(argv[1:])
         if report is not None:
             print_json(report)
         return 0

@@ -24,7 +24,7 @@ from typing import Any
 import jax
 
 from course_lib.families import get
-from course_lib.family import Family
+from course_lib.family import Family, Recipe
 from course_lib.train import TrainConfig
 
 
@@ -133,11 +133,9 @@ def _data_arguments(p: argparse.ArgumentParser, required: bool = True) -> None:
                         "to [-1, 1] (2 v / (2^BITS - 1) - 1); the run records which it read")
 
 
-def train_parser(spec: Family, data: str | None = None, quantized: int | None = None
-                 ) -> Parser:
+def train_parser(spec: Family, recipe: Recipe, data: str | None = None) -> Parser:
     """``train MODEL``: the run's arguments, then TrainConfig's and the model config's fields,
-    their defaults those of the notebook recipe for ``data`` (shown by ``--help``)."""
-    recipe = spec.recipe(data, quantized)
+    their defaults those of ``recipe``, the notebook recipe for ``data`` (shown by ``--help``)."""
     p = Parser(prog=f"course_lib train {spec.name}", description=spec.description,
                epilog=spec.describe_recipes(), formatter_class=argparse.RawTextHelpFormatter)
     _data_arguments(p)
@@ -166,9 +164,10 @@ def train_parser(spec: Family, data: str | None = None, quantized: int | None = 
     return p
 
 
-def parse_train(argv: list[str]):
-    """(family, arguments) of ``train MODEL ...`` (argv from MODEL on). The recipe whose
-    defaults the parser shows depends on --data and --quantized: a first pass reads them."""
+def parse_train(argv: list[str]) -> tuple[Family, Recipe, argparse.Namespace]:
+    """(family, recipe, arguments) of ``train MODEL ...`` (argv from MODEL on). The recipe
+    whose defaults the parser shows depends on --data and --quantized: a first pass reads
+    them, and the recipe found is the one the run uses."""
     spec = get(argv[0])
     first = Parser(add_help=False)
     _data_arguments(first, required=False)
@@ -177,20 +176,21 @@ def parse_train(argv: list[str]):
         data, quantized = known.data, known.quantized
     except ValueError:  # a bad --quantized: the full parser says what is wrong
         data = quantized = None
-    args, rest = train_parser(spec, data, quantized).parse_known_args(argv[1:])
+    recipe = spec.recipe(data, quantized)
+    args, rest = train_parser(spec, recipe, data).parse_known_args(argv[1:])
     if rest:
         accepted = ", ".join(flag(f.name) for f in option_fields(spec.config, spec.fixed))
         raise ValueError(f"model '{spec.name}' does not take {' '.join(rest)}; its "
                          f"options: {accepted}")
-    return spec, args
+    return spec, recipe, args
 
 
-def train(spec: Family, args) -> dict | None:
-    """Run ``train MODEL`` as parsed; what to print (None on a --distributed run's other
-    processes)."""
+def train(argv: list[str]) -> dict | None:
+    """Run ``train MODEL ...`` (argv from MODEL on); what to print (None on a --distributed
+    run's other processes)."""
     from course_lib.cli.runs import train_model  # runs builds on this module's options
 
-    recipe = spec.recipe(args.data, args.quantized)
+    spec, recipe, args = parse_train(argv)
     train_config = TrainConfig(**(recipe.train | given(args, TrainConfig)))
     if args.distributed:  # CPUs exchange gradients through gloo (XLA's default: none)
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
@@ -199,10 +199,10 @@ def train(spec: Family, args) -> dict | None:
                                                      ("process_id", "JAX_PROCESS_ID"))
                  if os.environ.get(v)}
         jax.distributed.initialize(**ranks)
-    metrics = train_model(spec.name, args.data, args.out, train_config, resume=args.resume,
-                          quantized=args.quantized, standardize=args.standardize,
-                          val_fraction=args.val_fraction, patience=args.patience,
-                          **given(args, spec.config))
+    metrics = train_model(spec.name, args.data, args.out, train_config, recipe=recipe,
+                          resume=args.resume, quantized=args.quantized,
+                          standardize=args.standardize, val_fraction=args.val_fraction,
+                          patience=args.patience, **given(args, spec.config))
     if jax.process_index() == 0:
         return {"out": args.out, "data": metrics["data"], "final": metrics["final"]}
     return None

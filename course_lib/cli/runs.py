@@ -55,7 +55,7 @@ from course_lib.cli.run_folder import (
 from course_lib.config import check as check_config
 from course_lib.config import from_dict
 from course_lib.families import get
-from course_lib.family import Family
+from course_lib.family import Family, Recipe
 from course_lib.train import TrainConfig, train
 
 
@@ -78,13 +78,15 @@ def _identity(model: str, config) -> dict[str, Any]:
 
 
 def train_model(model: str, data: str, out: str | Path, train_config: TrainConfig | None = None,
-                *, resume: bool = False, quantized: int | None = None,
-                standardize: bool | None = None, val_fraction: float = 0.1,
-                patience: int | None = None, **options) -> dict[str, Any]:
+                *, recipe: Recipe | None = None, resume: bool = False,
+                quantized: int | None = None, standardize: bool | None = None,
+                val_fraction: float = 0.1, patience: int | None = None,
+                **options) -> dict[str, Any]:
     """Train ``model`` on ``data`` (a built-in name or a .npy/.npz path) into folder ``out``;
     ``options`` are fields of the model's config (``lr_g=1e-4``, ``hidden=(64, 64)``). What is
-    not given comes from the notebook's recipe for this model and data
-    (:attr:`course_lib.family.Family.recipes`), ``train_config`` included.
+    not given comes from ``recipe``, the notebook's recipe for this model and data
+    (:meth:`course_lib.family.Family.recipe`, looked up here when None), ``train_config``
+    included.
 
     Data from a file are prepared (:mod:`course_lib.cli.prepare`): ``quantized`` bits read
     as integers or as [-1, 1]; continuous data standardised (``standardize`` None: when they
@@ -100,7 +102,7 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
     spec = get(model)
     _check_options(spec, options)
     prep_lib.check_options(quantized, standardize, val_fraction, patience)
-    recipe = spec.recipe(data, quantized)
+    recipe = spec.recipe(data, quantized) if recipe is None else recipe
     train_config = TrainConfig(**recipe.train) if train_config is None else train_config
     if not isinstance(train_config, TrainConfig):
         raise TypeError(f"train_config must be a TrainConfig, got {type(train_config).__name__}")
