@@ -10,14 +10,20 @@ import numpy as np
 SEED_MAX = 2**63 - 2  # jax.random.key takes an int64; the evaluation uses seed + 1
 
 
+def check_int(value, what: str, low: int, high: int | None, accepted: str) -> int:
+    """``value`` as an int in low..high (no bound above when None), else one line saying
+    that ``what`` must be ``accepted``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{what} must be an integer, got {type(value).__name__} {value!r}")
+    if not low <= value <= (value if high is None else high):
+        raise ValueError(f"{what} must be {accepted}, got {value}")
+    return int(value)
+
+
 def check_seed(seed, what: str = "--seed") -> int:
     """A seed as an int in 0..2**63-2 (a larger one is refused, not wrapped or hashed: two
     different seeds must never give the same run)."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise TypeError(f"{what} must be an integer, got {type(seed).__name__} {seed!r}")
-    if not 0 <= seed <= SEED_MAX:
-        raise ValueError(f"{what} must be an integer in 0..{SEED_MAX} (2**63 - 2), got {seed}")
-    return int(seed)
+    return check_int(seed, what, 0, SEED_MAX, f"an integer in 0..{SEED_MAX} (2**63 - 2)")
 
 
 def memory_limit() -> int:

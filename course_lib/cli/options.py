@@ -40,12 +40,16 @@ class Parser(argparse.ArgumentParser):
                                   " (see: python -m course_lib -h)"))
 
 
-def _typed(kind: type, name: str):
+def _typed(kind: type, what: str, ok=lambda v: True):
+    """An argparse type: ``kind(s)``, refused in one line naming ``what`` unless ``ok``."""
     def parse(s: str):
         try:
-            return kind(s)
+            v = kind(s)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a {name}, got '{s}'") from None
+            v = None
+        if v is None or not ok(v):
+            raise argparse.ArgumentTypeError(f"must be {what}, got '{s}'")
+        return v
     return parse
 
 
@@ -57,7 +61,7 @@ def _int_tuple(s: str) -> tuple[int, ...]:
                                          f"256,256,256; got '{s}'") from None
 
 
-PARSERS = {int: _typed(int, "int"), float: _typed(float, "float"), str: str,
+PARSERS = {int: _typed(int, "a int"), float: _typed(float, "a float"), str: str,
            tuple[int, ...]: _int_tuple}
 
 
@@ -104,26 +108,11 @@ def given(namespace: argparse.Namespace, cls: type) -> dict[str, Any]:
 
 def count(kind: str, high: int | None = None):
     """An argparse type: a positive or non-negative integer, at most ``high``."""
-    def parse(s: str) -> int:
-        try:
-            v = int(s)
-        except ValueError:
-            v = None
-        if v is None or v < (1 if kind == "positive" else 0) or (high and v > high):
-            limit = f" up to {high}" if high else ""
-            raise argparse.ArgumentTypeError(f"must be a {kind} integer{limit}, got '{s}'")
-        return v
-    return parse
+    low, limit = (1 if kind == "positive" else 0), (f" up to {high}" if high else "")
+    return _typed(int, f"a {kind} integer{limit}", lambda v: v >= low and not (high and v > high))
 
 
-def _fraction(s: str) -> float:
-    try:
-        v = float(s)
-    except ValueError:
-        v = None
-    if v is None or not 0 <= v <= 0.5:
-        raise argparse.ArgumentTypeError(f"must be a number in 0..0.5, got '{s}'")
-    return v
+_fraction = _typed(float, "a number in 0..0.5", lambda v: 0 <= v <= 0.5)
 
 
 def _data_arguments(p: argparse.ArgumentParser, required: bool = True) -> None:

@@ -30,7 +30,7 @@ from course_lib.checkpoint import (
 from course_lib.cli import prepare as prep_lib
 from course_lib.cli import report, validation
 from course_lib.cli.errors import oserror
-from course_lib.cli.limits import check_memory, check_seed, model_bytes
+from course_lib.cli.limits import check_int, check_memory, check_seed, model_bytes
 from course_lib.cli.lock import run_lock
 from course_lib.cli.options import flag, option_fields
 from course_lib.cli.run_folder import (
@@ -272,20 +272,12 @@ def load_run(run_dir: str | Path, *, with_config: bool = False):
 TEMPERATURES = (1.5, 3.5)
 
 
-def _check_n(n, what: str = "--n") -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer):
-        raise TypeError(f"{what} must be an integer, got {type(n).__name__} {n!r}")
-    if n <= 0:
-        raise ValueError(f"{what} must be a positive integer, got {n}")
-    return int(n)
-
-
 def sample_run(run_dir: str | Path, n: int, seed: int = 0,
                temperature: float | None = None, extrapolate: bool = False) -> np.ndarray:
     """n samples of the run's model, each of the training data's shape; a lattice model
     conditioned on the temperature samples at ``temperature`` (and needs one), inside its
     training range unless told to ``extrapolate``."""
-    n = _check_n(n)
+    n = check_int(n, "--n", 1, None, "a positive integer")
     seed = check_seed(seed)
     spec, objects, shape, saved = load_run(run_dir, with_config=True)
     config = objects[0].config if hasattr(objects[0], "config") else None
