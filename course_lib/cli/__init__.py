@@ -140,21 +140,19 @@ def run(argv: list[str]) -> int:
     if args.verb == "data" and args.data_verb == "list":
         for name, line in data_lib.describe().items():
             print(f"{name:12s} {line}")
-    elif args.verb == "data":
+    elif args.verb in ("data", "sample"):
         if not args.out.endswith(".npy"):
             raise ValueError(f"--out must name a .npy file, got '{args.out}'")
-        dataset = data_lib.get(args.name)
-        check_memory(f"--n {args.n}", 4.0 * 4 * args.n * max(int(np.prod(dataset.shape)), 8),
-                     "draw fewer examples per call")
-        x = dataset.sample(jax.random.key(args.seed), args.n)
-        save_array(args.out, np.asarray(x))
-        print(f"wrote {args.out}: {args.n} examples of shape {tuple(x.shape[1:])}")
-    elif args.verb == "sample":
-        if not args.out.endswith(".npy"):
-            raise ValueError(f"--out must name a .npy file, got '{args.out}'")
-        x = sample_run(args.run_dir, args.n, args.seed, args.temperature, args.extrapolate)
+        if args.verb == "data":
+            dataset, what = data_lib.get(args.name), "examples"
+            check_memory(f"--n {args.n}", 4.0 * 4 * args.n * max(int(np.prod(dataset.shape)), 8),
+                         "draw fewer examples per call")
+            x = np.asarray(dataset.sample(jax.random.key(args.seed), args.n))
+        else:
+            x, what = sample_run(args.run_dir, args.n, args.seed, args.temperature,
+                                 args.extrapolate), "samples"
         save_array(args.out, x)
-        print(f"wrote {args.out}: {x.shape[0]} samples of shape {tuple(x.shape[1:])}")
+        print(f"wrote {args.out}: {x.shape[0]} {what} of shape {tuple(x.shape[1:])}")
     elif args.verb == "evaluate":
         print_json(evaluate_run(args.run_dir, args.data, args.seed, args.means, args.std))
     elif args.pretrained_verb == "list":

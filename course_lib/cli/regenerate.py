@@ -1,10 +1,12 @@
-"""``python -m course_lib pretrained regenerate NAME``: rebuild one pretrained file alone.
+"""``python -m course_lib pretrained regenerate NAME``: rebuild one shipped file alone, with
+its recipe; and ``pretrained list``, which shows each file's command.
 
-Each recipe (:mod:`course_lib.cli.regenerate_recipes`) reads the file's sidecar (how the
-model was built and trained), calls the library functions the notebook calls with
-``retrain=True``, and so rewrites the weights and the sidecar (or writes them to ``--out
-DIR``). JAX on a CPU is bit-reproducible on one kind of CPU: there a regenerated file has the
-sha256 it had.
+Each recipe calls the library functions the file's notebook calls, with the arguments its
+sidecar recorded (``saved``: the sidecar's "config") and the data the notebook gives them, and
+writes the file with :func:`course_lib.pretrained.train_or_load` into ``directory`` (default
+data/pretrained; ``make retrain`` gives a scratch folder). A recipe that finds a sidecar
+recording other data than it would use refuses, in one line, instead of training on it. JAX on
+a CPU is bit-reproducible on one kind of CPU: there a regenerated file has the sha256 it had.
 """
 
 from __future__ import annotations
@@ -14,8 +16,20 @@ import shlex
 from collections.abc import Callable
 from pathlib import Path
 
-from course_lib.cli.regenerate_recipes import RECIPES
-from course_lib.pretrained import PRETRAINED_DIR, sha256
+import jax
+import numpy as np
+import optax
+from flax import nnx
+
+from course_lib import data, gan, ising, nets
+from course_lib import diffusion as dm
+from course_lib.config import from_dict
+from course_lib.diffusion import flowmatch, lattice
+from course_lib.family import optimizer_for
+from course_lib.pretrained import PRETRAINED_DIR, cached_spins, fit, sha256, train_or_load
+from course_lib.train import TrainConfig, step_from_loss, train
+
+Recipe = Callable[[str, dict, object], None]  # (name, the sidecar's config, directory)
 
 
 def sidecar_path(name: str) -> Path:
@@ -81,3 +95,213 @@ def names() -> list[str]:
     """Every shipped pretrained file, as "<notebook>/<model>"."""
     return sorted(p.relative_to(PRETRAINED_DIR).with_suffix("").as_posix()
                   for p in Path(PRETRAINED_DIR).rglob("*.npz"))
+
+
+# ------------------------------------------------------------- the recipes, one per file
+
+
+def _same(name: str, recorded, given) -> None:
+    if recorded != given:
+        raise ValueError(f"'{name}' was trained on {recorded!r}, its recipe uses {given!r}")
+
+
+def _fit(config_class: type, dataset: Callable[[], data.Dataset] | None = None, *,
+         record: str = "model", keep_history=None) -> Recipe:
+    """A model trained by :func:`course_lib.pretrained.fit`, the notebooks' training path, with
+    the config the sidecar recorded under ``record`` ("gan" for the week16 generators), on
+    ``dataset()`` or else the data set the sidecar names; storing the history entries
+    ``keep_history`` (default all)."""
+
+    def regenerate(name, saved, directory):
+        train_config = from_dict(TrainConfig, saved["train"])
+        ds = dataset() if dataset else data.get(saved["data"])
+        if "data" in saved:
+            _same(name, saved["data"], ds.name)
+        fit(from_dict(config_class, saved[record]), ds, train_config, name=name, retrain=True,
+            directory=directory, keep_history=keep_history)
+
+    return regenerate
+
+
+def _gan(dataset: Callable[[], data.Dataset], keep_history=None) -> Recipe:
+    return _fit(gan.GANConfig, dataset, record="gan", keep_history=keep_history)
+
+
+def _snapshots(dataset: Callable[[], data.Dataset]) -> Recipe:
+    """week16_gans' pictures across training: gan.train_with_snapshots on the table's run."""
+
+    def regenerate(name, saved, directory):
+        config, run = from_dict(gan.GANConfig, saved["gan"]), from_dict(TrainConfig, saved["train"])
+        objects = gan.init(config, run.seed)
+        train_or_load(name, objects[:1], lambda: gan.train_with_snapshots(
+            objects, dataset(), run, saved["every"]), retrain=True, directory=directory,
+            keep_history=("snapshots",), config={"gan": config, "train": run,
+                                                 "every": saved["every"]})
+
+    return regenerate
+
+
+def digits_classifier(name, saved, directory):
+    sizes, run = saved["mlp"], from_dict(TrainConfig, saved["train"])
+    model = nets.MLP(sizes[0], sizes[1:-1], sizes[-1], rngs=nnx.Rngs(run.seed))
+    optimizer = nnx.Optimizer(model, optax.adam(saved["lr"]), wrt=nnx.Param)
+    train_or_load(name, (model,), lambda: train(
+        step_from_loss(gan.classifier_loss), (model, optimizer),
+        data.digits("train").sample_with_labels, run), retrain=True, directory=directory,
+        config={"mlp": sizes, "lr": saved["lr"], "train": run})
+
+
+def digits_sgan_discriminator(name, saved, directory):
+    config, run = from_dict(gan.GANConfig, saved["gan"]), from_dict(TrainConfig, saved["train"])
+    digits = data.digits("train")
+    labelled = gan.labelled_subset(digits, saved["labels"])
+
+    def batch(key, n):  # labelled examples and as many unlabelled ones
+        k1, k2 = jax.random.split(key)
+        return labelled(k1, n), digits.sample(k2, n).reshape(n, -1)
+
+    objects = gan.init_semi_supervised(config, num_classes=10, seed=run.seed)
+    train_or_load(name, (objects[1],), lambda: train(gan.semi_supervised_step, objects, batch,
+                                                     run), retrain=True, directory=directory,
+                  config={"gan": config, "labels": saved["labels"], "train": run})
+
+
+def digits_labels_classifier(name, saved, directory):
+    """The semi-supervised GAN's discriminator network trained on its few labels alone."""
+    config, run = from_dict(gan.GANConfig, saved["gan"]), from_dict(TrainConfig, saved["train"])
+    model = gan.Discriminator(config, rngs=nnx.Rngs(run.seed), outputs=10)
+    optimizer = nnx.Optimizer(model, optax.adam(config.lr_d), wrt=nnx.Param)
+    labelled = gan.labelled_subset(data.digits("train"), saved["labels"])
+    train_or_load(name, (model,), lambda: train(step_from_loss(gan.classifier_loss),
+                                                (model, optimizer), labelled, run),
+                  retrain=True, directory=directory,
+                  config={"gan": config, "labels": saved["labels"], "train": run})
+
+
+def digits_vdm_variance(name, saved, directory):
+    """VDM with its schedule's interior trained on the diffusion loss's variance."""
+    run, digits = from_dict(TrainConfig, saved["train"]), data.digits("train")
+    _same(name, saved["data"], digits.name)
+    fit(from_dict(dm.VDMConfig, saved["model"]), digits, run, name=name, retrain=True,
+        directory=directory, train_step=dm.vdm_variance_train_step,
+        record={k: v for k, v in saved.items() if k not in ("model", "train", "data")})
+
+
+def ising_binomial(name, saved, directory):
+    """Binomial diffusion of flattened Ising lattices; the sidecar's data reads
+    "ising L=16 T=2.269 n=2048 sweeps=1000 seed=0": data.ising's arguments."""
+    words = saved["data"].split()
+    _same(name, words[0], "ising")
+    options = {k: float(v) if k == "T" else int(v) for k, v in (w.split("=") for w in words[1:])}
+    config = from_dict(dm.BinomialConfig, saved["model"])
+    run = from_dict(TrainConfig, saved["train"])
+    model = dm.BinomialDiffusion(config, rngs=nnx.Rngs(run.seed))
+
+    def fit():
+        spins, sites = data.ising(**options), options["L"] ** 2
+
+        def to_bits(key, n):
+            return (spins.sample(key, n).reshape(n, sites) + 1) / 2
+
+        return train(dm.binomial_train_step, (model, optimizer_for(model)), to_bits, run)
+
+    train_or_load(name, (model,), fit, retrain=True, directory=directory,
+                  config={"model": config, "train": run, "data": saved["data"]})
+
+
+# ----------------------------------------------- week17_ising: lattice models and their data
+
+# week17_ising's temperature grid, written as the notebook writes it
+TEMPERATURES = np.array([round(1.5 + 0.1 * i, 2) for i in range(21)])
+
+
+def lattice_model(name, saved, directory):
+    """Any lattice diffusion model: lattice.fit with the sidecar's model and training configs
+    on the Metropolis set its ``data`` names (the arguments of :func:`ising.metropolis_at`),
+    each configuration with its temperature when the model is conditional."""
+    config = from_dict(lattice.LatticeDiffusionConfig, saved["model"])
+    run, spec = from_dict(TrainConfig, saved["train"]), saved["data"]
+    if not isinstance(spec, dict):
+        raise ValueError(f"'{name}' records its data as {spec!r}, not as the arguments of "
+                         f"ising.metropolis_at")
+    model = lattice.LatticeDiffusion(config, rngs=nnx.Rngs(run.seed))
+    temperatures = (np.repeat(np.asarray(spec["temperatures"], np.float32), spec["n_chains"])
+                    if config.conditional else None)
+    train_or_load(name, (model,), lambda: lattice.fit(model, ising.metropolis_at(**spec), run,
+                                                      temperatures),
+                  retrain=True, directory=directory,
+                  config={"model": config, "train": run, "data": spec})
+
+
+def _loaded(name: str, directory):
+    """The lattice model ``name``, loaded from ``directory`` when rebuilt there, else shipped."""
+    root = directory if (directory and (directory / f"{name}.npz").is_file()) else PRETRAINED_DIR
+    saved = json.loads((root / f"{name}.json").read_text())["config"]
+    model = lattice.LatticeDiffusion(from_dict(lattice.LatticeDiffusionConfig, saved["model"]),
+                                     rngs=nnx.Rngs(0))
+    train_or_load(name, (model,), lambda: {}, retrain=False, directory=root, config={
+        "model": model.config, "train": from_dict(TrainConfig, saved["train"]),
+        "data": saved["data"]})
+    return model
+
+
+def _generated_temperatures(directory):
+    model = _loaded("week17_ising/conditional", directory)
+    return np.concatenate([lattice.generate(model, jax.random.key(20 + i), 400, T, chunk=400)
+                           for i, T in enumerate(TEMPERATURES)])
+
+
+SPINS = {  # week17_ising's stored configurations: how the notebook makes each
+    "week17_ising/metropolis_tc": lambda directory: ising.metropolis(
+        jax.random.key(1), L=16, T=ising.T_CRITICAL, n_chains=2048, sweeps=1000),
+    "week17_ising/metropolis_temperatures": lambda directory: ising.metropolis_at(
+        TEMPERATURES, seed=200, n_chains=256),
+    "week17_ising/generated_tc": lambda directory: lattice.generate(
+        _loaded("week17_ising/critical", directory), jax.random.key(10), 1000, chunk=500),
+    "week17_ising/generated_temperatures": _generated_temperatures,
+}
+
+
+def stored_spins(name, saved, directory):
+    root = directory or PRETRAINED_DIR
+    cached_spins(root / f"{name}.npz", lambda: SPINS[name](directory), remake=True,
+                 description=saved["data"], root=root)
+
+
+RECIPES: dict[str, Recipe] = {
+    **{f"week17_diffusion/moons_{p}": _fit(dm.DDPMConfig) for p in ("noise", "x0", "score")},
+    "week17_diffusion/roll_ddpm": _fit(dm.DDPMConfig),
+    "week17_diffusion/roll_ddpm_fixed_variance": _fit(dm.DDPMConfig),
+    "week17_diffusion/roll_vdm": _fit(dm.VDMConfig),
+    "week17_diffusion/moons_flowmatch": _fit(flowmatch.FlowMatchingConfig),
+    "week17_diffusion/roll_flowmatch": _fit(flowmatch.FlowMatchingConfig),
+    "week17_diffusion/heartbeat_binomial": _fit(dm.BinomialConfig),
+    "week17_diffusion/heartbeat_binomial_T200": _fit(dm.BinomialConfig),
+    "week17_diffusion/digits_ddpm": _fit(dm.DDPMConfig, lambda: data.digits("train")),
+    "week17_diffusion/digits_ddpm_levels": _fit(dm.LevelsDDPMConfig,
+                                                      lambda: data.digits("train")),
+    "week17_diffusion/digits_vdm": _fit(dm.VDMConfig, lambda: data.digits("train")),
+    "week17_diffusion/digits_vdm_variance": digits_vdm_variance,
+    "week17_diffusion/digits_vdm_conv": _fit(dm.VDMConfig, lambda: data.digits("train")),
+    "week17_diffusion/ising_binomial": ising_binomial,
+    # the mode table's generators: the notebook reads their weights, never their losses
+    **{f"week16_gans/{d}_{run}_seed{s}": _gan(lambda d=d: data.get(d), keep_history=())
+       for d in ("ring", "grid") for run in ("3k", "20k_decay", "20k_decay_noise")
+       for s in range(5)},
+    "week16_gans/grid_3k_pack4_seed0": _gan(lambda: data.get("grid")),  # history kept, as shipped
+    # packing against the table, over its five seeds (exercise 4)
+    **{f"week16_gans/grid_{run}_pack4_seed{s}": _gan(lambda: data.get("grid"), keep_history=())
+       for run in ("3k", "20k_decay") for s in range(5) if (run, s) != ("3k", 0)},
+    **{f"week16_gans/{d}_{run}_snapshots": _snapshots(lambda d=d: data.get(d))
+       for d, run in (("ring", "3k_seed1"), ("ring", "20k_decay_noise_seed1"),
+                      ("grid", "20k_decay_seed3"), ("grid", "20k_decay_noise_seed3"))},
+    **{f"week16_gans/gaussian_1d_{run}": _gan(lambda: data.gaussian_1d(2.0, 0.5))
+       for run in ("8k", "20k_decay_z8")},
+    "week16_gans/digits_cgan": _gan(lambda: data.digits("train")),
+    "week16_gans/digits_classifier": digits_classifier,
+    "week16_gans/digits_sgan_discriminator": digits_sgan_discriminator,
+    "week16_gans/digits_100_labels_classifier": digits_labels_classifier,
+    "week17_ising/critical": lattice_model,
+    "week17_ising/conditional": lattice_model,
+    **{name: stored_spins for name in SPINS},
+}
