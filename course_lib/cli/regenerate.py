@@ -55,15 +55,10 @@ def read_sidecar(name: str, *keys: str) -> dict:
     return info
 
 
-def sha256_of(name: str) -> str | None:
-    """The sha256 of the weights of ``name`` now (None when missing)."""
-    weights = PRETRAINED_DIR / f"{name}.npz"
-    return sha256(weights) if weights.is_file() else None
-
-
-def regenerate(name: str, directory: str | Path | None = None) -> str:
+def regenerate(name: str, directory: str | Path | None = None) -> tuple[str | None, str]:
     """Retrain ``name`` with its recipe, writing it to ``directory`` (default: over the
-    shipped file in data/pretrained); returns the new sha256 of its weights."""
+    shipped file in data/pretrained); returns the sha256 of the shipped weights before (None
+    when missing) and of the new ones."""
     if name not in RECIPES:
         raise ValueError(f"no recipe regenerates '{name}'; `python -m course_lib pretrained "
                          f"list` shows the command that rebuilds each file")
@@ -75,8 +70,10 @@ def regenerate(name: str, directory: str | Path | None = None) -> str:
     if directory and PRETRAINED_DIR.resolve() in directory.parents:  # `list` would ship it
         raise ValueError(f"--out '{directory}' is inside the shipped files' folder; give no "
                          "--out to rewrite the shipped file, or a folder outside it")
+    shipped = PRETRAINED_DIR / f"{name}.npz"
+    before = sha256(shipped) if shipped.is_file() else None
     RECIPES[name](name, read_sidecar(name, "config")["config"], directory)
-    return sha256((directory or PRETRAINED_DIR) / f"{name}.npz")
+    return before, sha256((directory or PRETRAINED_DIR) / f"{name}.npz")
 
 
 def check_command(command: str, parse: Callable[[list[str]], object]) -> None:
