@@ -26,18 +26,20 @@ import signal
 import sys
 import threading
 import traceback
+from pathlib import Path
 
 import jax
 import numpy as np
 
 from course_lib import data as data_lib
 from course_lib import doctor, enable_compile_cache
+from course_lib.checkpoint import write_atomic
 from course_lib.cli import regenerate
-from course_lib.cli.errors import check_xla_flags, user_fault
+from course_lib.cli.errors import check_xla_flags, oserror, user_fault
 from course_lib.cli.limits import SEED_MAX, check_memory
 from course_lib.cli.options import Parser, count, parse_train, train
 from course_lib.cli.run_folder import json_safe
-from course_lib.cli.runs import evaluate_run, load_run, sample_run, save_array, train_model
+from course_lib.cli.runs import evaluate_run, load_run, sample_run, train_model
 from course_lib.families import FAMILIES, get
 from course_lib.train import TrainingDiverged
 
@@ -112,6 +114,19 @@ def _parser() -> Parser:
     verbs.add_parser("doctor", help="check this installation (Python, JAX and its devices, "
                      "the compile cache, the data, the pretrained files) and say what to fix")
     return p
+
+
+def save_array(path: str | Path, x: np.ndarray) -> None:
+    """Write ``x`` to the .npy file ``path`` (atomically: a killed write leaves no half file)."""
+    path = Path(path)
+    if path.suffix != ".npy":
+        raise ValueError(f"--out must name a .npy file, got '{path}'")
+    if path.is_dir():
+        raise ValueError(f"--out '{path}' is a folder; --out must name a .npy file")
+    try:
+        write_atomic(path, lambda f: np.save(f, np.asarray(x)))
+    except OSError as e:
+        raise oserror(path, e, "write") from None
 
 
 def parse(argv: list[str]):

@@ -25,11 +25,9 @@ from course_lib.checkpoint import (
     TMP_PREFIX,
     CheckpointError,
     load_checkpoint,
-    write_atomic,
 )
 from course_lib.cli import prepare as prep_lib
 from course_lib.cli import report, validation
-from course_lib.cli.errors import oserror
 from course_lib.cli.limits import check_int, check_memory, check_seed, model_bytes
 from course_lib.cli.lock import run_lock
 from course_lib.cli.options import flag, option_fields
@@ -326,15 +324,3 @@ def evaluate_run(run_dir: str | Path, data: str, seed: int = 0, means: str | Non
         raise ValueError(f"data '{data}' has examples of shape {dataset.shape}, the model was "
                          f"trained on shape {tuple(shape)}")
     return report.evaluate_saved(spec, objects, dataset, saved, data, jax.random.key(seed))
-
-
-def save_array(path: str | Path, x: np.ndarray) -> None:
-    path = Path(path)
-    if path.suffix != ".npy":
-        raise ValueError(f"--out must name a .npy file, got '{path}'")
-    if path.is_dir():
-        raise ValueError(f"--out '{path}' is a folder; --out must name a .npy file")
-    try:
-        write_atomic(path, lambda f: np.save(f, np.asarray(x)))
-    except OSError as e:
-        raise oserror(path, e, "write") from None
