@@ -31,9 +31,9 @@ import numpy as np
 import optax
 from flax import nnx
 
-from course_lib import data, gan, program
+from course_lib import data, gan, scan_chunk
 from course_lib import diffusion as dm
-from course_lib.program import stack
+from course_lib.scan_chunk import stack
 
 STEPS_PER_CALL = {"raschka_gan": 500, "ddpm": 250, "wgan_gp": 4,  # ~0.5 s a call, quiet
                   "mode_gan": 500, "d_star": 500, "moons_ddpm": 500}  # train()'s default
@@ -134,7 +134,7 @@ def chunk_and_args(name):
     else:
         graphdef, state = nnx.split(objects)
         key = jax.random.key(0)
-    chunk, data_args = program.make_chunk(step, graphdef, sample, batch, ensemble=bool(members))
+    chunk, data_args = scan_chunk.make_chunk(step, graphdef, sample, batch, ensemble=bool(members))
     return chunk, state, data_args, key
 
 

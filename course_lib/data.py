@@ -75,7 +75,7 @@ class Dataset:
         return jnp.asarray(self.data)[idx], jnp.asarray(self.labels)[idx]
 
 
-def _from_array(name: str, description: str, x: np.ndarray, labels=None, **extra) -> Dataset:
+def from_array(name: str, description: str, x: np.ndarray, labels=None, **extra) -> Dataset:
     """A data set that samples rows of a fixed array with replacement."""
     x = np.asarray(x, np.float32)
     xj = jnp.asarray(x)
@@ -258,7 +258,7 @@ def digits(split: str = "all") -> Dataset:
     images, labels, order = arrays["images"], arrays["labels"], arrays["order"]
     idx = {"all": np.arange(len(images)), "train": order[:1497], "test": order[1497:]}[split]
     x = images[idx].astype(np.float32) * (2 / 16) - 1
-    return _from_array("digits", f"8x8 handwritten digits ({split}: {len(idx)} images), "
+    return from_array("digits", f"8x8 handwritten digits ({split}: {len(idx)} images), "
                        "17 grey levels scaled to [-1, 1]", x, labels[idx],
                        levels=17, value_range=(-1.0, 1.0))
 
@@ -274,7 +274,7 @@ def ising(L: int = 16, T: float = 2.269, n: int = 2048, sweeps: int = 1000,
     from course_lib import ising as ising_mc
 
     spins = ising_mc.metropolis(jax.random.key(seed), L=L, T=T, n_chains=n, sweeps=sweeps)
-    return _from_array("ising", f"2D Ising model, {L}x{L} periodic, T = {T}, {n} configurations "
+    return from_array("ising", f"2D Ising model, {L}x{L} periodic, T = {T}, {n} configurations "
                        f"after {sweeps} Metropolis sweeps", np.asarray(spins),
                        levels=2, value_range=(-1.0, 1.0))
 
@@ -290,7 +290,7 @@ def from_file(path: str | Path) -> Dataset:
     check_array(x, str(path))
     if y is not None:
         check_labels(y, x.shape[0], str(path))
-    return _from_array(path.stem, f"user data from {path.name}, {x.shape[0]} examples of shape "
+    return from_array(path.stem, f"user data from {path.name}, {x.shape[0]} examples of shape "
                        f"{x.shape[1:]}", x, y)
 
 

@@ -62,7 +62,7 @@ def __getattr__(name: str):
 
 def regenerate_command(name: str) -> str:
     """The command that rebuilds ``name`` = "<notebook>/<model>" alone: its recipe in
-    :mod:`course_lib.cli.pretrained` calls the library function the notebook calls."""
+    :mod:`course_lib.cli.regenerate` calls the library function the notebook calls."""
     return f"python -m course_lib pretrained regenerate {name}"
 
 

@@ -34,7 +34,7 @@ from jax.sharding import PartitionSpec as P
 from course_lib.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
 from course_lib.config import setting
 from course_lib.fingerprint import fingerprint
-from course_lib.program import make_chunk, stack
+from course_lib.scan_chunk import make_chunk, stack
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def train_ensemble(train_step: Callable[..., dict], members, sample_batch: Calla
     """Several independent training runs in one compiled program: member ``i`` ends exactly
     (bit for bit) as ``train(train_step, members[i], sample_batch, configs[i])`` would leave
     it, but all members take each step together, in one ``lax.scan`` (their states stacked
-    along a leading axis; see :func:`course_lib.program.make_chunk` for why the members'
+    along a leading axis; see :func:`course_lib.scan_chunk.make_chunk` for why the members'
     steps run side by side rather than through ``jax.vmap``).
 
     members: object tuples of the same structure and shapes, e.g. ``[gan.init(cfg, s) for s

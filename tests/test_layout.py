@@ -10,8 +10,8 @@ PACKAGE = Path(course_lib.__file__).resolve().parent
 # train (the one loop, which knows no model) and family (the contract every family fills)
 # sit below the families; the registry of families and the shipped weights (pretrained,
 # which trains any family through the registry) above them: a family knows nothing of shipping
-LAYERS = ["config", "fingerprint", "gaussian", "checkpoint", "metrics", "ising", "data", "nets",
-          "theory", "program", "train", "family", "plots", "diagrams", "baseline", "gan",
+LAYERS = ["config", "fingerprint", "normal", "checkpoint", "metrics", "ising", "data", "nets",
+          "theory", "scan_chunk", "train", "family", "plots", "diagrams", "baseline", "gan",
           "diffusion", "families", "pretrained", "explorables", "doctor", "cli"]
 
 

@@ -59,7 +59,7 @@ TARGETS = [
            ("gaussian_kl", "kl_to_standard_normal", "q_step", "q_sample", "q_posterior",
             "x0_from_noise", "x0_from_score", "score_from_noise", "bin_centres",
             "discretized_gaussian_log_prob", "normal_log_prob"),
-           ("test_gaussian.py", "test_math_gaussian.py", "test_the_three_parameterisations_agree",
+           ("test_normal.py", "test_math_gaussian.py", "test_the_three_parameterisations_agree",
             "test_math_diffusion.py")),
     Target("schedules",
            ("check_betas", "linear_betas", "cosine_betas", "alpha_bar", "snr",

@@ -23,7 +23,7 @@ import numpy as np
 from flax import nnx
 
 from course_lib import ising
-from course_lib.cli.pretrained_recipes import lattice_model
+from course_lib.cli.regenerate import lattice_model
 from course_lib.config import from_dict
 from course_lib.diffusion import lattice
 from course_lib.pretrained import PRETRAINED_DIR, cached_spins, train_or_load
@@ -50,7 +50,7 @@ def timed_steps(config, spins, temps, batch, budget):
 
 
 def train(name, config, data, batch, budget):
-    """Train week17_ising/NAME with the regenerate recipe itself (pretrained_recipes.
+    """Train week17_ising/NAME with the regenerate recipe itself (regenerate.
     lattice_model), for the number of steps that fits ``budget``; returns the loaded model."""
     spins = ising.metropolis_at(**data)
     temps = (np.repeat(np.asarray(data["temperatures"], np.float32), data["n_chains"])

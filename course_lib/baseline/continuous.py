@@ -15,7 +15,7 @@ import optax
 from flax import nnx
 
 from course_lib.config import setting
-from course_lib.gaussian import normal_log_prob
+from course_lib.normal import normal_log_prob
 
 
 @dataclass(frozen=True)

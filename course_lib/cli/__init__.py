@@ -27,16 +27,20 @@ import sys
 import threading
 import time
 import traceback
+from pathlib import Path
 
 import jax
 import numpy as np
 
 from course_lib import data as data_lib
 from course_lib import doctor, enable_compile_cache
-from course_lib.cli import pretrained
-from course_lib.cli.guard import SEED_MAX, check_memory, check_xla_flags, json_safe, user_fault
+from course_lib.checkpoint import write_atomic
+from course_lib.cli import regenerate
+from course_lib.cli.errors import check_xla_flags, oserror, user_fault
+from course_lib.cli.limits import SEED_MAX, check_memory
 from course_lib.cli.options import Parser, count, parse_train, train
-from course_lib.cli.runs import evaluate_run, load_run, sample_run, save_array, train_model
+from course_lib.cli.run_folder import json_safe
+from course_lib.cli.runs import evaluate_run, load_run, sample_run, train_model
 from course_lib.families import FAMILIES, get
 from course_lib.train import TrainingDiverged
 
@@ -113,16 +117,36 @@ def _parser() -> Parser:
     return p
 
 
+def save_array(path: str | Path, x: np.ndarray) -> None:
+    """Write ``x`` to the .npy file ``path`` (atomically: a killed write leaves no half file)."""
+    path = Path(path)
+    if path.suffix != ".npy":
+        raise ValueError(f"--out must name a .npy file, got '{path}'")
+    if path.is_dir():
+        raise ValueError(f"--out '{path}' is a folder; --out must name a .npy file")
+    try:
+        write_atomic(path, lambda f: np.save(f, np.asarray(x)))
+    except OSError as e:
+        raise oserror(path, e, "write") from None
+
+
 def parse(argv: list[str]):
-    """The arguments of a command line, checked as ``run`` would, without running it."""
-    if argv[:1] == ["train"] and len(argv) > 1 and not argv[1].startswith("-"):
-        return parse_train(argv[1:])
+    """(family, arguments) of a command line, checked as ``run`` would, without running it;
+    the family is None for a command other than ``train MODEL``."""
+    if _is_train(argv):
+        spec, _, args = parse_train(argv[1:])
+        return spec, args
     return None, _parser().parse_args(argv)
 
 
+def _is_train(argv: list[str]) -> bool:
+    """``train MODEL ...``: its options are the model's, parsed by :mod:`.options`."""
+    return argv[:1] == ["train"] and len(argv) > 1 and not argv[1].startswith("-")
+
+
 def run(argv: list[str]) -> int:
-    if argv[:1] == ["train"] and len(argv) > 1 and not argv[1].startswith("-"):
-        report = train(*parse_train(argv[1:]))
+    if _is_train(argv):
+        report = train(argv[1:])
         if report is not None:
             print_json(report)
         return 0
@@ -132,33 +156,30 @@ def run(argv: list[str]) -> int:
     if args.verb == "data" and args.data_verb == "list":
         for name, line in data_lib.describe().items():
             print(f"{name:12s} {line}")
-    elif args.verb == "data":
+    elif args.verb in ("data", "sample"):
         if not args.out.endswith(".npy"):
             raise ValueError(f"--out must name a .npy file, got '{args.out}'")
-        dataset = data_lib.get(args.name)
-        check_memory(f"--n {args.n}", 4.0 * 4 * args.n * max(int(np.prod(dataset.shape)), 8),
-                     "draw fewer examples per call")
-        x = dataset.sample(jax.random.key(args.seed), args.n)
-        save_array(args.out, np.asarray(x))
-        print(f"wrote {args.out}: {args.n} examples of shape {tuple(x.shape[1:])}")
-    elif args.verb == "sample":
-        if not args.out.endswith(".npy"):
-            raise ValueError(f"--out must name a .npy file, got '{args.out}'")
-        x = sample_run(args.run_dir, args.n, args.seed, args.temperature, args.extrapolate)
+        if args.verb == "data":
+            dataset, what = data_lib.get(args.name), "examples"
+            check_memory(f"--n {args.n}", 4.0 * 4 * args.n * max(int(np.prod(dataset.shape)), 8),
+                         "draw fewer examples per call")
+            x = np.asarray(dataset.sample(jax.random.key(args.seed), args.n))
+        else:
+            x, what = sample_run(args.run_dir, args.n, args.seed, args.temperature,
+                                 args.extrapolate), "samples"
         save_array(args.out, x)
-        print(f"wrote {args.out}: {x.shape[0]} samples of shape {tuple(x.shape[1:])}")
+        print(f"wrote {args.out}: {x.shape[0]} {what} of shape {tuple(x.shape[1:])}")
     elif args.verb == "evaluate":
         print_json(evaluate_run(args.run_dir, args.data, args.seed, args.means, args.std))
     elif args.pretrained_verb == "list":
-        for name in pretrained.names():
-            print(f"{name:45s} {pretrained.read_sidecar(name, 'command')['command']}")
+        for name in regenerate.names():
+            print(f"{name:45s} {regenerate.read_sidecar(name, 'command')['command']}")
     elif args.pretrained_verb == "retrain":
         from course_lib.cli.retrain import retrain
 
         return retrain(args.patterns, args.scratch, args.tolerance)
     else:
-        before = pretrained.sha256_of(args.name)
-        after = pretrained.regenerate(args.name, args.out)
+        before, after = regenerate.regenerate(args.name, args.out)
         same = after == before
         print(f"{args.name}: sha256 {after} ({'the shipped one' if same else 'changed'})")
     return 0

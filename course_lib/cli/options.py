@@ -24,7 +24,7 @@ from typing import Any
 import jax
 
 from course_lib.families import get
-from course_lib.family import Family
+from course_lib.family import Family, Recipe
 from course_lib.train import TrainConfig
 
 
@@ -40,12 +40,16 @@ class Parser(argparse.ArgumentParser):
                                   " (see: python -m course_lib -h)"))
 
 
-def _typed(kind: type, name: str):
+def _typed(kind: type, what: str, ok=lambda v: True):
+    """An argparse type: ``kind(s)``, refused in one line naming ``what`` unless ``ok``."""
     def parse(s: str):
         try:
-            return kind(s)
+            v = kind(s)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a {name}, got '{s}'") from None
+            v = None
+        if v is None or not ok(v):
+            raise argparse.ArgumentTypeError(f"must be {what}, got '{s}'")
+        return v
     return parse
 
 
@@ -57,7 +61,7 @@ def _int_tuple(s: str) -> tuple[int, ...]:
                                          f"256,256,256; got '{s}'") from None
 
 
-PARSERS = {int: _typed(int, "int"), float: _typed(float, "float"), str: str,
+PARSERS = {int: _typed(int, "a int"), float: _typed(float, "a float"), str: str,
            tuple[int, ...]: _int_tuple}
 
 
@@ -104,26 +108,11 @@ def given(namespace: argparse.Namespace, cls: type) -> dict[str, Any]:
 
 def count(kind: str, high: int | None = None):
     """An argparse type: a positive or non-negative integer, at most ``high``."""
-    def parse(s: str) -> int:
-        try:
-            v = int(s)
-        except ValueError:
-            v = None
-        if v is None or v < (1 if kind == "positive" else 0) or (high and v > high):
-            limit = f" up to {high}" if high else ""
-            raise argparse.ArgumentTypeError(f"must be a {kind} integer{limit}, got '{s}'")
-        return v
-    return parse
+    low, limit = (1 if kind == "positive" else 0), (f" up to {high}" if high else "")
+    return _typed(int, f"a {kind} integer{limit}", lambda v: v >= low and not (high and v > high))
 
 
-def _fraction(s: str) -> float:
-    try:
-        v = float(s)
-    except ValueError:
-        v = None
-    if v is None or not 0 <= v <= 0.5:
-        raise argparse.ArgumentTypeError(f"must be a number in 0..0.5, got '{s}'")
-    return v
+_fraction = _typed(float, "a number in 0..0.5", lambda v: 0 <= v <= 0.5)
 
 
 def _data_arguments(p: argparse.ArgumentParser, required: bool = True) -> None:
@@ -133,11 +122,9 @@ def _data_arguments(p: argparse.ArgumentParser, required: bool = True) -> None:
                         "to [-1, 1] (2 v / (2^BITS - 1) - 1); the run records which it read")
 
 
-def train_parser(spec: Family, data: str | None = None, quantized: int | None = None
-                 ) -> Parser:
+def train_parser(spec: Family, recipe: Recipe, data: str | None = None) -> Parser:
     """``train MODEL``: the run's arguments, then TrainConfig's and the model config's fields,
-    their defaults those of the notebook recipe for ``data`` (shown by ``--help``)."""
-    recipe = spec.recipe(data, quantized)
+    their defaults those of ``recipe``, the notebook recipe for ``data`` (shown by ``--help``)."""
     p = Parser(prog=f"course_lib train {spec.name}", description=spec.description,
                epilog=spec.describe_recipes(), formatter_class=argparse.RawTextHelpFormatter)
     _data_arguments(p)
@@ -166,9 +153,10 @@ def train_parser(spec: Family, data: str | None = None, quantized: int | None = 
     return p
 
 
-def parse_train(argv: list[str]):
-    """(family, arguments) of ``train MODEL ...`` (argv from MODEL on). The recipe whose
-    defaults the parser shows depends on --data and --quantized: a first pass reads them."""
+def parse_train(argv: list[str]) -> tuple[Family, Recipe, argparse.Namespace]:
+    """(family, recipe, arguments) of ``train MODEL ...`` (argv from MODEL on). The recipe
+    whose defaults the parser shows depends on --data and --quantized: a first pass reads
+    them, and the recipe found is the one the run uses."""
     spec = get(argv[0])
     first = Parser(add_help=False)
     _data_arguments(first, required=False)
@@ -177,20 +165,21 @@ def parse_train(argv: list[str]):
         data, quantized = known.data, known.quantized
     except ValueError:  # a bad --quantized: the full parser says what is wrong
         data = quantized = None
-    args, rest = train_parser(spec, data, quantized).parse_known_args(argv[1:])
+    recipe = spec.recipe(data, quantized)
+    args, rest = train_parser(spec, recipe, data).parse_known_args(argv[1:])
     if rest:
         accepted = ", ".join(flag(f.name) for f in option_fields(spec.config, spec.fixed))
         raise ValueError(f"model '{spec.name}' does not take {' '.join(rest)}; its "
                          f"options: {accepted}")
-    return spec, args
+    return spec, recipe, args
 
 
-def train(spec: Family, args) -> dict | None:
-    """Run ``train MODEL`` as parsed; what to print (None on a --distributed run's other
-    processes)."""
+def train(argv: list[str]) -> dict | None:
+    """Run ``train MODEL ...`` (argv from MODEL on); what to print (None on a --distributed
+    run's other processes)."""
     from course_lib.cli.runs import train_model  # runs builds on this module's options
 
-    recipe = spec.recipe(args.data, args.quantized)
+    spec, recipe, args = parse_train(argv)
     train_config = TrainConfig(**(recipe.train | given(args, TrainConfig)))
     if args.distributed:  # CPUs exchange gradients through gloo (XLA's default: none)
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
@@ -199,10 +188,10 @@ def train(spec: Family, args) -> dict | None:
                                                      ("process_id", "JAX_PROCESS_ID"))
                  if os.environ.get(v)}
         jax.distributed.initialize(**ranks)
-    metrics = train_model(spec.name, args.data, args.out, train_config, resume=args.resume,
-                          quantized=args.quantized, standardize=args.standardize,
-                          val_fraction=args.val_fraction, patience=args.patience,
-                          **given(args, spec.config))
+    metrics = train_model(spec.name, args.data, args.out, train_config, recipe=recipe,
+                          resume=args.resume, quantized=args.quantized,
+                          standardize=args.standardize, val_fraction=args.val_fraction,
+                          patience=args.patience, **given(args, spec.config))
     if jax.process_index() == 0:
         return {"out": args.out, "data": metrics["data"], "final": metrics["final"]}
     return None

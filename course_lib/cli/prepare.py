@@ -145,7 +145,7 @@ def prepare(dataset: Dataset, *, continuous: bool, builtin: bool, quantized: int
         x = apply(x, record)
     record["val_rows"] = int(len(val_rows))
     labels = dataset.labels
-    out = data_lib._from_array(
+    out = data_lib.from_array(
         dataset.name, dataset.description, x[train_rows],
         None if labels is None else labels[train_rows],
         **({"levels": dataset.levels, "value_range": dataset.value_range} | extra))

@@ -51,7 +51,7 @@ def verdict(out: dict, discrete: bool) -> str | None:
 
 def _like(dataset: Dataset, x: np.ndarray, name: str) -> Dataset:
     """An array data set with ``dataset``'s levels, range and modes."""
-    out = data_lib._from_array(dataset.name, name, x, levels=dataset.levels,
+    out = data_lib.from_array(dataset.name, name, x, levels=dataset.levels,
                                value_range=dataset.value_range)
     return dataclasses.replace(out, means=dataset.means, std=dataset.std)
 

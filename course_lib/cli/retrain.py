@@ -32,7 +32,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from course_lib.cli.pretrained import names, read_sidecar
+from course_lib.cli.regenerate import names, read_sidecar
 from course_lib.pretrained import PRETRAINED_DIR, cpu_kind, sha256
 
 SCRATCH = Path("build/retrain")

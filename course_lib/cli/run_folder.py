@@ -31,7 +31,9 @@ from course_lib.checkpoint import (
     write_atomic,
 )
 from course_lib.cli import validation
-from course_lib.cli.guard import LOCK, _oserror, check_seed
+from course_lib.cli.errors import oserror
+from course_lib.cli.limits import check_seed
+from course_lib.cli.lock import LOCK
 from course_lib.families import of_config
 from course_lib.train import TrainConfig
 
@@ -39,6 +41,26 @@ CONFIG, METRICS, MANIFEST = "config.json", "metrics.json", "manifest.json"
 # what a run folder may hold: the files its run writes (listed in its manifest), the manifest,
 # the lock, and write_atomic's temporary files; the tool writes and deletes nothing else
 OWNED = (CONFIG, CHECKPOINT, validation.BEST, validation.VALIDATION, METRICS)
+
+
+def json_safe(obj):
+    """``obj`` with every NaN or infinite float replaced by None, and the list of the keys
+    where that happened: JSON has no NaN or Infinity."""
+    bad: list[str] = []
+
+    def clean(x, where):
+        if isinstance(x, dict):
+            return {k: clean(v, f"{where}.{k}" if where else str(k)) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [clean(v, f"{where}[{i}]") for i, v in enumerate(x)]
+        if isinstance(x, float | np.floating) and not np.isfinite(x):
+            bad.append(f"{where} ({x})")
+            return None
+        if isinstance(x, np.generic):
+            return x.item()
+        return x
+
+    return clean(obj, ""), bad
 
 
 def dumps(obj) -> bytes:
@@ -49,7 +71,7 @@ def write_bytes(path: Path, data: bytes) -> None:
     try:
         write_atomic(path, lambda f: f.write(data))
     except OSError as e:
-        raise _oserror(path, e, "write") from None
+        raise oserror(path, e, "write") from None
 
 
 def write_json(path: Path, obj) -> None:
@@ -62,7 +84,7 @@ def read_own(path: Path) -> bytes:
         with open_own(path) as f:
             return f.read()
     except OSError as e:
-        raise _oserror(path, e, "read") from None
+        raise oserror(path, e, "read") from None
 
 
 def json_of(path: Path, raw: bytes, what: str):
@@ -167,7 +189,7 @@ def make_dirs(out: Path) -> Path | None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise _oserror(out, e, "create the run folder") from None
+        raise oserror(out, e, "create the run folder") from None
     return top
 
 

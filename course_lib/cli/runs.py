@@ -25,18 +25,11 @@ from course_lib.checkpoint import (
     TMP_PREFIX,
     CheckpointError,
     load_checkpoint,
-    write_atomic,
 )
 from course_lib.cli import prepare as prep_lib
 from course_lib.cli import report, validation
-from course_lib.cli.guard import (
-    _model_bytes,
-    _oserror,
-    check_memory,
-    check_seed,
-    json_safe,
-    run_lock,
-)
+from course_lib.cli.limits import check_int, check_memory, check_seed, model_bytes
+from course_lib.cli.lock import run_lock
 from course_lib.cli.options import flag, option_fields
 from course_lib.cli.run_folder import (
     CONFIG,
@@ -46,6 +39,7 @@ from course_lib.cli.run_folder import (
     check_resumable,
     check_settings,
     dumps,
+    json_safe,
     make_dirs,
     manifest_for,
     read_manifest,
@@ -59,7 +53,7 @@ from course_lib.cli.run_folder import (
 from course_lib.config import check as check_config
 from course_lib.config import from_dict
 from course_lib.families import get
-from course_lib.family import Family
+from course_lib.family import Family, Recipe
 from course_lib.train import TrainConfig, train
 
 
@@ -82,13 +76,15 @@ def _identity(model: str, config) -> dict[str, Any]:
 
 
 def train_model(model: str, data: str, out: str | Path, train_config: TrainConfig | None = None,
-                *, resume: bool = False, quantized: int | None = None,
-                standardize: bool | None = None, val_fraction: float = 0.1,
-                patience: int | None = None, **options) -> dict[str, Any]:
+                *, recipe: Recipe | None = None, resume: bool = False,
+                quantized: int | None = None, standardize: bool | None = None,
+                val_fraction: float = 0.1, patience: int | None = None,
+                **options) -> dict[str, Any]:
     """Train ``model`` on ``data`` (a built-in name or a .npy/.npz path) into folder ``out``;
     ``options`` are fields of the model's config (``lr_g=1e-4``, ``hidden=(64, 64)``). What is
-    not given comes from the notebook's recipe for this model and data
-    (:attr:`course_lib.family.Family.recipes`), ``train_config`` included.
+    not given comes from ``recipe``, the notebook's recipe for this model and data
+    (:meth:`course_lib.family.Family.recipe`, looked up here when None), ``train_config``
+    included.
 
     Data from a file are prepared (:mod:`course_lib.cli.prepare`): ``quantized`` bits read
     as integers or as [-1, 1]; continuous data standardised (``standardize`` None: when they
@@ -104,7 +100,7 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
     spec = get(model)
     _check_options(spec, options)
     prep_lib.check_options(quantized, standardize, val_fraction, patience)
-    recipe = spec.recipe(data, quantized)
+    recipe = spec.recipe(data, quantized) if recipe is None else recipe
     train_config = TrainConfig(**recipe.train) if train_config is None else train_config
     if not isinstance(train_config, TrainConfig):
         raise TypeError(f"train_config must be a TrainConfig, got {type(train_config).__name__}")
@@ -138,7 +134,7 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
                          f"{pack} (the critic judges groups of {pack} examples)")
     sizes = [flag(k) for k in ("hidden", "batch_size")
              if k == "batch_size" or hasattr(config, k)]
-    check_memory(f"model '{model}' with these options", _model_bytes(config,
+    check_memory(f"model '{model}' with these options", model_bytes(config,
                  train_config.batch_size), f"choose smaller {' or '.join(sizes)}")
     identity = _identity(model, config)
     run_config = {"model": model, "data": _data_spec(data), "shape": list(dataset.shape),
@@ -274,20 +270,12 @@ def load_run(run_dir: str | Path, *, with_config: bool = False):
 TEMPERATURES = (1.5, 3.5)
 
 
-def _check_n(n, what: str = "--n") -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer):
-        raise TypeError(f"{what} must be an integer, got {type(n).__name__} {n!r}")
-    if n <= 0:
-        raise ValueError(f"{what} must be a positive integer, got {n}")
-    return int(n)
-
-
 def sample_run(run_dir: str | Path, n: int, seed: int = 0,
                temperature: float | None = None, extrapolate: bool = False) -> np.ndarray:
     """n samples of the run's model, each of the training data's shape; a lattice model
     conditioned on the temperature samples at ``temperature`` (and needs one), inside its
     training range unless told to ``extrapolate``."""
-    n = _check_n(n)
+    n = check_int(n, "--n", 1, None, "a positive integer")
     seed = check_seed(seed)
     spec, objects, shape, saved = load_run(run_dir, with_config=True)
     config = objects[0].config if hasattr(objects[0], "config") else None
@@ -336,15 +324,3 @@ def evaluate_run(run_dir: str | Path, data: str, seed: int = 0, means: str | Non
         raise ValueError(f"data '{data}' has examples of shape {dataset.shape}, the model was "
                          f"trained on shape {tuple(shape)}")
     return report.evaluate_saved(spec, objects, dataset, saved, data, jax.random.key(seed))
-
-
-def save_array(path: str | Path, x: np.ndarray) -> None:
-    path = Path(path)
-    if path.suffix != ".npy":
-        raise ValueError(f"--out must name a .npy file, got '{path}'")
-    if path.is_dir():
-        raise ValueError(f"--out '{path}' is a folder; --out must name a .npy file")
-    try:
-        write_atomic(path, lambda f: np.save(f, np.asarray(x)))
-    except OSError as e:
-        raise _oserror(path, e, "write") from None

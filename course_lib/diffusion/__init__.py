@@ -40,7 +40,7 @@ from course_lib.diffusion.elbo import (
     negative_elbo,
 )
 from course_lib.diffusion.family import FAMILIES
-from course_lib.diffusion.gaussian import (
+from course_lib.diffusion.gaussian_diffusion import (
     bin_centres,
     decoder_log_prob,
     discretized_gaussian_log_prob,

@@ -16,7 +16,7 @@ from flax import nnx
 from course_lib import nets
 from course_lib.config import check_choices, setting
 from course_lib.diffusion.elbo import ELBOTerms
-from course_lib.diffusion.gaussian import (
+from course_lib.diffusion.gaussian_diffusion import (
     bin_centres,
     decoder_log_prob,
     gaussian_kl,

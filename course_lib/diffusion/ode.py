@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from course_lib.gaussian import normal_log_prob
+from course_lib.normal import normal_log_prob
 
 Velocity = Callable[[jax.Array, jax.Array], jax.Array]  # v(x (n, d), t scalar) -> (n, d)
 

@@ -15,9 +15,9 @@ from flax import nnx
 from course_lib import nets
 from course_lib.config import setting
 from course_lib.diffusion.elbo import ELBOTerms, elbo_loss, elbo_train_step
-from course_lib.diffusion.gaussian import bin_centres, level_log_prob
+from course_lib.diffusion.gaussian_diffusion import bin_centres, level_log_prob
 from course_lib.diffusion.schedules import LearnedGamma, LinearGamma
-from course_lib.gaussian import gaussian_kl, normal_log_prob
+from course_lib.normal import gaussian_kl, normal_log_prob
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course_lib.gaussian import LOG2PI
-from course_lib.gaussian import gaussian_kl as normal_kl
-from course_lib.gaussian import normal_log_prob as normal_logpdf
+from course_lib.normal import LOG2PI
+from course_lib.normal import gaussian_kl as normal_kl
+from course_lib.normal import normal_log_prob as normal_logpdf
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,18 @@ def test_cli_defaults_are_the_recipes_and_a_loss_changes_nothing_else(tmp_path):
     assert cli.MODELS["wgan-gp"].defaults()["critic_steps"] == 5  # the named recipe says so
 
 
+def test_train_looks_the_recipe_up_once(tmp_path, monkeypatch):
+    """The recipe whose defaults the parser shows is the one the run uses: looked up once
+    from --data and --quantized, then handed along."""
+    from course_lib.family import Family
+
+    calls, recipe = [], Family.recipe
+    monkeypatch.setattr(Family, "recipe", lambda self, *a: calls.append(a) or recipe(self, *a))
+    assert cli.main(["train", "gaussian", "--data", "moons", "--out", str(tmp_path / "r"),
+                     "--steps", "2", "--no-progress"]) == 0
+    assert calls == [("moons", None)]
+
+
 def test_gan_learning_rate_decay_from_the_command_line(tmp_path, cli_process):
     run = cli_process
     out = tmp_path / "run"

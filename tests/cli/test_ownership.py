@@ -13,7 +13,7 @@ from cli_call import call, one_line
 
 from course_lib import cli
 from course_lib.checkpoint import TMP_PREFIX
-from course_lib.cli import guard
+from course_lib.cli import lock
 from course_lib.pretrained import PRETRAINED_DIR
 
 TRAIN = ["train", "gaussian", "--data", "ring", "--no-progress", "--steps", "4",
@@ -132,9 +132,9 @@ def test_two_writers_never_hold_one_lock_when_unlink_and_open_interleave(tmp_pat
     its file is no longer the folder's lock and take the fresh one, so writer 3 is refused."""
     out = tmp_path / "run"
     out.mkdir()
-    first = guard.run_lock(out)
+    first = lock.run_lock(out)
     first.__enter__()
-    real_flock, done = guard.fcntl.flock, []
+    real_flock, done = lock.fcntl.flock, []
 
     def interleave(fd, op):
         if not done:
@@ -142,11 +142,11 @@ def test_two_writers_never_hold_one_lock_when_unlink_and_open_interleave(tmp_pat
             first.__exit__(None, None, None)  # writer 1 leaves between our open and flock
         return real_flock(fd, op)
 
-    monkeypatch.setattr(guard.fcntl, "flock", interleave)
-    with guard.run_lock(out):
-        monkeypatch.setattr(guard.fcntl, "flock", real_flock)
+    monkeypatch.setattr(lock.fcntl, "flock", interleave)
+    with lock.run_lock(out):
+        monkeypatch.setattr(lock.fcntl, "flock", real_flock)
         with pytest.raises(ValueError, match="another process"):
-            with guard.run_lock(out):
+            with lock.run_lock(out):
                 pass
     assert not (out / ".lock").exists()
 
@@ -158,12 +158,12 @@ def test_the_lock_is_held_across_threads_of_one_folder(tmp_path):
 
     def second():
         try:
-            with guard.run_lock(out):
+            with lock.run_lock(out):
                 pass
         except ValueError as e:
             errors.append(str(e))
 
-    with guard.run_lock(out):
+    with lock.run_lock(out):
         t = threading.Thread(target=second)
         t.start()
         t.join()
@@ -202,6 +202,6 @@ def test_the_lock_itself_never_follows_a_symlink(tmp_path):
     target.write_text("precious")
     (out / ".lock").symlink_to(target)
     with pytest.raises(ValueError, match="symbolic link"):
-        with guard.run_lock(out):
+        with lock.run_lock(out):
             pass
     assert target.read_text() == "precious" and (out / ".lock").is_symlink()

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from course_lib.cli import pretrained, retrain
+from course_lib.cli import regenerate, retrain
 from course_lib.pretrained import PRETRAINED_DIR, cpu_kind, sha256
 
 NAME = "week16_gans/digits_classifier"  # the cheapest shipped file to rebuild (~10 s)
@@ -16,9 +16,9 @@ NAME = "week16_gans/digits_classifier"  # the cheapest shipped file to rebuild (
 def test_select_keeps_the_patterns_order_once_each_and_refuses_a_pattern_matching_nothing():
     chosen = retrain.select(["week16_gans/digits_c*", "week16_gans/digits_*"])
     assert chosen[:2] == ["week16_gans/digits_cgan", "week16_gans/digits_classifier"]
-    assert sorted(chosen) == sorted(set(chosen)) == [n for n in pretrained.names()
+    assert sorted(chosen) == sorted(set(chosen)) == [n for n in regenerate.names()
                                                      if n.startswith("week16_gans/digits_")]
-    assert retrain.select([]) == pretrained.names()
+    assert retrain.select([]) == regenerate.names()
     with pytest.raises(ValueError, match=r"no pretrained file matches 'week99/\*'"):
         retrain.select(["week99/*"])
 
@@ -33,7 +33,7 @@ def shipped(tmp_path, monkeypatch):
         shutil.copy(PRETRAINED_DIR / f"{NAME}.npz", folder / f"{NAME}.npz")
     shutil.copy(PRETRAINED_DIR / f"{NAME}.json", home / f"{NAME}.json")
     monkeypatch.setattr(retrain, "PRETRAINED_DIR", home)
-    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", home)
+    monkeypatch.setattr(regenerate, "PRETRAINED_DIR", home)
 
     def nudge(relative):  # the rebuilt file's first float array, scaled by 1 + relative
         with np.load(scratch / f"{NAME}.npz") as f:

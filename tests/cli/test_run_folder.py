@@ -15,7 +15,7 @@ import pytest
 
 from course_lib import cli
 from course_lib.checkpoint import CHECKPOINT, TMP_PREFIX
-from course_lib.cli import guard, run_folder, runs
+from course_lib.cli import lock, run_folder, runs
 
 TRAIN = ["train", "gaussian", "--data", "ring", "--no-progress"]
 
@@ -80,7 +80,7 @@ def test_a_second_writer_is_refused_at_once_and_changes_nothing(tmp_path, capsys
     out = tmp_path / "run"
     assert cli.main([*TRAIN, "--out", str(out), "--steps", "4"]) == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    with guard.run_lock(out):
+    with lock.run_lock(out):
         for extra in ([], ["--resume"]):
             t0 = time.perf_counter()
             rc, _, err = call(capsys, *TRAIN, "--out", out, "--steps", "8", *extra)

@@ -17,7 +17,7 @@ import pytest
 from cli_call import call, one_line
 
 from course_lib import cli, doctor
-from course_lib.cli import guard
+from course_lib.cli import errors, limits
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -56,7 +56,7 @@ def test_known_faults_from_below_are_the_users(capsys, monkeypatch, exc):
     monkeypatch.setattr(cli, "evaluate_run", boom)
     rc, _, err = call(capsys, "evaluate", "somewhere", "--data", "ring")
     assert one_line(rc, err), err
-    assert guard.user_fault(ValueError("a bug of ours")) is None
+    assert errors.user_fault(ValueError("a bug of ours")) is None
 
 
 def test_pack_larger_than_the_batch_is_refused(tmp_path, capsys):
@@ -67,7 +67,7 @@ def test_pack_larger_than_the_batch_is_refused(tmp_path, capsys):
 
 
 def test_a_model_without_hidden_is_not_told_to_shrink_it(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(guard, "memory_limit", lambda: 1000)
+    monkeypatch.setattr(limits, "memory_limit", lambda: 1000)
     rc, _, err = call(capsys, "train", "gaussian", "--data", "ring", "--out", tmp_path / "r",
                       "--steps", "2", "--no-progress")
     assert one_line(rc, err, "--batch-size") and "--hidden" not in err, err
@@ -88,7 +88,7 @@ def test_binary_integers_with_one_bit_are_accepted(tmp_path, capsys):
 def pretrained_copy(tmp_path, monkeypatch):
     """A copy of three sidecars and their weights, the CLI and doctor pointed at it."""
     from course_lib import pretrained as lib
-    from course_lib.cli import pretrained as cli_pretrained
+    from course_lib.cli import regenerate
 
     src = lib.PRETRAINED_DIR / "week16_gans"
     folder = tmp_path / "pretrained" / "week16_gans"
@@ -97,7 +97,7 @@ def pretrained_copy(tmp_path, monkeypatch):
         for suffix in (".json", ".npz"):
             shutil.copy(src / f"{name}{suffix}", folder / f"{name}{suffix}")
     monkeypatch.setattr(lib, "PRETRAINED_DIR", folder.parent)
-    monkeypatch.setattr(cli_pretrained, "PRETRAINED_DIR", folder.parent)
+    monkeypatch.setattr(regenerate, "PRETRAINED_DIR", folder.parent)
     return folder
 
 

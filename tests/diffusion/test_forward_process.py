@@ -1,5 +1,5 @@
-"""The forward process, posterior, parameterisations and decoders (course_lib.diffusion.gaussian)
-against exact algebra."""
+"""The forward process, posterior, parameterisations and decoders
+(course_lib.diffusion.gaussian_diffusion) against exact algebra."""
 
 
 import jax

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from course_lib import diffusion as dm
-from course_lib.gaussian import gaussian_kl
+from course_lib.normal import gaussian_kl
 
 RNG_SEED = 20
 

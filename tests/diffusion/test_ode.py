@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from course_lib.diffusion import ode
-from course_lib.gaussian import normal_log_prob
+from course_lib.normal import normal_log_prob
 
 MEAN, VAR = jnp.array([1.5, -0.5]), jnp.array([0.3, 2.0])  # x_0 ~ N(MEAN, diag(VAR))
 

@@ -10,8 +10,8 @@ import pytest
 from flax import nnx
 
 from course_lib import ising
-from course_lib.cli import pretrained_recipes as recipes
-from course_lib.cli.pretrained import sidecar_path
+from course_lib.cli import regenerate as recipes
+from course_lib.cli.regenerate import sidecar_path
 from course_lib.diffusion import lattice
 from course_lib.pretrained import PRETRAINED_DIR, sha256, train_or_load
 from course_lib.train import TrainConfig

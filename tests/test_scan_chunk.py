@@ -7,7 +7,7 @@ import optax
 import pytest
 from flax import nnx
 
-from course_lib import data, nets, program
+from course_lib import data, nets, scan_chunk
 from course_lib.train import TrainConfig, train
 
 MOONS = data.get("moons")
@@ -17,15 +17,15 @@ CONFIG = TrainConfig(steps=60, batch_size=32, steps_per_call=30, progress=False)
 @pytest.fixture
 def builds(monkeypatch):
     """Counts the programs traced (built) from now on, starting from an empty cache."""
-    monkeypatch.setattr(program, "TRACES", type(program.TRACES)())
+    monkeypatch.setattr(scan_chunk, "TRACES", type(scan_chunk.TRACES)())
     count = []
-    build = program._build
+    build = scan_chunk._build
 
     def counting(*args):
         count.append(1)
         return build(*args)
 
-    monkeypatch.setattr(program, "_build", counting)
+    monkeypatch.setattr(scan_chunk, "_build", counting)
     return count
 
 
@@ -60,7 +60,7 @@ def test_a_second_call_reuses_the_trace_and_gives_the_same_bits(builds):
         runs.append((h["loss"], params(model)))
     assert len(builds) == 1
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
-    program.TRACES.clear()  # the same run traced afresh: identical
+    scan_chunk.TRACES.clear()  # the same run traced afresh: identical
     model, opt = student()
     h = train(step, (model, opt), MOONS.sample, TrainConfig(**{**CONFIG.__dict__, "seed": 1}))
     np.testing.assert_array_equal(h["loss"], runs[2][0])
@@ -95,7 +95,7 @@ def test_other_settings_are_another_program(builds):
                  MOONS.sample, CONFIG)
     train(step, student(), MOONS.sample, TrainConfig(**{**CONFIG.__dict__, "batch_size": 16}))
     assert len(builds) == 3
-    program.TRACES.clear()
+    scan_chunk.TRACES.clear()
     model = nets.MLP(2, [16], 2, rngs=nnx.Rngs(0))
     ref = train(step, (model, nnx.Optimizer(model, optax.adam(1e-3), wrt=nnx.Param)),
                 MOONS.sample, CONFIG)

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from course_lib.gaussian import gaussian_kl, normal_log_prob
+from course_lib.normal import gaussian_kl, normal_log_prob
 
 
 def test_log_density_integrates_to_one_and_matches_numpy_and_jax():

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from course_lib import cli
-from course_lib.cli import pretrained
+from course_lib.cli import regenerate
 from course_lib.pretrained import PRETRAINED_DIR
 
 
@@ -13,16 +13,16 @@ def _recorded(name):
     return json.loads((PRETRAINED_DIR / f"{name}.json").read_text())["command"]
 
 
-@pytest.mark.parametrize("name", pretrained.names())
+@pytest.mark.parametrize("name", regenerate.names())
 def test_each_sidecar_records_a_command_that_rebuilds_it_alone(name):
     command = _recorded(name)
-    pretrained.check_command(command, cli.parse)
+    regenerate.check_command(command, cli.parse)
     assert command == f"python -m course_lib pretrained regenerate {name}"
-    assert name in pretrained.RECIPES
+    assert name in regenerate.RECIPES
 
 
 def test_every_recipe_rebuilds_a_shipped_file():
-    assert sorted(pretrained.RECIPES) == pretrained.names()
+    assert sorted(regenerate.RECIPES) == regenerate.names()
 
 
 @pytest.mark.parametrize("command", [
@@ -36,7 +36,7 @@ def test_every_recipe_rebuilds_a_shipped_file():
 ])
 def test_a_command_that_cannot_run_is_refused(command):
     with pytest.raises(ValueError):
-        pretrained.check_command(command, cli.parse)
+        regenerate.check_command(command, cli.parse)
 
 
 def test_the_cli_parses_without_running():

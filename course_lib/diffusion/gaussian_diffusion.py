@@ -2,7 +2,7 @@
 p(x_0 | x_1) of quantized data.
 
 Equation numbers refer to Luo (arXiv 2208.11970). The density and KL divergence themselves are
-written once, in :mod:`course_lib.gaussian`.
+written once, in :mod:`course_lib.normal`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import ndtr
 
-from course_lib.gaussian import gaussian_kl, normal_log_prob
+from course_lib.normal import gaussian_kl, normal_log_prob
 
 
 def q_step(x_prev, alpha_t, eps):
