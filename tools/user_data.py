@@ -184,6 +184,8 @@ def print_truth(name: str, file: Path, run: Path | None = None) -> None:
 if __name__ == "__main__":
     import sys
 
+    # the course_lib beside this file, not an installed copy of another checkout's
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     if sys.argv[1:2] == ["--truth"]:
         if len(sys.argv) not in (4, 5) or sys.argv[2] not in SETS:
             sys.exit(f"error: usage: user_data.py --truth NAME FILE [RUN], NAME one of "
