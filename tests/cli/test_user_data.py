@@ -76,7 +76,7 @@ def test_defaults_train_and_evaluate_says_who_wins_on_fresh_data(tmp_path, capsy
     diff, err, _ = _numbers(r["verdict"])
     assert diff == pytest.approx(abs(gaps[strongest]), abs=6e-4)
     assert err == pytest.approx(r[f"{strongest}_minus_model_stderr"], abs=6e-4)
-    if model == "vdm":
+    if model == "vdm" and name != "clusters":  # standardised and quantized data (~20 s each)
         # make recipes' line of the truth: its KDE and model are evaluate's, row by row
         user_data.print_truth(name, fresh, out)
         lines = capsys.readouterr().out
