@@ -70,7 +70,8 @@ browser:
 ## make recipes: train each built-in recipe from the command line with its defaults only
 ## (train MODEL --data NAME), then print what `evaluate` says (issue 18's check; ~minutes); then
 ## vdm and ddpm on a user's own 2-D files (tools/user_data.py: crescent, clusters, 8-bit
-## spiral), evaluated on fresh samples, with evaluate's verdict against the baselines (issue 26)
+## spiral), evaluated on fresh samples, with evaluate's verdict against the baselines and the
+## exact density's bits beside them, KDE - truth being the room a model has (issue 26)
 RECIPE_RUNS ?= build/recipes
 recipes: setup
 	@mkdir -p $(RECIPE_RUNS)
@@ -90,6 +91,7 @@ recipes: setup
 	  echo "train $$1 --data $$2.npy $$q ($$(( $$(date +%s) - start )) s); evaluate on fresh:"; \
 	  $(PY) -m course_lib evaluate $$out --data $${data}_fresh.npy | tee $$out.json; \
 	  $(PY) -c 'import json, sys; print("  " + json.load(open(sys.argv[1]))["verdict"])' $$out.json; \
+	  $(PY) tools/user_data.py --truth $$2 $${data}_fresh.npy $$out; \
 	done
 
 ## make test: linter, unit tests, then nbval re-running every notebook against its stored outputs

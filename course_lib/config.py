@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import json
 import math
 import typing
 from collections.abc import Callable
@@ -38,6 +39,19 @@ def setting(default: Any = dataclasses.MISSING, help: str = "", *, choices: tupl
     return dataclasses.field(default=default, metadata={"help": help, "choices": choices,
                                                         "from_data": from_data,
                                                         "added": added})
+
+
+def comparable(identity: Any, config: Any) -> Any:
+    """A checkpoint's recorded identity {"model", "config": asdict in JSON form} without the
+    fields added to ``config``'s class (a config or its class) after it could have been
+    written (setting(added=True)) that are at their defaults: a run trained before a field
+    was added still matches its model."""
+    if not isinstance(identity, dict) or not isinstance(identity.get("config"), dict):
+        return identity
+    added = {f.name: json.loads(json.dumps(f.default)) for f in dataclasses.fields(config)
+             if f.metadata.get("added")}
+    return identity | {"config": {k: v for k, v in identity["config"].items()
+                                  if not (k in added and v == added[k])}}
 
 
 def check_choices(config: Any) -> None:

@@ -51,7 +51,7 @@ from course_lib.cli.run_folder import (
     write_json,
 )
 from course_lib.config import check as check_config
-from course_lib.config import from_dict
+from course_lib.config import comparable, from_dict
 from course_lib.families import get
 from course_lib.family import Family, Recipe
 from course_lib.train import TrainConfig, train
@@ -254,7 +254,7 @@ def load_run(run_dir: str | Path, *, with_config: bool = False):
     best = run_dir / validation.BEST
     state, _, _, meta = load_checkpoint(best if best.is_file() else run_dir / CHECKPOINT,
                                         nnx.state(objects))
-    if "identity" in meta and meta["identity"] != identity:
+    if "identity" in meta and comparable(meta["identity"], config) != comparable(identity, config):
         theirs = meta["identity"].get("model") if isinstance(meta["identity"], dict) else "?"
         raise CheckpointError(f"'{run_dir / CHECKPOINT}' holds a '{theirs}' model whose config "
                               f"differs from {CONFIG} ('{saved['model']}'): a checkpoint or "

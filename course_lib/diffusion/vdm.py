@@ -43,6 +43,8 @@ class VDMConfig:
                                  "low noise)", added=True)
     dilations: tuple[int, ...] = setting((1, 2, 1, 2), "dilation of each residual 3x3 conv of "
                                          "the level-logits net", added=True)
+    decay_steps: int = setting(0, "> 0: the learning rate falls from lr to 0 along a cosine over "
+                               "this many steps (then stays 0)", added=True)
 
 
 class VDM(nnx.Module):

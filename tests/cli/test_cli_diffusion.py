@@ -37,3 +37,23 @@ def test_cli_diffusion_models(tmp_path, capsys):
                      "--levels", "256"]) == 2
     assert "scaled to [-1, 1]" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_run_from_before_a_config_field_was_added_still_loads():
+    """A checkpoint records its model's config; a field added later (setting(added=True),
+    such as VDM's decay_steps) is absent from older records and counts as equal at its
+    default, while any recorded difference still refuses the checkpoint."""
+    from course_lib.cli.runs import _identity
+    from course_lib.config import comparable
+    from course_lib.diffusion import VDMConfig
+
+    def same(a, b):
+        return comparable(a, VDMConfig) == comparable(b, VDMConfig)  # a class or a config
+
+    now = _identity("vdm", VDMConfig(data_dim=2))
+    older = json.loads(json.dumps(now))
+    del older["config"]["decay_steps"]
+    assert same(older, now)
+    assert not same(older, _identity("vdm", VDMConfig(data_dim=2, decay_steps=5)))
+    older["config"]["lr"] = 0.5
+    assert not same(older, now)
