@@ -150,7 +150,7 @@ def _run_bits(run: Path, file: Path) -> dict[str, np.ndarray]:
     spec, objects, _, saved = load_run(run, with_config=True)
     prepared, key = saved.get("prepare", {}), jax.random.key(0)
     test = prep_lib.apply(np.load(file), prepared)[:report.FRESH]
-    target = data_lib._from_array("fresh", "rows", test)
+    target = data_lib.from_array("fresh", "rows", test)
     model = spec.evaluate(objects, target, key)["_per_example"]
     trained_on = data_lib.load(saved["data"])
     x = prep_lib.apply(trained_on.data, prepared)
