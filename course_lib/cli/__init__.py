@@ -236,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a non-ASCII path on an ASCII-only terminal
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    _said.clear()  # one interruption line per call: Python code may call main many times
     main_thread = threading.current_thread() is threading.main_thread()
     if main_thread:
         previous = signal.signal(signal.SIGINT, _on_sigint)
