@@ -211,7 +211,8 @@ def _watch_sigint() -> None:
     NumPy or XLA call would hold Ctrl-C until it ends (and whatever swallows the
     KeyboardInterrupt would hide it). The C-level handler writes the signal to a wakeup
     fd at once; this thread reads it and, if the main thread has not said "interrupted"
-    within a second, leaves with exit 130 (files are written atomically)."""
+    within a second, leaves with exit 130 (files are written atomically). A KeyboardInterrupt
+    that Python ignores (raised inside a gc callback) leaves at once, with the same line."""
     read, write = os.pipe()
     os.set_blocking(write, False)
     signal.set_wakeup_fd(write, warn_on_full_buffer=False)
@@ -225,6 +226,16 @@ def _watch_sigint() -> None:
         os._exit(130)
 
     threading.Thread(target=watch, name="sigint-watch", daemon=True).start()
+    default_hook = sys.unraisablehook
+
+    def unraisable(hook_args):
+        # a Ctrl-C that lands where Python ignores exceptions (JAX's gc callback, a __del__)
+        # cannot stop the command: leave now, without the traceback Python would print
+        if isinstance(hook_args.exc_value, KeyboardInterrupt):
+            _leave()
+        default_hook(hook_args)
+
+    sys.unraisablehook = unraisable
 
 
 def main(argv: list[str] | None = None) -> int:
