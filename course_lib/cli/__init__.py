@@ -200,10 +200,21 @@ def _leave() -> None:
     os._exit(130)
 
 
+_lost = threading.Event()  # a Ctrl-C's KeyboardInterrupt was raised where Python ignores it
+
+
 def _on_sigint(signum, frame):
     """Ctrl-C: raise KeyboardInterrupt where Python is; a second Ctrl-C leaves at once."""
-    signal.signal(signal.SIGINT, lambda *_: _leave())
+    signal.signal(signal.SIGINT, _on_second_sigint)
     raise KeyboardInterrupt
+
+
+def _on_second_sigint(signum, frame):
+    """A second Ctrl-C leaves at once; the watcher's re-sent first one raises again."""
+    if _lost.is_set():
+        _lost.clear()
+        raise KeyboardInterrupt
+    _leave()
 
 
 def _watch_sigint() -> None:
@@ -212,7 +223,8 @@ def _watch_sigint() -> None:
     KeyboardInterrupt would hide it). The C-level handler writes the signal to a wakeup
     fd at once; this thread reads it and, if the main thread has not said "interrupted"
     within a second, leaves with exit 130 (files are written atomically). A KeyboardInterrupt
-    that Python ignores (raised inside a gc callback) leaves at once, with the same line."""
+    that Python ignores (raised inside JAX's gc callback) is raised again in the main thread,
+    so the command stops as after any Ctrl-C, removing what it had only begun."""
     read, write = os.pipe()
     os.set_blocking(write, False)
     signal.set_wakeup_fd(write, warn_on_full_buffer=False)
@@ -220,6 +232,8 @@ def _watch_sigint() -> None:
     def watch():
         while signal.SIGINT not in os.read(read, 64):
             pass
+        if not _said.wait(1.0) and _lost.is_set():  # ignored where it landed: once more
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
         if not _said.wait(1.0):
             _leave()
         time.sleep(10.0)  # said, but shutting down hangs: leave anyway
@@ -230,9 +244,10 @@ def _watch_sigint() -> None:
 
     def unraisable(hook_args):
         # a Ctrl-C that lands where Python ignores exceptions (JAX's gc callback, a __del__)
-        # cannot stop the command: leave now, without the traceback Python would print
+        # would be lost: no traceback; the watcher sends it again to the main thread
         if isinstance(hook_args.exc_value, KeyboardInterrupt):
-            _leave()
+            _lost.set()
+            return
         default_hook(hook_args)
 
     sys.unraisablehook = unraisable
@@ -247,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a non-ASCII path on an ASCII-only terminal
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
-    _said.clear()  # one interruption line per call: Python code may call main many times
+    _said.clear()
+    _lost.clear()  # one interruption line per call: Python code may call main many times
     main_thread = threading.current_thread() is threading.main_thread()
     if main_thread:
         previous = signal.signal(signal.SIGINT, _on_sigint)
