@@ -19,7 +19,14 @@ def entry() -> int:
     signal.signal(signal.SIGINT, _interrupted_early)
     from course_lib.cli import main
 
-    return main()
+    status = main()
+    if status == 130:
+        # interrupted: everything of ours is cleaned up by now; leave without the
+        # interpreter's shutdown, which waits for XLA's work in flight (seconds under load)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    return status
 
 
 if __name__ == "__main__":
