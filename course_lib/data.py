@@ -279,6 +279,26 @@ def ising(L: int = 16, T: float = 2.269, n: int = 2048, sweeps: int = 1000,
                        levels=2, value_range=(-1.0, 1.0))
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """A data set named now and made (``make()``) when a model is trained on it: loading shipped
+    weights need not pay for their training set (:mod:`course_lib.ising_sets`). A sidecar
+    records ``arguments`` (the maker's), else ``name``."""
+
+    name: str
+    make: Callable[[], Dataset] = field(repr=False)
+    arguments: dict | None = None
+
+
+def made(dataset: Dataset | Deferred) -> Dataset:
+    return dataset.make() if isinstance(dataset, Deferred) else dataset
+
+
+def recorded(dataset: Dataset | Deferred) -> str | dict:
+    """What a shipped file's sidecar records of its training data."""
+    return getattr(dataset, "arguments", None) or dataset.name
+
+
 def from_file(path: str | Path) -> Dataset:
     """A user's array: ``.npy`` of shape (n, ...), or ``.npz`` with 'x' (and optional 'y')."""
     path = Path(path)
@@ -305,10 +325,6 @@ REGISTRY: dict[str, Callable[..., Dataset]] = {
     "digits": digits,
     "ising": ising,
 }
-
-
-def names() -> list[str]:
-    return list(REGISTRY)
 
 
 def describe() -> dict[str, str]:

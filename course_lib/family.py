@@ -18,7 +18,7 @@ import optax
 from flax import nnx
 
 from course_lib import data as data_lib
-from course_lib.data import Dataset
+from course_lib.data import Dataset, Deferred
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,8 @@ def initializer(model_class, transform=optax.adam):
     return init
 
 
-def _sidecar(config, train_config, dataset: Dataset) -> dict:
-    return {"model": config, "train": train_config, "data": dataset.name}
+def _sidecar(config, train_config, dataset: Dataset | Deferred) -> dict:
+    return {"model": config, "train": train_config, "data": data_lib.recorded(dataset)}
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ import numpy as np
 from flax import nnx
 
 from course_lib.checkpoint import load_checkpoint, save_checkpoint, write_atomic
-from course_lib.data import DATA_DIR, Dataset
+from course_lib.data import DATA_DIR, Dataset, Deferred, made
 from course_lib.families import of_config
 from course_lib.train import TrainConfig, train
 
@@ -255,10 +255,10 @@ def cached_spins(path, make, remake: bool = False, description: str = "",
     return spins
 
 
-def fit(config, dataset: Dataset, train_config: TrainConfig, *, name: str | None = None,
-        seed: int | None = None, retrain: bool | None = None, directory=None,
-        keep_history: Collection[str] | None = None, train_step: Callable | None = None,
-        record: dict | None = None):
+def fit(config, dataset: Dataset | Deferred, train_config: TrainConfig, *,
+        name: str | None = None, seed: int | None = None, retrain: bool | None = None,
+        directory=None, keep_history: Collection[str] | None = None,
+        train_step: Callable | None = None, record: dict | None = None):
     """(objects, history): the model of ``config`` (any family's) initialised from ``seed``
     (default ``train_config.seed``) with its family's optimizer and trained on its family's
     batches of ``dataset``. The one training path of a shipped model: its notebook and its
@@ -269,14 +269,15 @@ def fit(config, dataset: Dataset, train_config: TrainConfig, *, name: str | None
     COURSE_RETRAIN=1 or ``retrain=True`` trained and written (into ``directory``, default
     data/pretrained), the sidecar recording what the family records of the run and
     ``record``. ``train_step``: another objective for the same objects than the family's
-    (VDM's schedule trained on the loss's variance).
+    (VDM's schedule trained on the loss's variance). A :class:`~course_lib.data.Deferred`
+    data set is made only when the model is trained, not when its weights are loaded.
     """
     family = of_config(config)
     objects = family.init(config, train_config.seed if seed is None else seed)
 
     def run():
         return train(train_step or family.train_step, objects,
-                     family.batches_of(dataset, config), train_config)
+                     family.batches_of(made(dataset), config), train_config)
 
     if name is None:
         return objects, run()

@@ -54,16 +54,15 @@ import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
-import optax
 from flax import nnx
 from IPython.display import HTML
 from matplotlib import animation
 
-from course_lib import baseline, data, ising, metrics
+from course_lib import baseline, data, ising, ising_sets, metrics
 from course_lib import diffusion as dm
 from course_lib.diffusion import flowmatch, ode, samplers
-from course_lib.pretrained import RETRAIN, fit, train_or_load
-from course_lib.train import TrainConfig, train
+from course_lib.pretrained import RETRAIN, fit
+from course_lib.train import TrainConfig
 
 print("devices:", jax.devices())
 print("models:", "trained from scratch (COURSE_RETRAIN=1)" if RETRAIN else
@@ -935,23 +934,11 @@ show_digits([observed[:10], np.where(np.asarray(mask) > 0, observed[:10], -1), f
 
 # %%
 ising_config = dm.BinomialConfig(data_dim=256, T=500, p_T=0.5, hidden=(512, 512))
-ising_model = dm.BinomialDiffusion(ising_config, rngs=nnx.Rngs(0))
 ising_train_config = TrainConfig(steps=6000, batch_size=128, progress=False)
-
-
-def train_ising():  # what COURSE_RETRAIN=1 runs; the training set is only needed here
-    ising_train = data.ising(L=16, T=2.269, n=2048, sweeps=1000, seed=0)
-
-    def to_bits(key, n):
-        return (ising_train.sample(key, n).reshape(n, 256) + 1) / 2
-
-    optimizer = nnx.Optimizer(ising_model, optax.adam(1e-3), wrt=nnx.Param)
-    return train(dm.binomial_train_step, (ising_model, optimizer), to_bits, ising_train_config)
-
-
-train_or_load("week17_diffusion/ising_binomial", (ising_model,), train_ising,
-              config={"model": ising_config, "train": ising_train_config,
-                      "data": "ising L=16 T=2.269 n=2048 sweeps=1000 seed=0"})
+# 2048 Metropolis configurations as bits, made only when the model is retrained (about a minute)
+ising_train = ising_sets.ising_bits(L=16, T=2.269, n=2048, sweeps=1000, seed=0)
+(ising_model, _), _ = fit(ising_config, ising_train, ising_train_config,
+                          name="week17_diffusion/ising_binomial")
 # 512 fresh Metropolis chains and 512 samples: the error bars below show that they suffice;
 # the bound's error bar is mostly the one-t draw's, so each example gets 24 draws
 ising_ref = data.ising(L=16, T=2.269, n=512, sweeps=1000, seed=1)

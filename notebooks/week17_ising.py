@@ -69,10 +69,10 @@ import numpy as np
 from flax import nnx
 from IPython.display import Markdown
 
-from course_lib import ising
+from course_lib import ising, ising_sets
 from course_lib.cli.run_folder import write_run_folder
 from course_lib.diffusion import lattice
-from course_lib.pretrained import PRETRAINED_DIR, RETRAIN, cached_spins, train_or_load
+from course_lib.pretrained import PRETRAINED_DIR, RETRAIN, cached_spins, fit
 from course_lib.train import TrainConfig
 
 T_C = ising.T_CRITICAL
@@ -186,11 +186,9 @@ CRITICAL = lattice.LatticeDiffusionConfig(T=200, features=32, dilations=(1, 2, 4
                                           lr=1e-3, decay_steps=4000)
 CRITICAL_TRAINING = TrainConfig(steps=4000, batch_size=256, progress=False, steps_per_call=1000)
 CRITICAL_DATA = {"temperatures": [T_C], "seed": 0, "n_chains": 8192, "sweeps": 1000}
-critical_model = lattice.LatticeDiffusion(CRITICAL, rngs=nnx.Rngs(0))
-critical_history = train_or_load(
-    "week17_ising/critical", (critical_model,),
-    lambda: lattice.fit(critical_model, ising.metropolis_at(**CRITICAL_DATA), CRITICAL_TRAINING),
-    config={"model": CRITICAL, "train": CRITICAL_TRAINING, "data": CRITICAL_DATA})
+# the 8192 Metropolis configurations are made only when the model is retrained
+(critical_model, _), critical_history = fit(CRITICAL, ising_sets.ising_at(**CRITICAL_DATA),
+                                            CRITICAL_TRAINING, name="week17_ising/critical")
 x, t = (jnp.asarray(reference[:8]) + 1) / 2, jnp.full(8, 20.0)
 shifted_output = critical_model.x0_logit(jnp.roll(x, (5, 11), (1, 2)), t)
 output_shifted = jnp.roll(critical_model.x0_logit(x, t), (5, 11), (1, 2))
@@ -281,12 +279,9 @@ CONDITIONAL = lattice.LatticeDiffusionConfig(T=200, features=32, dilations=(1, 2
                                              lr=1e-3, decay_steps=4000, conditional=True)
 CONDITIONAL_TRAINING = TrainConfig(steps=4000, batch_size=256, progress=False,
                                    steps_per_call=1000)
-conditional_model = lattice.LatticeDiffusion(CONDITIONAL, rngs=nnx.Rngs(0))
-conditional_history = train_or_load(
-    "week17_ising/conditional", (conditional_model,),
-    lambda: lattice.fit(conditional_model, ising.metropolis_at(**CONDITIONAL_DATA),
-                        CONDITIONAL_TRAINING, np.repeat(TEMPERATURES.astype(np.float32), 1024)),
-    config={"model": CONDITIONAL, "train": CONDITIONAL_TRAINING, "data": CONDITIONAL_DATA})
+(conditional_model, _), conditional_history = fit(
+    CONDITIONAL, ising_sets.ising_at(**CONDITIONAL_DATA, with_temperatures=True),
+    CONDITIONAL_TRAINING, name="week17_ising/conditional")
 references_t = cached_spins(
     PRETRAINED / "metropolis_temperatures.npz", remake=RETRAIN,
     description="Metropolis keys 200+i, 256 chains at T = 1.5, 1.6, ..., 3.5, 1000 sweeps",

@@ -11,7 +11,7 @@ from course_lib import data, ising
 KEY = jax.random.key(0)
 
 
-@pytest.mark.parametrize("name", [n for n in data.names() if n != "ising"])
+@pytest.mark.parametrize("name", [n for n in data.REGISTRY if n != "ising"])
 def test_every_sampler_is_pure_jittable_and_seeded(name):
     ds = data.get(name)
     x = ds.sample(KEY, 64)

@@ -10,9 +10,9 @@ PACKAGE = Path(course_lib.__file__).resolve().parent
 # train (the one loop, which knows no model) and family (the contract every family fills)
 # sit below the families; the registry of families and the shipped weights (pretrained,
 # which trains any family through the registry) above them: a family knows nothing of shipping
-LAYERS = ["config", "fingerprint", "normal", "checkpoint", "metrics", "ising", "data", "nets",
-          "theory", "scan_chunk", "train", "family", "plots", "diagrams", "baseline", "gan",
-          "diffusion", "families", "pretrained", "explorables", "doctor", "cli"]
+LAYERS = ["config", "fingerprint", "normal", "checkpoint", "metrics", "ising", "data",
+          "ising_sets", "nets", "theory", "scan_chunk", "train", "family", "plots", "diagrams",
+          "baseline", "gan", "diffusion", "families", "pretrained", "explorables", "doctor", "cli"]
 
 
 def imports(path: Path) -> set[str]:

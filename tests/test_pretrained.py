@@ -14,6 +14,7 @@ import pytest
 from flax import nnx
 
 from course_lib import data, nets, pretrained, train
+from course_lib.baseline import GaussianConfig
 from course_lib.pretrained import PRETRAINED_DIR, regenerate_command, sha256, train_or_load
 from course_lib.train import TrainConfig, step_from_loss
 
@@ -279,3 +280,22 @@ def test_keep_history_stores_only_what_a_notebook_reads(tmp_path):
     fresh, fit_fresh, calls = make(seed=1)
     assert train_or_load(NAME, (fresh,), fit_fresh, retrain=False, directory=tmp_path) == {}
     assert not calls and all(np.array_equal(a, b) for a, b in zip(leaves(fresh), leaves(model)))
+
+
+def test_a_deferred_data_set_is_made_only_to_train(tmp_path):
+    """Loading shipped weights must not pay for their training set (the Metropolis sets take
+    a minute or more): fit makes a Deferred set when it trains, never when it loads."""
+    makes = []
+
+    def make():
+        makes.append(1)
+        return data.from_array("points", "two points", np.array([[0.0, 1.0], [1.0, 0.0]]))
+
+    config, run = GaussianConfig(data_dim=2), TrainConfig(steps=3, batch_size=2, progress=False)
+    points = data.Deferred("two points", make)
+    pretrained.fit(config, points, run, name="week99/deferred", retrain=True, directory=tmp_path)
+    assert makes == [1]
+    saved = json.loads((tmp_path / "week99/deferred.json").read_text())["config"]
+    assert saved["data"] == "two points"
+    pretrained.fit(config, points, run, name="week99/deferred", retrain=False, directory=tmp_path)
+    assert makes == [1]

@@ -25,22 +25,23 @@ from flax import nnx
 from course_lib import ising
 from course_lib.cli.regenerate import lattice_model
 from course_lib.config import from_dict
+from course_lib.data import made
 from course_lib.diffusion import lattice
-from course_lib.pretrained import PRETRAINED_DIR, cached_spins, train_or_load
+from course_lib.ising_sets import ising_at
+from course_lib.pretrained import PRETRAINED_DIR, cached_spins, fit, train_or_load
 from course_lib.train import TrainConfig
 
 T_C = ising.T_CRITICAL
 TEMPERATURES = [round(1.5 + 0.1 * i, 2) for i in range(21)]
 
 
-def timed_steps(config, spins, temps, batch, budget):
+def timed_steps(config, dataset, batch, budget):
     """Steps of ``batch`` that fit ``budget`` seconds, timed with the compile time taken out."""
     seconds = []
     for steps in (200, 1200):  # the same compiled 200-step scan, called 1 and 6 times
-        model = lattice.LatticeDiffusion(config, rngs=nnx.Rngs(0))
         start = time.perf_counter()
-        lattice.fit(model, spins, TrainConfig(steps=steps, batch_size=batch, progress=False,
-                                              steps_per_call=200), temps)
+        fit(config, dataset, TrainConfig(steps=steps, batch_size=batch, progress=False,
+                                         steps_per_call=200))
         seconds.append(time.perf_counter() - start)
     per_step = (seconds[1] - seconds[0]) / 1000
     steps = max(1000, int(budget / per_step) // 1000 * 1000)
@@ -52,11 +53,9 @@ def timed_steps(config, spins, temps, batch, budget):
 def train(name, config, data, batch, budget):
     """Train week17_ising/NAME with the regenerate recipe itself (regenerate.
     lattice_model), for the number of steps that fits ``budget``; returns the loaded model."""
-    spins = ising.metropolis_at(**data)
-    temps = (np.repeat(np.asarray(data["temperatures"], np.float32), data["n_chains"])
-             if config.conditional else None)
-    print(f"{name}: {len(spins)} training configurations", flush=True)
-    steps = timed_steps(config, spins, temps, batch, budget)
+    dataset = made(ising_at(**data, with_temperatures=config.conditional))
+    print(f"{name}: {len(dataset.data)} training configurations", flush=True)
+    steps = timed_steps(config, dataset, batch, budget)
     saved = {"model": asdict(replace(config, decay_steps=steps)), "data": data,
              "train": asdict(TrainConfig(steps=steps, batch_size=batch, progress=False,
                                          steps_per_call=1000))}

@@ -21,11 +21,10 @@ import numpy as np
 import optax
 from flax import nnx
 
-from course_lib import data, gan, ising, nets
+from course_lib import data, gan, ising, ising_sets, nets
 from course_lib import diffusion as dm
 from course_lib.config import from_dict
 from course_lib.diffusion import flowmatch, lattice
-from course_lib.family import optimizer_for
 from course_lib.pretrained import PRETRAINED_DIR, cached_spins, fit, sha256, train_or_load
 from course_lib.train import TrainConfig, step_from_loss, train
 
@@ -185,25 +184,15 @@ def digits_vdm_variance(name, saved, directory):
 
 
 def ising_binomial(name, saved, directory):
-    """Binomial diffusion of flattened Ising lattices; the sidecar's data reads
-    "ising L=16 T=2.269 n=2048 sweeps=1000 seed=0": data.ising's arguments."""
+    """Binomial diffusion of flattened Ising lattices; the sidecar's data
+    "ising L=16 T=2.269 n=2048 sweeps=1000 seed=0" are :func:`ising_sets.ising_bits`'s arguments."""
     words = saved["data"].split()
     _same(name, words[0], "ising")
     options = {k: float(v) if k == "T" else int(v) for k, v in (w.split("=") for w in words[1:])}
-    config = from_dict(dm.BinomialConfig, saved["model"])
-    run = from_dict(TrainConfig, saved["train"])
-    model = dm.BinomialDiffusion(config, rngs=nnx.Rngs(run.seed))
-
-    def fit():
-        spins, sites = data.ising(**options), options["L"] ** 2
-
-        def to_bits(key, n):
-            return (spins.sample(key, n).reshape(n, sites) + 1) / 2
-
-        return train(dm.binomial_train_step, (model, optimizer_for(model)), to_bits, run)
-
-    train_or_load(name, (model,), fit, retrain=True, directory=directory,
-                  config={"model": config, "train": run, "data": saved["data"]})
+    bits = ising_sets.ising_bits(**options)
+    _same(name, saved["data"], bits.name)
+    fit(from_dict(dm.BinomialConfig, saved["model"]), bits, from_dict(TrainConfig, saved["train"]),
+        name=name, retrain=True, directory=directory)
 
 
 # ----------------------------------------------- week17_ising: lattice models and their data
@@ -213,21 +202,16 @@ TEMPERATURES = np.array([round(1.5 + 0.1 * i, 2) for i in range(21)])
 
 
 def lattice_model(name, saved, directory):
-    """Any lattice diffusion model: lattice.fit with the sidecar's model and training configs
+    """Any lattice diffusion model: :func:`fit` with the sidecar's model and training configs
     on the Metropolis set its ``data`` names (the arguments of :func:`ising.metropolis_at`),
     each configuration with its temperature when the model is conditional."""
     config = from_dict(lattice.LatticeDiffusionConfig, saved["model"])
-    run, spec = from_dict(TrainConfig, saved["train"]), saved["data"]
+    spec = saved["data"]
     if not isinstance(spec, dict):
         raise ValueError(f"'{name}' records its data as {spec!r}, not as the arguments of "
                          f"ising.metropolis_at")
-    model = lattice.LatticeDiffusion(config, rngs=nnx.Rngs(run.seed))
-    temperatures = (np.repeat(np.asarray(spec["temperatures"], np.float32), spec["n_chains"])
-                    if config.conditional else None)
-    train_or_load(name, (model,), lambda: lattice.fit(model, ising.metropolis_at(**spec), run,
-                                                      temperatures),
-                  retrain=True, directory=directory,
-                  config={"model": config, "train": run, "data": spec})
+    fit(config, ising_sets.ising_at(**spec, with_temperatures=config.conditional),
+        from_dict(TrainConfig, saved["train"]), name=name, retrain=True, directory=directory)
 
 
 def _loaded(name: str, directory):

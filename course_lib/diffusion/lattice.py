@@ -23,7 +23,6 @@ from flax import nnx
 from course_lib import nets
 from course_lib.config import setting
 from course_lib.diffusion.binomial import BinomialDiffusion
-from course_lib.family import optimizer_for
 
 LOG2 = float(np.log(2.0))
 
@@ -163,22 +162,6 @@ def symmetrised(sample_batch):
         return spins * sign if temperature is None else (spins * sign, temperature)
 
     return sample
-
-
-def fit(model: LatticeDiffusion, spins, train_config, temperatures=None) -> dict:
-    """Train ``model`` in place with Adam on configurations drawn with replacement from
-    ``spins`` (n, L, L) (with their ``temperatures`` (n,) for a conditional model), each
-    flipped with probability 1/2; returns :func:`course_lib.train.train`'s history."""
-    from course_lib.train import train
-
-    spins = jnp.asarray(spins, jnp.float32)
-    temps = None if temperatures is None else jnp.asarray(temperatures, jnp.float32)
-
-    def draw(key, n):
-        i = jax.random.randint(key, (n,), 0, len(spins))
-        return spins[i] if temps is None else (spins[i], temps[i])
-
-    return train(train_step, (model, optimizer_for(model)), symmetrised(draw), train_config)
 
 
 def bits_per_spin(model: LatticeDiffusion, spins, key, repeats: int = 10, temperature=None,
