@@ -8,6 +8,7 @@ GAN feeds a one-hot label into both; PacGAN shows D ``pack`` samples at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -147,6 +148,15 @@ def init(config: GANConfig, seed: int = 0):
 
 def generate(G: Generator, key, n, labels=None, shape=None):
     """n samples G(z), reshaped to ``shape`` per example if given."""
+    graphdef, state = nnx.split(G)
+    return _generate(graphdef, state, key, n, labels, shape)
+
+
+@partial(jax.jit, static_argnums=(0, 3, 5))
+def _generate(graphdef, state, key, n, labels, shape):
+    # one compiled program per generator's structure and n, the same numbers as op by op,
+    # whose compilations (one per operation and shape) were a tenth of week16_gans' first run
+    G = nnx.merge(graphdef, state)
     kz, ky = jax.random.split(key)
     if G.config.num_classes and labels is None:
         labels = jax.random.randint(ky, (n,), 0, G.config.num_classes)
