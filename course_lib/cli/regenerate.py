@@ -165,13 +165,23 @@ def digits_sgan_discriminator(name, saved, directory):
 def digits_labels_classifier(name, saved, directory):
     """The semi-supervised GAN's discriminator network trained on its few labels alone."""
     config, run = from_dict(gan.GANConfig, saved["gan"]), from_dict(TrainConfig, saved["train"])
-    model = gan.Discriminator(config, rngs=nnx.Rngs(run.seed), outputs=10)
-    optimizer = nnx.Optimizer(model, optax.adam(config.lr_d), wrt=nnx.Param)
+    model, optimizer = gan.classifier_alone(config, classes=10, seed=run.seed)
     labelled = gan.labelled_subset(data.digits("train"), saved["labels"])
     train_or_load(name, (model,), lambda: train(step_from_loss(gan.classifier_loss),
                                                 (model, optimizer), labelled, run),
                   retrain=True, directory=directory,
                   config={"gan": config, "labels": saved["labels"], "train": run})
+
+
+def digits_sgan_label_draws(name, saved, directory):
+    """Both arms of the semi-supervised comparison, over the sidecar's label draws."""
+    config, run = from_dict(gan.GANConfig, saved["gan"]), from_dict(TrainConfig, saved["train"])
+    digits, test, seeds = data.digits("train"), data.digits("test"), saved["seeds"]
+    results = gan.LabelDraws(len(seeds), saved["labels"], len(test.labels))
+    train_or_load(name, (results,), lambda: gan.label_draws(
+        results, config, digits, test, saved["labels"], run, seeds), retrain=True,
+        directory=directory, config={"gan": config, "labels": saved["labels"], "train": run,
+                                     "seeds": seeds})
 
 
 def digits_vdm_variance(name, saved, directory):
@@ -282,6 +292,7 @@ RECIPES: dict[str, Recipe] = {
     "week16_gans/digits_classifier": digits_classifier,
     "week16_gans/digits_sgan_discriminator": digits_sgan_discriminator,
     "week16_gans/digits_100_labels_classifier": digits_labels_classifier,
+    "week16_gans/digits_sgan_label_draws": digits_sgan_label_draws,
     "week17_ising/critical": lattice_model,
     "week17_ising/conditional": lattice_model,
     **{name: stored_spins for name in SPINS},

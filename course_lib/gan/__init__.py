@@ -13,7 +13,9 @@ log(1 - D) = -softplus(d), which stays finite when D saturates.
 - :mod:`.models`: :class:`GANConfig`, :class:`Generator`, :class:`Discriminator`, :func:`init`;
 - :mod:`.family`: ``FAMILIES`` (gan, wgan-gp, cgan) as the command line sees them;
 - :mod:`.steps`: :func:`train_step`, :func:`batches`, :func:`fit_discriminator`,
-  :func:`semi_supervised_step`.
+  :func:`semi_supervised_step`;
+- :mod:`.semi_supervised`: :func:`fit_label_draws`, the semi-supervised GAN against the
+  classifier alone over independent draws of the few labels.
 
 ``import course_lib.gan as gan`` gives every public name: ``gan.train_step``, ``gan.GANConfig``.
 """
@@ -39,6 +41,13 @@ from course_lib.gan.models import (
     learning_rate,
     sample_latent,
 )
+from course_lib.gan.semi_supervised import (
+    LabelDraws,
+    classifier_alone,
+    fit_label_draws,
+    label_draws,
+    predicted_classes,
+)
 from course_lib.gan.steps import (
     batches,
     classifier_loss,
@@ -48,6 +57,7 @@ from course_lib.gan.steps import (
     fit_discriminator,
     fit_seeds,
     generator_gradient_norm,
+    labelled_indices,
     labelled_subset,
     semi_supervised_step,
     train_step,
@@ -59,6 +69,8 @@ __all__ = ["FAMILIES", "LOSSES", "GANConfig", "Generator", "Discriminator", "ini
            "generate", "sample_latent", "learning_rate", "instance_noise_std", "train_step",
            "batches", "discriminator_objective", "fit", "fit_discriminator", "fit_seeds",
            "semi_supervised_step", "classifier_loss", "labelled_subset", "train_with_snapshots",
+           "labelled_indices", "LabelDraws", "classifier_alone", "fit_label_draws",
+           "label_draws", "predicted_classes",
            "discriminator_only_step", "generator_gradient_norm",
            "value_function", "discriminator_loss", "generator_loss_minimax",
            "generator_loss_non_saturating", "critic_loss_wasserstein", "gradient_penalty"]

@@ -171,14 +171,20 @@ def classifier_loss(model, batch, key):
     return optax.softmax_cross_entropy_with_integer_labels(model(x.reshape(len(x), -1)), y).mean()
 
 
-def labelled_subset(dataset: Dataset, labels: int, seed: int = 0):
-    """sample_batch(key, n) of (x, y) drawn from ``labels`` training examples, labels / K per
-    class of the K classes, chosen by ``default_rng(seed)``: the few labels of a
-    semi-supervised GAN (Salimans et al. 2016)."""
+def labelled_indices(dataset: Dataset, labels: int, seed: int = 0) -> np.ndarray:
+    """The rows of ``dataset`` whose labels are kept: labels / K per class of the K classes,
+    chosen by ``default_rng(seed)`` (one draw of the few labels)."""
     classes = int(dataset.labels.max()) + 1
     rng = np.random.default_rng(seed)
-    chosen = np.concatenate([rng.choice(np.flatnonzero(dataset.labels == k), labels // classes,
-                                        replace=False) for k in range(classes)])
+    return np.concatenate([rng.choice(np.flatnonzero(dataset.labels == k), labels // classes,
+                                      replace=False) for k in range(classes)])
+
+
+def labelled_subset(dataset: Dataset, labels: int, seed: int = 0):
+    """sample_batch(key, n) of (x, y) drawn from ``labels`` training examples, labels / K per
+    class of the K classes, chosen by ``default_rng(seed)`` (:func:`labelled_indices`): the
+    few labels of a semi-supervised GAN (Salimans et al. 2016)."""
+    chosen = labelled_indices(dataset, labels, seed)
     x = jnp.asarray(dataset.data[chosen]).reshape(len(chosen), -1)
     y = jnp.asarray(dataset.labels[chosen])
 
