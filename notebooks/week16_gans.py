@@ -78,7 +78,7 @@ from IPython.display import Markdown
 
 from course_lib import data, gan, metrics, nets, plots
 from course_lib.theory import gan as theory
-from course_lib.pretrained import RETRAIN, train_or_load
+from course_lib.pretrained import RETRAIN, fit, train_or_load
 from course_lib.train import TrainConfig, step_from_loss, train
 
 print("devices:", jax.devices())
@@ -936,11 +936,10 @@ def mode_run(name, model, seed, pack=1):
 
 
 def mode_generator(name, model, seed, pack=1):
-    """The generator of one table entry, trained (or loaded)."""
-    (G, D, opt_G, opt_D), cfg, run, tag = mode_run(name, model, seed, pack)
-    train_or_load(f"week16_gans/{tag}", (G,), lambda: train(
-        gan.train_step, (G, D, opt_G, opt_D), gan.batches(data.get(name), cfg), run),
-        config={"gan": cfg, "train": run}, keep_history=())  # the table reads no losses
+    """The generator of one table entry, trained (or loaded) by the library's one path."""
+    _, cfg, run, tag = mode_run(name, model, seed, pack)
+    (G, *_), _ = fit(cfg, data.get(name), run, name=f"week16_gans/{tag}",
+                     keep_history=())  # the table reads no losses
     return G
 
 
