@@ -109,6 +109,36 @@ def spiral8_log_pmf(v: np.ndarray, points: int = 4097, chunk: int = 4096) -> np.
     return out
 
 
+def spiral8_decoder_excess(v: np.ndarray, gamma_1: float, draws: int = 20, reach: int = 20,
+                           seed: int = 0) -> np.ndarray:
+    """Bits per row of integer rows ``v`` that the level decoder p(v | x_1) of a diffusion
+    (:func:`course_lib.diffusion.gaussian_diffusion.level_log_prob`: a uniform prior over the
+    256 levels per coordinate; LevelsDDPMConfig, VDM) pays above the exact posterior q(v | x_1)
+    under spiral8's pmf, x_1 = alpha v + sigma eps at -log SNR ``gamma_1``: log q / p averaged
+    over ``draws`` of eps. On rows of the data its mean is E KL(q(v | x_1) || p(v | x_1)), the
+    least such a model pays above the truth, whatever its denoiser (-ELBO = H(v) + that KL +
+    KL(q(x_1..T) || p(x_1..T)) on average). q sums over +-``reach`` levels around the row."""
+    v = np.asarray(v, np.int64)
+    w, cx, cy = spiral8_nodes()
+    levels = np.arange(256.0)[None, :]
+    log_pmf = np.log(np.maximum((w[:, None] * _spiral_bin_mass(levels, cx[:, None])).T
+                                @ _spiral_bin_mass(levels, cy[:, None]), 1e-300))
+    centres = np.linspace(-1.0, 1.0, 256)
+    alpha, sigma = np.sqrt(1 / (1 + np.exp(gamma_1))), np.sqrt(1 / (1 + np.exp(-gamma_1)))
+    near = np.clip(v[:, :, None] + np.arange(-reach, reach + 1), 0, 255)  # (n, 2, 2 reach + 1)
+    rng, out = np.random.default_rng(seed), np.zeros(len(v))
+    for _ in range(draws):
+        x_1 = alpha * centres[v] + sigma * rng.standard_normal(v.shape)
+        near_ll = -0.5 * ((x_1[..., None] - alpha * centres[near]) / sigma) ** 2
+        all_ll = -0.5 * ((x_1[..., None] - alpha * centres) / sigma) ** 2
+        log_p = np.sum(near_ll[..., reach] - logsumexp(all_ll, -1), -1)
+        joint = (log_pmf[near[:, 0, :, None], near[:, 1, None, :]]
+                 + near_ll[:, 0, :, None] + near_ll[:, 1, None, :])
+        log_q = joint[:, reach, reach] - logsumexp(joint.reshape(len(v), -1), -1)
+        out += (log_q - log_p) / LOG2 / draws
+    return out
+
+
 LOG_DENSITIES = {"crescent": crescent_log_density, "clusters": clusters_log_density,
                  "spiral8": spiral8_log_pmf}
 
@@ -186,6 +216,14 @@ if __name__ == "__main__":
 
     # the course_lib beside this file, not an installed copy of another checkout's
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    if sys.argv[1:2] == ["--decoder-excess"]:
+        if len(sys.argv) != 4:
+            sys.exit("error: usage: user_data.py --decoder-excess GAMMA_1 SPIRAL8_FILE")
+        excess = spiral8_decoder_excess(np.load(sys.argv[3])[:2000], float(sys.argv[2]))
+        print(f"  the level decoder at gamma_1 = {sys.argv[2]} pays {excess.mean():.3f} +- "
+              f"{excess.std(ddof=1) / np.sqrt(len(excess)):.3f} bits per example above the "
+              "exact pmf, whatever the denoiser")
+        sys.exit(0)
     if sys.argv[1:2] == ["--truth"]:
         if len(sys.argv) not in (4, 5) or sys.argv[2] not in SETS:
             sys.exit(f"error: usage: user_data.py --truth NAME FILE [RUN], NAME one of "

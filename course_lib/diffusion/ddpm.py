@@ -65,6 +65,8 @@ class DDPMConfig:
                                    "between log beta_t and log beta_tilde_t (Nichol and "
                                    "Dhariwal); else sigma_t^2 = beta_tilde_t. With few steps "
                                    "(T = 40) it matters")
+    decay_steps: int = setting(0, "> 0: the learning rate falls from lr to 0 along a cosine over "
+                               "this many steps (then stays 0)", added=True)
 
     def __post_init__(self):
         check_choices(self)
