@@ -317,13 +317,10 @@ def one_d_gan(recipe):
     options, steps = ONE_D_RECIPES[recipe]
     cfg = gan.GANConfig(**{"data_dim": 1, "latent_dim": 1, "hidden": (64, 64), "lr_g": 1e-3,
                            "lr_d": 1e-3, **options})
-    G, D, opt_G, opt_D = gan.init(cfg, seed=0)
     run = TrainConfig(steps=steps, batch_size=256, progress=False)
     tag = (f"gaussian_1d_{steps // 1000}k{'_decay' if cfg.decay_steps else ''}"
            f"{f'_z{cfg.latent_dim}' if cfg.latent_dim > 1 else ''}")
-    history = train_or_load(f"week16_gans/{tag}", (G,), lambda: train(
-        gan.train_step, (G, D, opt_G, opt_D), gan.batches(target, cfg), run),
-        config={"gan": cfg, "train": run})
+    (G, *_), history = fit(cfg, target, run, name=f"week16_gans/{tag}")
     return G, history
 
 
@@ -1111,11 +1108,8 @@ for name, pair in COLLAPSE_PAIRS.items():
 digits_train, digits_test = data.digits("train"), data.digits("test")
 cgan_config = gan.GANConfig(data_dim=64, latent_dim=16, hidden=(256, 256), act="relu",
                             out_act="tanh", lr_g=2e-4, lr_d=2e-4, num_classes=10)
-cG, cD, opt_cG, opt_cD = gan.init(cgan_config, seed=0)
 cgan_run = TrainConfig(steps=6000, batch_size=128, progress=False)
-_ = train_or_load("week16_gans/digits_cgan", (cG,), lambda: train(
-    gan.train_step, (cG, cD, opt_cG, opt_cD), gan.batches(digits_train, cgan_config), cgan_run),
-    config={"gan": cgan_config, "train": cgan_run})
+(cG, *_), _ = fit(cgan_config, digits_train, cgan_run, name="week16_gans/digits_cgan")
 
 
 classifier = nets.MLP(64, [256], 10, rngs=nnx.Rngs(0))
