@@ -76,13 +76,10 @@ class Explorable:
         image.save(small, format="png", optimize=True)
         return base64.b64encode(small.getvalue()).decode()
 
-    def alt(self, i: int) -> str:
-        return f"{self.title}. {self.caption(self.frames[i])}"
-
     def html(self) -> str:
         """The frames in one <figure> with a range input; plain HTML and 20 lines of script."""
         frames = [{"src": f"data:image/png;base64,{self.png(i)}",
-                   "caption": self.caption(f), "alt": self.alt(i)}
+                   "caption": self.caption(f), "alt": f"{self.title}. {self.caption(f)}"}
                   for i, f in enumerate(self.frames)]
         key = hashlib.sha1(json.dumps([self.title, [f["caption"] for f in frames]]).encode())
         ident = f"explorable-{key.hexdigest()[:10]}"
@@ -93,8 +90,11 @@ class Explorable:
             caption=html.escape(first["caption"]), last=len(frames) - 1, start=self.start,
             frames=json.dumps(frames).replace("</", "<\\/"))
 
-    def _repr_html_(self) -> str:
-        return self.html()
+    def __repr__(self) -> str:  # the notebook's plain-text fallback: no frames, no addresses
+        return (f"Explorable({self.title!r}: {self.parameter} over {len(self.values)} values, "
+                f"{self.values[0]:g} to {self.values[-1]:g})")
+
+    _repr_html_ = html  # what Jupyter shows
 
     def live(self, steps: int = 200):
         """An ipywidgets slider (JupyterLab) that recomputes the frame at any value in range."""
@@ -102,11 +102,10 @@ class Explorable:
         from IPython.display import display
 
         lo, hi = float(min(self.values)), float(max(self.values))
-        slider = widgets.FloatSlider(value=float(self.values[self.start]), min=lo, max=hi,
-                                     step=(hi - lo) / steps, description=self.parameter,
-                                     continuous_update=False,
-                                     style={"description_width": "initial"},
-                                     layout=widgets.Layout(width="60%"))
+        slider = widgets.FloatSlider(
+            value=float(self.values[self.start]), min=lo, max=hi, step=(hi - lo) / steps,
+            description=self.parameter, continuous_update=False,
+            style={"description_width": "initial"}, layout=widgets.Layout(width="60%"))
         out = widgets.Output()
 
         def show(change=None):

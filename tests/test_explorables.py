@@ -77,6 +77,9 @@ def test_the_html_snippet_holds_one_distinct_picture_per_position_and_nothing_re
     assert len(pngs) == 4
     for i in range(3):
         assert explorable.caption(explorable.frames[i]) in page
+    # the notebook's plain-text fallback: the same at every run (no memory address), short
+    assert repr(explorable) == repr(ex.gan_offset([0.0, 2.0, 5.0]))
+    assert "0x" not in repr(explorable) and len(repr(explorable)) < 200
 
 
 def test_the_live_version_builds_a_slider_and_redraws_at_any_value(capsys):
