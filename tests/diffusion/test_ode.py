@@ -153,3 +153,20 @@ def test_ddpm_probability_flow_with_the_exact_noise_prediction_gives_the_log_den
                              prior_log_prob=lambda y: normal_log_prob(y, mean_T, var_T).sum(-1))
     np.testing.assert_allclose(np.asarray(got),
                                np.asarray(normal_log_prob(x, mean_0, var_0).sum(-1)), atol=2e-4)
+
+
+def test_divergence_is_the_trace_of_a_full_jacobian():
+    """The Gaussians above have diagonal Jacobians, where the sum of all entries is also the
+    trace: a velocity that mixes the coordinates (3-D, not symmetric, not linear) tells the
+    trace from that sum, and each row's from its neighbours'. Checked against the Jacobian
+    of each row on its own, and v against the velocity itself."""
+    A = jax.random.normal(jax.random.key(3), (3, 3))
+
+    def velocity(x, t):
+        return jnp.tanh(x @ A) * (1.0 + t) + x[:, ::-1] ** 2
+
+    x = jax.random.normal(jax.random.key(4), (5, 3))
+    v, div = ode.value_and_divergence(velocity, x, 0.5)
+    one_by_one = [jnp.trace(jax.jacfwd(lambda y: velocity(y[None], 0.5)[0])(xi)) for xi in x]
+    np.testing.assert_allclose(np.asarray(div), np.asarray(one_by_one), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(v), np.asarray(velocity(x, 0.5)), rtol=1e-6)
