@@ -78,8 +78,9 @@ class Family:
         the family cannot take); ``given``: the options the user gave.
     sample(objects, key, n) -> (n, ...) samples; evaluate(objects, dataset, key) -> the
         report's figures (``bits_per_example`` for a likelihood, ``mmd`` for a sampler).
-    scorer(objects, held_out, seed) -> (score(objects) -> float, its name): the validation
-        metric, lower is better (None: the family has none, and says why in ``unscored``).
+    scorer(objects, held_out, seed) -> (score(objects) -> a float, or one per held-out row,
+        its name): the validation metric, lower (mean) is better (None: the family has none,
+        and says why in ``unscored``).
     log_likelihood(model, x, key) -> log p(x) per example in nats where the family has an
         exact one (a flow's ODE); None otherwise.
     recipes: the notebooks' defaults by data set name, "quantized" for quantized user data,

@@ -258,7 +258,8 @@ def cached_spins(path, make, remake: bool = False, description: str = "",
 def fit(config, dataset: Dataset | Deferred, train_config: TrainConfig, *,
         name: str | None = None, seed: int | None = None, retrain: bool | None = None,
         directory=None, keep_history: Collection[str] | None = None,
-        train_step: Callable | None = None, record: dict | None = None):
+        train_step: Callable | None = None, record: dict | None = None,
+        held_out: dict[str, np.ndarray] | None = None):
     """(objects, history): the model of ``config`` (any family's) initialised from ``seed``
     (default ``train_config.seed``) with its family's optimizer and trained on its family's
     batches of ``dataset``. The one training path of a shipped model: its notebook and its
@@ -271,13 +272,34 @@ def fit(config, dataset: Dataset | Deferred, train_config: TrainConfig, *,
     ``record``. ``train_step``: another objective for the same objects than the family's
     (VDM's schedule trained on the loss's variance). A :class:`~course_lib.data.Deferred`
     data set is made only when the model is trained, not when its weights are loaded.
+
+    ``held_out``: {"train": rows, "test": rows, ...}, each set scored by the family's
+    :attr:`~course_lib.family.Family.scorer` (same keys each time) at step 0 and after every
+    call, into the history's "scored_step", "<set>_<metric>" (mean over rows) and
+    "<set>_<metric>_stderr": under- or overfitting, and when. The weights stay bit for bit.
     """
     family = of_config(config)
     objects = family.init(config, train_config.seed if seed is None else seed)
 
     def run():
-        return train(train_step or family.train_step, objects,
-                     family.batches_of(made(dataset), config), train_config)
+        scorers = {k: family.scorer(objects, np.asarray(rows), train_config.seed)
+                   for k, rows in (held_out or {}).items()}
+        scores: dict[str, list] = {}
+
+        def score(step: int) -> None:
+            scores.setdefault("scored_step", []).append(step)
+            for k, (scorer, metric) in scorers.items():
+                v = np.atleast_1d(np.asarray(scorer(objects), np.float64))
+                scores.setdefault(f"{k}_{metric}", []).append(v.mean())
+                scores.setdefault(f"{k}_{metric}_stderr", []).append(
+                    v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else np.nan)
+
+        if scorers:
+            score(0)
+        history = train(train_step or family.train_step, objects,
+                        family.batches_of(made(dataset), config), train_config,
+                        callback=score if scorers else None)
+        return history | {k: np.asarray(v) for k, v in scores.items()}
 
     if name is None:
         return objects, run()

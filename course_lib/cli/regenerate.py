@@ -102,11 +102,12 @@ def _same(name: str, recorded, given) -> None:
 
 
 def _fit(config_class: type, dataset: Callable[[], data.Dataset] | None = None, *,
-         record: str = "model", keep_history=None) -> Recipe:
+         record: str = "model", keep_history=None,
+         held_out: Callable[[], dict] | None = None) -> Recipe:
     """A model trained by :func:`course_lib.pretrained.fit`, the notebooks' training path, with
     the config the sidecar recorded under ``record`` ("gan" for the week16 generators), on
     ``dataset()`` or else the data set the sidecar names; storing the history entries
-    ``keep_history`` (default all)."""
+    ``keep_history`` (default all) and the scores of the sets ``held_out()`` along training."""
 
     def regenerate(name, saved, directory):
         train_config = from_dict(TrainConfig, saved["train"])
@@ -114,7 +115,8 @@ def _fit(config_class: type, dataset: Callable[[], data.Dataset] | None = None, 
         if "data" in saved:
             _same(name, saved["data"], ds.name)
         fit(from_dict(config_class, saved[record]), ds, train_config, name=name, retrain=True,
-            directory=directory, keep_history=keep_history)
+            directory=directory, keep_history=keep_history,
+            held_out=held_out() if held_out else None)
 
     return regenerate
 
@@ -273,7 +275,9 @@ RECIPES: dict[str, Recipe] = {
                                                       lambda: data.digits("train")),
     "week17_diffusion/digits_vdm": _fit(dm.VDMConfig, lambda: data.digits("train")),
     "week17_diffusion/digits_vdm_variance": digits_vdm_variance,
-    "week17_diffusion/digits_vdm_conv": _fit(dm.VDMConfig, lambda: data.digits("train")),
+    "week17_diffusion/digits_vdm_conv": _fit(  # the bound on train and test digits along training
+        dm.VDMConfig, lambda: data.digits("train"), held_out=lambda: {
+            "train": data.digits("train").data[:300], "test": data.digits("test").data}),
     "week17_diffusion/ising_binomial": ising_binomial,
     # the mode table's generators: the notebook reads their weights, never their losses
     **{f"week16_gans/{d}_{run}_seed{s}": _gan(lambda d=d: data.get(d), keep_history=())

@@ -43,7 +43,7 @@ def tracker(family: Family, objects, held_out, out: Path, seed: int, patience: i
                         "best": None, "patience": patience}
 
     def callback(step: int) -> None:
-        value = score(objects)
+        value = float(np.mean(score(objects)))
         record["steps"].append(int(step))
         record["values"].append(float(value) if np.isfinite(value) else None)
         if np.isfinite(value) and (record["best"] is None or value < record["best"]):

@@ -10,6 +10,7 @@ from flax import nnx
 
 from course_lib import data
 from course_lib import diffusion as dm
+from course_lib.families import of_config
 from course_lib.pretrained import fit
 from course_lib.train import TrainConfig
 
@@ -71,3 +72,25 @@ def test_a_shortened_digits_run_lowers_the_bound_and_ships_its_command(tmp_path)
     (loaded, *_), _ = fit(CONFIG, train, run, name=name, retrain=False, directory=tmp_path)
     again = dm.evaluate_model_bits(loaded, x, jax.random.key(1), repeats=4)
     assert again["bits_per_dim"] == after["bits_per_dim"]
+
+
+def test_the_bounds_along_training_are_the_scorers_on_the_model_of_that_step():
+    """fit(held_out=...) records each set's score (the family's scorer, its keys) at step 0 on
+    the initial model and after every call, the last on the final model, computed here again
+    independently; and the trained weights are those of a run without it, bit for bit."""
+    train, test = data.digits("train"), data.digits("test")
+    rows = {"train": train.data[:40], "test": test.data[:40]}
+    run = TrainConfig(steps=20, batch_size=16, seed=0, steps_per_call=10, progress=False)
+    (model, *_), history = fit(CONFIG, train, run, held_out=rows)
+    assert list(history["scored_step"]) == [0, 10, 20]
+    family = of_config(CONFIG)
+    for objects, at in ((family.init(CONFIG, run.seed), 0), ((model,), -1)):
+        for k, x in rows.items():
+            v = np.asarray(family.scorer(objects, x, run.seed)[0](objects), np.float64)
+            assert history[f"{k}_bits_per_example"][at] == v.mean(), (k, at)
+            np.testing.assert_allclose(history[f"{k}_bits_per_example_stderr"][at],
+                                       v.std(ddof=1) / np.sqrt(len(v)), rtol=1e-12)
+    (plain, *_), plain_history = fit(CONFIG, train, run)
+    assert jax.tree.all(jax.tree.map(lambda a, b: bool(np.array_equal(a, b)),
+                                     nnx.state(plain), nnx.state(model)))
+    assert plain_history.keys() < history.keys()
