@@ -296,7 +296,7 @@ def made(dataset: Dataset | Deferred) -> Dataset:
 
 def recorded(dataset: Dataset | Deferred) -> str | dict:
     """What a shipped file's sidecar records of its training data."""
-    return getattr(dataset, "arguments", None) or dataset.name
+    return dataset.arguments or dataset.name if isinstance(dataset, Deferred) else dataset.name
 
 
 def from_file(path: str | Path) -> Dataset:
