@@ -43,17 +43,22 @@ def _low_dim_scale(dims: int) -> int:
 
 
 def elbo_scorer(objects, held_out: np.ndarray, seed: int):
-    """Bits (negative ELBO) of each held-out row, compiled once over the model's
-    state (not a closure over it, which would freeze the weights). A one-draw ELBO per example
-    is noisy (its t and noise): enough draws that each check averages ~2000 (on 2-D data
-    ~20,000: 100 rows x 20 draws have a Monte-Carlo error of ~0.5 bits on a user's crescent,
-    more than the later checkpoints of a decaying learning rate gain; 200,000 would cost as
-    much as the training), the same keys at every check, else the best checkpoint would be
-    the luckiest draw, not the best model."""
+    """Bits (negative ELBO) of each held-out row. A one-draw ELBO per example is noisy (its t
+    and noise): enough draws that each check averages ~2000 (on 2-D data ~20,000: 100 rows x
+    20 draws have a Monte-Carlo error of ~0.5 bits on a user's crescent, more than the later
+    checkpoints of a decaying learning rate gain; 200,000 would cost as much as the
+    training)."""
     x = jnp.asarray(held_out.reshape(len(held_out), -1), jnp.float32)
     scale = _low_dim_scale(x.shape[1])
     keys = jax.random.split(jax.random.key(seed),
                             int(np.clip(np.ceil(2000 * scale / len(held_out)), 1, 20 * scale)))
+    return _bits_per_row(objects, x, keys)
+
+
+def _bits_per_row(objects, x, keys):
+    """(score, its name): each row's bits averaged over ``keys``, compiled once over the
+    model's state (not a closure over it, which would freeze the weights), with the same keys
+    at every check, else the best checkpoint would be the luckiest draw, not the best model."""
     graphdef, _ = nnx.split(objects[0])
 
     @jax.jit
@@ -125,18 +130,10 @@ def _lattice_evaluate(objects, dataset, key):
 
 
 def _lattice_scorer(objects, held_out: np.ndarray, seed: int):
-    """Bits per configuration (negative ELBO) on up to 1000 held-out lattices, 4 draws each
-    with the same keys at every check (the command line's lattices are unconditional)."""
-    spins = jnp.asarray(held_out[:1000], jnp.float32)
-    keys = jax.random.split(jax.random.key(seed), 4)
-    graphdef, _ = nnx.split(objects[0])
-
-    @jax.jit
-    def bits(state):
-        model = nnx.merge(graphdef, state)
-        return jax.lax.map(lambda k: model.elbo_terms(spins, k).bits().mean(), keys).mean()
-
-    return (lambda objs: float(bits(nnx.state(objs[0])))), "bits_per_example"
+    """Bits per configuration (negative ELBO) of up to 1000 held-out lattices, 4 draws each
+    (the command line's lattices are unconditional)."""
+    return _bits_per_row(objects, jnp.asarray(held_out[:1000], jnp.float32),
+                         jax.random.split(jax.random.key(seed), 4))
 
 
 LATTICE = Family(
