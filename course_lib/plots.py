@@ -90,6 +90,7 @@ class Animation:
     shows it through ``_repr_html_``, ``.html`` is the page fragment."""
 
     def __init__(self, pngs: list[bytes], titles: list[str], interval_ms: int):
+        self.titles = list(titles)
         frames = [base64.b64encode(p).decode() for p in pngs]
         uid = "anim" + hashlib.sha256("".join(frames).encode()).hexdigest()[:12]
         self.html = f"""<div id="{uid}">
@@ -118,6 +119,9 @@ class Animation:
 
     def _repr_html_(self) -> str:
         return self.html
+
+    def __repr__(self) -> str:  # the notebook's plain-text fallback: no memory address
+        return f"Animation of {len(self.titles)} frames"
 
 
 def chain_animation(frames, *, titles=None, interval_ms: int = 150, lim: float | None = 3.0,

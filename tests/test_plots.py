@@ -40,6 +40,7 @@ def test_chain_animation_is_self_contained_html():
     assert html.count("iVBOR") == 4 + 1  # four PNG frames inline, the first also shown
     assert not re.search(r"(src|href)=\"https?:", html)  # nothing fetched from a network
     assert "t = 0" in html
+    assert repr(anim) == "Animation of 4 frames"  # the .ipynb's text/plain: no memory address
     images = plots.chain_animation(np.zeros((3, 2, 8, 8)))
     assert images.html.count("iVBOR") == 3 + 1
     with pytest.raises(ValueError, match="4 frames but 2 titles"):
