@@ -908,8 +908,8 @@ SEEDS = range(5)
 
 
 def mode_run(name, model, seed, pack=1):
-    """The objects, configs and file name of one table entry: data set `name`, `seed` (and
-    PacGAN's packing of `pack` samples per discriminator input, exercise 4)."""
+    """The configs and file name of one table entry: data set `name`, `seed` (and PacGAN's
+    packing of `pack` samples per discriminator input, exercise 4)."""
     steps, decay_start = MODE_MODELS[model]["steps"], MODE_MODELS[model].get("decay_start", 0)
     noise = MODE_MODELS[model].get("instance_noise", {}).get(name, 0.0)
     cfg = gan.GANConfig(data_dim=2, latent_dim=2, hidden=(128, 128, 128), lr_g=1e-3, lr_d=1e-3,
@@ -920,12 +920,12 @@ def mode_run(name, model, seed, pack=1):
     run = TrainConfig(steps=steps, batch_size=512, seed=seed, progress=False)
     tag = (f"{name}_{steps // 1000}k{'_decay' if decay_start else ''}"
            f"{'_noise' if noise else ''}{f'_pack{pack}' if pack > 1 else ''}_seed{seed}")
-    return gan.init(cfg, seed), cfg, run, tag
+    return cfg, run, tag
 
 
 def mode_generator(name, model, seed, pack=1):
     """The generator of one table entry, trained (or loaded) by the library's one path."""
-    _, cfg, run, tag = mode_run(name, model, seed, pack)
+    cfg, run, tag = mode_run(name, model, seed, pack)
     (G, *_), _ = fit(cfg, data.get(name), run, name=f"week16_gans/{tag}",
                      keep_history=())  # the table reads no losses
     return G
@@ -934,7 +934,8 @@ def mode_generator(name, model, seed, pack=1):
 def training_snapshots(name, model, seed, every=1000):
     """The same training as the table entry, keeping 2500 samples every `every` steps (stored
     in the file's history, for the pictures across training). Returns (steps, samples, G)."""
-    objects, cfg, run, tag = mode_run(name, model, seed)
+    cfg, run, tag = mode_run(name, model, seed)
+    objects = gan.init(cfg, seed)
     history = train_or_load(f"week16_gans/{tag}_snapshots", objects[:1],
                             lambda: gan.train_with_snapshots(objects, data.get(name), run, every),
                             config={"gan": cfg, "train": run, "every": every},
