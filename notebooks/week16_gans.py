@@ -738,8 +738,9 @@ critic_config = gan.GANConfig(data_dim=1, latent_dim=1, hidden=(64, 64), loss="w
                               gp_weight=10.0, lr_d=1e-3, b1=0.5, b2=0.9)
 _, C, _, opt_C = gan.init(critic_config, seed=0)
 # the critic alone against p_g = N(0, 1); its objective carries the gradient penalty
-train(gan.discriminator_only_step(standard_normal), (C, opt_C),
-      data.gaussian_1d(2.0, 0.5).sample, TrainConfig(steps=3000, batch_size=512, progress=False))
+_ = train(gan.discriminator_only_step(standard_normal), (C, opt_C),
+          data.gaussian_1d(2.0, 0.5).sample,
+          TrainConfig(steps=3000, batch_size=512, progress=False))
 
 # %% tags=["nbval-check-output"]
 w_exact = theory.wasserstein_1d_exact(theory.gaussian_quantile(2.0, 0.5),
