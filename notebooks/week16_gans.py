@@ -341,11 +341,12 @@ for recipe in ONE_D_RECIPES:
     G, h = one_d_gan(recipe)
     D_new = fresh_discriminator(G)
     fake = gan.generate(G, jax.random.key(8), 200_000)
+    logits_real, logits_fake = D_new(real), D_new(fake)  # each computed once
     one_d[recipe] = dict(
         G=G, history=h, samples=np.asarray(fake)[:, 0],
-        L=float(gan.value_function(D_new(real), D_new(fake))),
-        d_real=float(jax.nn.sigmoid(D_new(real)).mean()),
-        d_fake=float(jax.nn.sigmoid(D_new(fake)).mean()))
+        L=float(gan.value_function(logits_real, logits_fake)),
+        d_real=float(jax.nn.sigmoid(logits_real).mean()),
+        d_fake=float(jax.nn.sigmoid(logits_fake).mean()))
 
 # %% tags=["nbval-check-output"]
 def jsd2(x):
@@ -1348,13 +1349,14 @@ train(gan.discriminator_only_step(lambda key, n: s_g * jax.random.normal(key, (n
       (D_wide, opt_wide), data.gaussian_1d(m_r, s_r).sample,
       TrainConfig(steps=3000, batch_size=512, progress=False))
 fine_x = np.linspace(-1.0, 5.0, 60_001)
-above = as_numpy(D_wide)(fine_x) > 0.5  # the trained D's crossings, to the grid's 1e-4
+d_wide = as_numpy(D_wide)(fine_x)
+above = d_wide > 0.5  # the trained D's crossings, to the grid's 1e-4
 trained_crossings = fine_x[1:][np.diff(above.astype(int)) != 0]
 print(f"D* < 1/2 for x < {exact_crossings[0]:.4f} and x > {exact_crossings[1]:.4f} (exact)")
 print(f"trained D (3000 steps) crosses 1/2 at {np.round(trained_crossings, 3).tolist()}")
 inside_wide = (fine_x > -1) & (fine_x < 4)
 print(f"mean |D - D*| on [-1, 4]: "
-      f"{np.abs(as_numpy(D_wide)(fine_x) - theory.optimal_discriminator(p_r, p_wide)(fine_x))[inside_wide].mean():.3f}")
+      f"{np.abs(d_wide - theory.optimal_discriminator(p_r, p_wide)(fine_x))[inside_wide].mean():.3f}")
 
 # %% tags=["solution", "nbval-check-output"]
 # Solution 2: bisection on mu for L(G, D*) = -log 2 (halfway between -2 log 2 and 0).
