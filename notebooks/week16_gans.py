@@ -341,11 +341,12 @@ for recipe in ONE_D_RECIPES:
     G, h = one_d_gan(recipe)
     D_new = fresh_discriminator(G)
     fake = gan.generate(G, jax.random.key(8), 200_000)
+    logits_real, logits_fake = D_new(real), D_new(fake)  # each computed once
     one_d[recipe] = dict(
         G=G, history=h, samples=np.asarray(fake)[:, 0],
-        L=float(gan.value_function(D_new(real), D_new(fake))),
-        d_real=float(jax.nn.sigmoid(D_new(real)).mean()),
-        d_fake=float(jax.nn.sigmoid(D_new(fake)).mean()))
+        L=float(gan.value_function(logits_real, logits_fake)),
+        d_real=float(jax.nn.sigmoid(logits_real).mean()),
+        d_fake=float(jax.nn.sigmoid(logits_fake).mean()))
 
 # %% tags=["nbval-check-output"]
 def jsd2(x):
@@ -536,9 +537,10 @@ train_D_only = gan.discriminator_only_step(lambda key, n: G_far(jax.random.norma
 
 rows, done = [], 0
 for total in (0, 10, 30, 100, 300, 1000, 3000, 5000):
-    if total > done:
+    if total > done:  # calls of 10 steps, which divide every stretch: one compiled program
         train(train_D_only, (D_far, opt_D_far), far.sample,
-              TrainConfig(steps=total - done, batch_size=256, seed=done, progress=False))
+              TrainConfig(steps=total - done, batch_size=256, seed=done, steps_per_call=10,
+                          progress=False))
         done = total
     rows.append((total, float(jax.nn.sigmoid(D_far(G_far(z))).mean()),
                  gan.generator_gradient_norm(G_far, D_far, z, "minimax"),
@@ -736,19 +738,10 @@ plt.show()
 critic_config = gan.GANConfig(data_dim=1, latent_dim=1, hidden=(64, 64), loss="wgan_gp",
                               gp_weight=10.0, lr_d=1e-3, b1=0.5, b2=0.9)
 _, C, _, opt_C = gan.init(critic_config, seed=0)
-
-
-def train_critic(C, opt_C, x, key):
-    k1, k2 = jax.random.split(key)
-    fake = jax.random.normal(k1, x.shape)
-    (loss, (real_out, fake_out)), grads = nnx.value_and_grad(
-        gan.discriminator_objective, has_aux=True)(C, x, fake, None, k2)
-    opt_C.update(C, grads)
-    return {"loss": loss, "w_estimate": real_out.mean() - fake_out.mean()}
-
-
-hc = train(train_critic, (C, opt_C), data.gaussian_1d(2.0, 0.5).sample,
-           TrainConfig(steps=3000, batch_size=512, progress=False))
+# the critic alone against p_g = N(0, 1); its objective carries the gradient penalty
+_ = train(gan.discriminator_only_step(standard_normal), (C, opt_C),
+          data.gaussian_1d(2.0, 0.5).sample,
+          TrainConfig(steps=3000, batch_size=512, progress=False))
 
 # %% tags=["nbval-check-output"]
 w_exact = theory.wasserstein_1d_exact(theory.gaussian_quantile(2.0, 0.5),
@@ -917,8 +910,8 @@ SEEDS = range(5)
 
 
 def mode_run(name, model, seed, pack=1):
-    """The objects, configs and file name of one table entry: data set `name`, `seed` (and
-    PacGAN's packing of `pack` samples per discriminator input, exercise 4)."""
+    """The configs and file name of one table entry: data set `name`, `seed` (and PacGAN's
+    packing of `pack` samples per discriminator input, exercise 4)."""
     steps, decay_start = MODE_MODELS[model]["steps"], MODE_MODELS[model].get("decay_start", 0)
     noise = MODE_MODELS[model].get("instance_noise", {}).get(name, 0.0)
     cfg = gan.GANConfig(data_dim=2, latent_dim=2, hidden=(128, 128, 128), lr_g=1e-3, lr_d=1e-3,
@@ -929,12 +922,12 @@ def mode_run(name, model, seed, pack=1):
     run = TrainConfig(steps=steps, batch_size=512, seed=seed, progress=False)
     tag = (f"{name}_{steps // 1000}k{'_decay' if decay_start else ''}"
            f"{'_noise' if noise else ''}{f'_pack{pack}' if pack > 1 else ''}_seed{seed}")
-    return gan.init(cfg, seed), cfg, run, tag
+    return cfg, run, tag
 
 
 def mode_generator(name, model, seed, pack=1):
     """The generator of one table entry, trained (or loaded) by the library's one path."""
-    _, cfg, run, tag = mode_run(name, model, seed, pack)
+    cfg, run, tag = mode_run(name, model, seed, pack)
     (G, *_), _ = fit(cfg, data.get(name), run, name=f"week16_gans/{tag}",
                      keep_history=())  # the table reads no losses
     return G
@@ -943,7 +936,8 @@ def mode_generator(name, model, seed, pack=1):
 def training_snapshots(name, model, seed, every=1000):
     """The same training as the table entry, keeping 2500 samples every `every` steps (stored
     in the file's history, for the pictures across training). Returns (steps, samples, G)."""
-    objects, cfg, run, tag = mode_run(name, model, seed)
+    cfg, run, tag = mode_run(name, model, seed)
+    objects = gan.init(cfg, seed)
     history = train_or_load(f"week16_gans/{tag}_snapshots", objects[:1],
                             lambda: gan.train_with_snapshots(objects, data.get(name), run, every),
                             config={"gan": cfg, "train": run, "every": every},
@@ -1355,13 +1349,14 @@ train(gan.discriminator_only_step(lambda key, n: s_g * jax.random.normal(key, (n
       (D_wide, opt_wide), data.gaussian_1d(m_r, s_r).sample,
       TrainConfig(steps=3000, batch_size=512, progress=False))
 fine_x = np.linspace(-1.0, 5.0, 60_001)
-above = as_numpy(D_wide)(fine_x) > 0.5  # the trained D's crossings, to the grid's 1e-4
+d_wide = as_numpy(D_wide)(fine_x)
+above = d_wide > 0.5  # the trained D's crossings, to the grid's 1e-4
 trained_crossings = fine_x[1:][np.diff(above.astype(int)) != 0]
 print(f"D* < 1/2 for x < {exact_crossings[0]:.4f} and x > {exact_crossings[1]:.4f} (exact)")
 print(f"trained D (3000 steps) crosses 1/2 at {np.round(trained_crossings, 3).tolist()}")
 inside_wide = (fine_x > -1) & (fine_x < 4)
 print(f"mean |D - D*| on [-1, 4]: "
-      f"{np.abs(as_numpy(D_wide)(fine_x) - theory.optimal_discriminator(p_r, p_wide)(fine_x))[inside_wide].mean():.3f}")
+      f"{np.abs(d_wide - theory.optimal_discriminator(p_r, p_wide)(fine_x))[inside_wide].mean():.3f}")
 
 # %% tags=["solution", "nbval-check-output"]
 # Solution 2: bisection on mu for L(G, D*) = -log 2 (halfway between -2 log 2 and 0).

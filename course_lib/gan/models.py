@@ -148,7 +148,11 @@ def init(config: GANConfig, seed: int = 0):
 
 def generate(G: Generator, key, n, labels=None, shape=None):
     """n samples G(z), reshaped to ``shape`` per example if given."""
-    graphdef, state = nnx.split(G)
+    c = G.config  # of it G(z) reads only these: generators trained otherwise share a program
+    view = nnx.merge(*nnx.split(G))
+    view.config = GANConfig(c.data_dim, c.latent_dim, c.hidden, c.act, c.out_act,
+                            latent=c.latent, num_classes=c.num_classes)
+    graphdef, state = nnx.split(view)
     return _generate(graphdef, state, key, n, labels, shape)
 
 

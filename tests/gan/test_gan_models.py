@@ -1,8 +1,12 @@
 """GANConfig, its learning-rate schedule and instance noise (course_lib.gan.models)."""
 
 
+from dataclasses import replace
+
+import jax
 import numpy as np
 import pytest
+from flax import nnx
 
 from course_lib import data, gan
 from course_lib.train import TrainConfig, train
@@ -37,3 +41,22 @@ def test_instance_noise_falls_linearly_to_zero_and_trains():
     assert np.all(np.isfinite(history["d_loss"])) and int(objects[2].step[...]) == 50
     with pytest.raises(ValueError, match="noise_anneal_steps > 0"):
         gan.GANConfig(data_dim=2, instance_noise=0.5)
+
+
+def test_generators_trained_otherwise_share_one_generate_program():
+    """Catches gan.generate compiling a program per training setting (decay, noise, pack,
+    learning rates), which G(z) does not read: the mode table's generators differ only there.
+    Their samples are those of the generator's own config, bit for bit."""
+    from course_lib.gan.models import _generate
+
+    base = gan.GANConfig(data_dim=2, latent_dim=2, hidden=(8,))
+    other = replace(base, lr_g=2e-4, decay_start=10, decay_steps=10, instance_noise=0.5,
+                    noise_anneal_steps=10, pack=4)
+    G, G_other = gan.init(base, seed=0)[0], gan.init(other, seed=0)[0]
+    key = jax.random.key(1)
+    gan.generate(G, key, 7)
+    compiled = _generate._cache_size()
+    x = gan.generate(G_other, key, 7)
+    assert _generate._cache_size() == compiled
+    own = _generate(*nnx.split(G_other), key, 7, None, None)  # keyed on its own config
+    assert np.array_equal(x, own)
