@@ -494,10 +494,10 @@ for j, t in enumerate(times):
 # **The consistency form (Eqs. 34-45).** Pair each decoder factor with the encoder factor that
 # generates the *same* variable: $p_\theta(x_t\mid x_{t+1})$ with $q(x_t\mid x_{t-1})$,
 #
-# $$\mathrm{ELBO} = \mathbb{E}_{q(x_1|x_0)}\log p_\theta(x_0\mid x_1)
-#  + \mathbb{E}_{q(x_{T-1}, x_T|x_0)}\log\frac{p(x_T)}{q(x_T\mid x_{T-1})}
-#  + \sum_{t=1}^{T-1}\mathbb{E}_{q(x_{t-1}, x_t, x_{t+1}|x_0)}
-#    \log\frac{p_\theta(x_t\mid x_{t+1})}{q(x_t\mid x_{t-1})}.$$
+# $$\begin{aligned}\mathrm{ELBO} = {}& \mathbb{E}_{q(x_1|x_0)}\log p_\theta(x_0\mid x_1)
+#  + \mathbb{E}_{q(x_{T-1}, x_T|x_0)}\log\frac{p(x_T)}{q(x_T\mid x_{T-1})} \\
+#  & + \sum_{t=1}^{T-1}\mathbb{E}_{q(x_{t-1}, x_t, x_{t+1}|x_0)}
+#    \log\frac{p_\theta(x_t\mid x_{t+1})}{q(x_t\mid x_{t-1})}.\end{aligned}$$
 #
 # The middle term is a KL, $-\mathbb{E}_{q(x_{T-1}|x_0)}\mathrm{KL}(q(x_T\mid x_{T-1})\,\|\,p(x_T))$,
 # because $x_T$ is the last variable: given everything before it, it is drawn from
@@ -507,10 +507,10 @@ for j, t in enumerate(times):
 # $q(x_t\mid x_{t-1})$, because $x_{t+1}$ was drawn from $x_t$ and carries information about
 # it. Its true conditional is the *bridge*
 #
-# $$r_t(x_t) = q(x_t\mid x_{t-1}, x_{t+1}) \propto q(x_t\mid x_{t-1})\, q(x_{t+1}\mid x_t),
-# \qquad \frac{1}{\mathrm{var}\, r_t} = \frac{1}{1-\alpha_t} + \frac{\alpha_{t+1}}{1-\alpha_{t+1}},
-# \quad \mathbb{E}\,r_t = \mathrm{var}\, r_t\left(\frac{\sqrt{\alpha_t}\,x_{t-1}}{1-\alpha_t}
-#   + \frac{\sqrt{\alpha_{t+1}}\,x_{t+1}}{1-\alpha_{t+1}}\right)$$
+# $$\begin{aligned}r_t(x_t) &= q(x_t\mid x_{t-1}, x_{t+1}) \propto q(x_t\mid x_{t-1})\, q(x_{t+1}\mid x_t),
+# \\ \frac{1}{\mathrm{var}\, r_t} &= \frac{1}{1-\alpha_t} + \frac{\alpha_{t+1}}{1-\alpha_{t+1}},
+# \qquad \mathbb{E}\,r_t = \mathrm{var}\, r_t\left(\frac{\sqrt{\alpha_t}\,x_{t-1}}{1-\alpha_t}
+#   + \frac{\sqrt{\alpha_{t+1}}\,x_{t+1}}{1-\alpha_{t+1}}\right)\end{aligned}$$
 #
 # (a product of two Gaussians in $x_t$, `LinearGaussianHVAE.bridge`), and the correct
 # consistency term is
@@ -570,10 +570,10 @@ plt.show()
 #   \mathcal N(x_{t-1}; \sqrt{\bar\alpha_{t-1}}\,x_0, 1-\bar\alpha_{t-1})$ (per coordinate).
 # Write $y = x_{t-1}$ and keep only what depends on $y$ in the exponent:
 #
-# $$-\frac12\left[\frac{(x_t - \sqrt{\alpha_t}\,y)^2}{1-\alpha_t} + \frac{(y - \sqrt{\bar\alpha_{t-1}}\,x_0)^2}{1-\bar\alpha_{t-1}}\right]
-#  = -\frac12\left[A\,y^2 - 2B\,y\right] + \text{const},\qquad
-#  A = \frac{\alpha_t}{1-\alpha_t} + \frac{1}{1-\bar\alpha_{t-1}},\quad
-#  B = \frac{\sqrt{\alpha_t}\,x_t}{1-\alpha_t} + \frac{\sqrt{\bar\alpha_{t-1}}\,x_0}{1-\bar\alpha_{t-1}}.$$
+# $$\begin{aligned}-\frac12\left[\frac{(x_t - \sqrt{\alpha_t}\,y)^2}{1-\alpha_t} + \frac{(y - \sqrt{\bar\alpha_{t-1}}\,x_0)^2}{1-\bar\alpha_{t-1}}\right]
+#  &= -\frac12\left[A\,y^2 - 2B\,y\right] + \text{const}, \\
+#  & \qquad A = \frac{\alpha_t}{1-\alpha_t} + \frac{1}{1-\bar\alpha_{t-1}},\quad
+#  B = \frac{\sqrt{\alpha_t}\,x_t}{1-\alpha_t} + \frac{\sqrt{\bar\alpha_{t-1}}\,x_0}{1-\bar\alpha_{t-1}}.\end{aligned}$$
 #
 # Complete the square, $A y^2 - 2By = A(y - B/A)^2 - B^2/A$: a Gaussian with variance $1/A$
 # and mean $B/A$. Over a common denominator, using $\alpha_t\bar\alpha_{t-1} = \bar\alpha_t$,

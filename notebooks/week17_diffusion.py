@@ -84,8 +84,9 @@ print("models:", "trained from scratch (COURSE_RETRAIN=1)" if RETRAIN else
 # and the means differ only through $x_0 - \hat x_\theta$, so each denoising term becomes
 #
 # $$\mathrm{KL}\big(q(x_{t-1}\mid x_t, x_0)\,\|\,p_\theta(x_{t-1}\mid x_t)\big)
-#   = \tfrac12\big(\mathrm{SNR}(t-1) - \mathrm{SNR}(t)\big)\, \|x_0 - \hat x_\theta(x_t, t)\|^2,
-# \qquad \mathrm{SNR}(t) = \frac{\bar\alpha_t}{1 - \bar\alpha_t} \quad \text{(Eqs. 108-110)}.$$
+#   = \tfrac12\big(\mathrm{SNR}(t-1) - \mathrm{SNR}(t)\big)\, \|x_0 - \hat x_\theta(x_t, t)\|^2,$$
+#
+# $$\mathrm{SNR}(t) = \frac{\bar\alpha_t}{1 - \bar\alpha_t} \quad \text{(Eqs. 108-110)}.$$
 #
 # `DDPM.elbo_terms` returns this ELBO by name: `reconstruction` $-\log p_\theta(x_0\mid x_1)$,
 # `prior` $\mathrm{KL}(q(x_T\mid x_0)\,\|\,\mathcal N(0, I))$ and `diffusion`, the sum over

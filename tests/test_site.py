@@ -310,8 +310,8 @@ def test_axe_core_finds_no_serious_or_critical_violation(site, chromium):
 def test_every_deck_is_made_for_a_room(site, chromium):
     """Each slide of each deck: at most 40 visible words, figures at 80 % of the slide's width
     (or height), no scale below 0.9, nothing past the bottom edge (with its code unfolded
-    too), no code line cut, a solution under its "Solution N: <title>" heading; every deck
-    has speaker notes."""
+    too), no code line cut, no display equation past the right edge, a solution under its
+    "Solution N: <title>" heading; every deck has speaker notes."""
     counts = []
     for nb in NOTEBOOKS:
         session = browser.open_page(chromium, site / f"{nb.stem}.slides.html")
@@ -343,6 +343,9 @@ PLANTED = {
         .forEach(c => c.closest('section').querySelectorAll('h1,h2,h3')
         .forEach(h => h.remove()));""",
     "no speaker notes": """document.querySelectorAll('aside.notes').forEach(n => n.remove());""",
+    "display equation(s) past the right edge": """Reveal.getSlides()[1].insertAdjacentHTML(
+        'beforeend', '<mjx-container display="true"><mjx-math style="display: inline-block; '
+        + 'width: 3000px">x</mjx-math></mjx-container>');""",
 }
 
 

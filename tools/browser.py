@@ -280,7 +280,8 @@ MOVE_SLIDERS = r"""(() => [...document.querySelectorAll('figure.explorable')].ma
 # the deck's fit-to-screen (zoom), the words in view (not the speaker notes, code, printed
 # output, tables or formulas: a formula counts one word), each figure's width and height as a
 # fraction of the slide's, what lies past the bottom edge once the folded code is opened, the
-# code and output lines wider than their box, the heading of a slide that shows a solution.
+# code and output lines wider than their box, display equations past the right edge, the
+# heading of a slide that shows a solution.
 DECK_AUDIT = r"""(async () => {
   Reveal.configure({transition: 'none', backgroundTransition: 'none'});  // measure at rest
   const height = Reveal.getConfig().height, found = [];
@@ -316,9 +317,12 @@ DECK_AUDIT = r"""(async () => {
     const cut = [...slide.querySelectorAll('pre')].filter(p => p.scrollWidth > p.clientWidth + 1)
       .map(p => p.textContent.split('\n').reduce((a, b) => a.length > b.length ? a : b))
       .map(line => line.slice(0, 80));
+    const math_cut = [...slide.querySelectorAll('mjx-container[display="true"] mjx-math')]
+      .filter(m => m.getBoundingClientRect().right > box.right + 1).length;
     slide.querySelectorAll('details').forEach(d => d.open = false);
     const heading = (slide.querySelector('h1,h2,h3') || {}).textContent || '';
-    found.push({slide: h + '/' + v, height: Math.round(tall), zoom, cut, words, figures,
+    found.push({slide: h + '/' + v, height: Math.round(tall), zoom, cut, math_cut, words,
+                figures,
                 past_bottom: bottom_before, past_bottom_unfolded: bottom_open,
                 solution: !!slide.querySelector('.celltag_solution'),
                 heading: heading.replace(/¶$/, '').trim(),
@@ -356,6 +360,8 @@ def deck_problems(deck: dict) -> list[str]:
                          "its code unfolded")
         if s["cut"]:
             found.append(f"{where}: lines cut at the right edge: {s['cut']}")
+        if s["math_cut"]:
+            found.append(f"{where}: {s['math_cut']} display equation(s) past the right edge")
         if s["solution"] and not re.match(SOLUTION_HEADING, s["heading"]):
             found.append(f"{where}: a solution without a 'Solution N: <title>' heading")
     if not any(s["notes"] for s in deck["slides"]):
