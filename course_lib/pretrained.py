@@ -42,7 +42,7 @@ from flax import nnx
 from course_lib.checkpoint import load_checkpoint, save_checkpoint, write_atomic
 from course_lib.data import DATA_DIR, Dataset, Deferred, made
 from course_lib.families import of_config
-from course_lib.train import TrainConfig, train
+from course_lib.train import TrainConfig, train, train_ensemble
 
 PRETRAINED_DIR = DATA_DIR / "pretrained"
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*/[A-Za-z0-9_][A-Za-z0-9_.-]*")
@@ -307,3 +307,39 @@ def fit(config, dataset: Dataset | Deferred, train_config: TrainConfig, *,
                                   config=family.run_record(config, train_config, dataset)
                                   | (record or {}),
                                   directory=directory, keep_history=keep_history)
+
+
+def fit_seeds(config, dataset: Dataset | Deferred, train_config: TrainConfig, seeds, *,
+              name: str | None = None, retrain: bool | None = None, directory=None,
+              keep_history: Collection[str] | None = None) -> list[tuple]:
+    """``[fit(config, dataset, replace(train_config, seed=s), name=name.format(seed=s)) for s
+    in seeds]``, bit for bit, but trained together as one compiled program
+    (:func:`course_lib.train.train_ensemble`): the mode table's five seeds at once. ``name``
+    holds "seed{seed}"; each member's sidecar records the command that rebuilds the whole
+    ensemble, whose name has "seeds" there (:func:`ensemble_name`)."""
+    family = of_config(config)
+    configs = [dataclasses.replace(train_config, seed=s) for s in seeds]
+    members = [family.init(config, c.seed) for c in configs]
+    histories: list[dict] = []
+
+    def run(i: int) -> dict:  # the first member to need training trains them all
+        if not histories:
+            histories.extend(train_ensemble(family.train_step, members,
+                                            family.batches_of(made(dataset), config), configs))
+        return histories[i]
+
+    if name is None:
+        return [(m, run(i)) for i, m in enumerate(members)]
+    command = regenerate_command(ensemble_name(name))
+    return [(m, train_or_load(name.format(seed=c.seed), m[:1], lambda i=i: run(i),
+                              retrain=retrain, command=command, directory=directory,
+                              config=family.run_record(config, c, dataset),
+                              keep_history=keep_history))
+            for i, (m, c) in enumerate(zip(members, configs))]
+
+
+def ensemble_name(member_pattern: str) -> str:
+    """"week16_gans/ring_3k_seed{seed}" -> "week16_gans/ring_3k_seeds", the ensemble's name."""
+    if "seed{seed}" not in member_pattern:
+        raise ValueError(f"an ensemble's name pattern holds 'seed{{seed}}', got {member_pattern!r}")
+    return member_pattern.replace("seed{seed}", "seeds")

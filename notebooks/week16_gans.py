@@ -78,7 +78,7 @@ from IPython.display import Markdown
 
 from course_lib import data, gan, metrics, nets, plots
 from course_lib.theory import gan as theory
-from course_lib.pretrained import RETRAIN, fit, train_or_load
+from course_lib.pretrained import RETRAIN, fit, fit_seeds, train_or_load
 from course_lib.train import TrainConfig, step_from_loss, train
 
 print("devices:", jax.devices())
@@ -933,6 +933,15 @@ def mode_generator(name, model, seed, pack=1):
     return G
 
 
+def mode_generators(name, model):
+    """The table entry's generators for the five SEEDS, trained together as one program by
+    the library (each seed bit for bit what it gets alone), or loaded."""
+    cfg, run, tag = mode_run(name, model, seed=0)
+    members = fit_seeds(cfg, data.get(name), run, SEEDS, keep_history=(),
+                        name=f"week16_gans/{tag.replace('_seed0', '_seed{seed}')}")
+    return [G for (G, *_), _ in members]
+
+
 def training_snapshots(name, model, seed, every=1000):
     """The same training as the table entry, keeping 2500 samples every `every` steps (stored
     in the file's history, for the pictures across training). Returns (steps, samples, G)."""
@@ -949,8 +958,7 @@ mode_results, mode_samples = {}, {}
 for name in ("ring", "grid"):
     dataset = data.get(name)
     for model in MODE_MODELS:
-        for seed in SEEDS:
-            G = mode_generator(name, model, seed)
+        for seed, G in zip(SEEDS, mode_generators(name, model)):
             x = np.asarray(gan.generate(G, jax.random.key(1000 + seed), 2500))
             mode_samples[name, model, seed] = x
             mode_results[name, model, seed] = metrics.mode_coverage(x, dataset.means,

@@ -179,9 +179,8 @@ def run(argv: list[str]) -> int:
 
         return retrain(args.patterns, args.scratch, args.tolerance)
     else:
-        before, after = regenerate.regenerate(args.name, args.out)
-        same = after == before
-        print(f"{args.name}: sha256 {after} ({'the shipped one' if same else 'changed'})")
+        for name, before, after in regenerate.regenerate(args.name, args.out):
+            print(f"{name}: sha256 {after} ({'the shipped one' if after == before else 'changed'})")
     return 0
 
 

@@ -154,6 +154,7 @@ def retrain(patterns: list[str], scratch: str | Path = SCRATCH,
     print(f"rebuilding {len(chosen)} pretrained files in {scratch} on {cpu_kind()}", file=out,
           flush=True)
     times, failed, unchecked, start = {}, [], [], time.perf_counter()
+    ran: dict[str, str] = {}  # command -> the file it was run for: an ensemble runs once
     for name in chosen:
         if made := made_on_absent_device(name):
             unchecked.append(name)
@@ -162,8 +163,11 @@ def retrain(patterns: list[str], scratch: str | Path = SCRATCH,
                   flush=True)
             continue
         try:
-            times[name] = rebuild(name, scratch)
+            command = read_sidecar(name, "command")["command"]
+            times[name] = 0.0 if command in ran else rebuild(name, scratch)
             passes, verdict = compare(name, scratch, tolerance)
+            verdict += f" (rebuilt with {ran[command]})" if command in ran else ""
+            ran.setdefault(command, name)
         except (RuntimeError, ValueError, OSError) as e:
             times.setdefault(name, float("nan"))
             passes, verdict = False, f"FAILED: {e}"

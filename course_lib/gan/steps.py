@@ -25,7 +25,7 @@ from course_lib.gan.losses import (
     gradient_penalty,
 )
 from course_lib.gan.models import GANConfig, generate, init, instance_noise_std, sample_latent
-from course_lib.train import TrainConfig, train, train_ensemble
+from course_lib.train import TrainConfig, train
 
 
 def _split(batch):
@@ -240,18 +240,6 @@ def fit(config: GANConfig, dataset: Dataset, train_config: TrainConfig):
     G, D, opt_G, opt_D = init(config, train_config.seed)
     history = train(train_step, (G, D, opt_G, opt_D), batches(dataset, config), train_config)
     return G, D, history
-
-
-def fit_seeds(config: GANConfig, dataset: Dataset, train_config: TrainConfig, seeds
-              ) -> list[tuple]:
-    """``[fit(config, dataset, replace(train_config, seed=s)) for s in seeds]``, bit for bit,
-    with the seeds trained together in one compiled program
-    (:func:`course_lib.train.train_ensemble`): the mode table's five seeds at once."""
-    seeds = list(seeds)
-    members = [init(config, s) for s in seeds]
-    configs = [replace(train_config, seed=s) for s in seeds]
-    histories = train_ensemble(train_step, members, batches(dataset, config), configs)
-    return [(G, D, h) for (G, D, _, _), h in zip(members, histories)]
 
 
 # ------------------------------------------------------------------------------------------

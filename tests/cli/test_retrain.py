@@ -126,3 +126,24 @@ def test_a_file_made_on_a_device_this_machine_lacks_is_listed_not_rebuilt(shippe
     monkeypatch.setattr(retrain.jax, "default_backend", lambda: "gpu")  # a GPU machine checks it
     with pytest.raises(AssertionError, match="was rebuilt"):
         retrain.retrain([NAME], scratch)
+
+
+def test_an_ensembles_command_runs_once_and_each_member_is_compared(tmp_path, monkeypatch, capsys):
+    """The mode table's five seeds share one command (they train as one program): make
+    retrain runs it once, then compares every member with its own shipped file."""
+    members = regenerate.ENSEMBLES["week16_gans/ring_3k_seeds"]
+    runs = []
+
+    def rebuild(name, scratch):  # stands for the 1-minute ensemble: the shipped files, copied
+        runs.append(name)
+        for member in members:
+            (scratch / member).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(PRETRAINED_DIR / f"{member}.npz", scratch / f"{member}.npz")
+        return 1.0
+
+    monkeypatch.setattr(retrain, "rebuild", rebuild)
+    assert retrain.retrain(["week16_gans/ring_3k_seed?"], tmp_path) == 0
+    assert runs == members[:1]
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "5 of 5 pass"
+    assert all(f"identical (rebuilt with {members[0]})" in line for line in lines[2:6])

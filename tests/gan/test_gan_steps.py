@@ -1,5 +1,6 @@
 """GAN training (course_lib.gan.steps): D approaches D*, every loss trains, PacGAN, dropout."""
 
+import json
 
 import jax
 import jax.numpy as jnp
@@ -85,16 +86,18 @@ def test_a_critic_against_a_fixed_generator_estimates_the_wasserstein_distance()
     assert 0.85 * 2.04 < w < 2.04 + 0.05, w
 
 
-def test_fit_seeds_gives_each_seed_what_fit_gives_it(tmp_path, monkeypatch):
-    """The mode table's seeds trained in one program: each generator, discriminator and
-    history is fit's for that seed, bit for bit (instance noise and a decay included); the
-    shipping path (pretrained.fit) trains the same G, and loading its files gives it back."""
+def test_fit_seeds_gives_each_seed_what_fit_gives_it(tmp_path):
+    """The mode table's seeds trained in one program (pretrained.fit_seeds): each generator,
+    discriminator and history is gan.fit's for that seed, bit for bit (instance noise and a
+    decay included); its files hold what pretrained.fit would write for each seed alone, and
+    record the ensemble's one command; loading them gives the same generators back."""
+    from course_lib import pretrained
     cfg = gan.GANConfig(data_dim=2, latent_dim=2, hidden=(32, 32), decay_start=40,
                         decay_steps=40, instance_noise=0.2, noise_anneal_steps=50)
     run = TrainConfig(steps=80, batch_size=128, steps_per_call=30, progress=False)
     ring = data.get("ring")
-    together = gan.fit_seeds(cfg, ring, run, seeds=(2, 5))
-    for seed, (G, D, h) in zip((2, 5), together):
+    together = pretrained.fit_seeds(cfg, ring, run, seeds=(2, 5))
+    for seed, ((G, D, *_), h) in zip((2, 5), together):
         G1, D1, h1 = gan.fit(cfg, ring, TrainConfig(**{**run.__dict__, "seed": seed}))
         assert h.keys() == h1.keys()
         for k in h:
@@ -102,14 +105,27 @@ def test_fit_seeds_gives_each_seed_what_fit_gives_it(tmp_path, monkeypatch):
         for a, b in zip(jax.tree.leaves(nnx.state((G, D))), jax.tree.leaves(nnx.state((G1, D1)))):
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
-    from course_lib import pretrained
-    names = ["week16_gans/test_seed2", "week16_gans/test_seed5"]
-    saved, loaded = ([pretrained.fit(cfg, ring, TrainConfig(**{**run.__dict__, "seed": seed}),
-                                     name=name, retrain=retrain, directory=tmp_path)[0]
-                      for seed, name in zip((2, 5), names)] for retrain in (True, False))
-    for (G_s, *_), (G_l, *_), (G_t, _, _) in zip(saved, loaded, together):
-        for a, b, c in zip(*(jax.tree.leaves(nnx.state(g)) for g in (G_s, G_l, G_t))):
-            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-            np.testing.assert_array_equal(np.asarray(a), np.asarray(c))
+    pattern = "week16_gans/test_seed{seed}"
+    alone, shipped, loaded = (
+        [pretrained.fit(cfg, ring, TrainConfig(**{**run.__dict__, "seed": s}),
+                        name=pattern.format(seed=s), retrain=True, directory=tmp_path / "alone")
+         for s in (2, 5)],
+        pretrained.fit_seeds(cfg, ring, run, (2, 5), name=pattern, retrain=True,
+                             directory=tmp_path),
+        pretrained.fit_seeds(cfg, ring, run, (2, 5), name=pattern, retrain=False,
+                             directory=tmp_path))
+    for ((G_a, *_), _), ((G_s, *_), _), ((G_l, *_), _), ((G_t, *_), _) in zip(
+            alone, shipped, loaded, together):
+        for a, b, c, d in zip(*(jax.tree.leaves(nnx.state(g)) for g in (G_a, G_s, G_l, G_t))):
+            for other in (b, c, d):
+                np.testing.assert_array_equal(np.asarray(a), np.asarray(other))
     assert sorted(p.name for p in (tmp_path / "week16_gans").iterdir()) == [
         "test_seed2.json", "test_seed2.npz", "test_seed5.json", "test_seed5.npz"]
+    for s in (2, 5):
+        files = [d / "week16_gans" / f"test_seed{s}" for d in (tmp_path, tmp_path / "alone")]
+        npz = [f.with_suffix(".npz").read_bytes() for f in files]
+        assert npz[0] == npz[1]
+        ensemble, solo = (json.loads(f.with_suffix(".json").read_text()) for f in files)
+        assert ensemble["command"].endswith("pretrained regenerate week16_gans/test_seeds")
+        assert {k: v for k, v in ensemble.items() if k != "command"} == {
+            k: v for k, v in solo.items() if k != "command"}
