@@ -60,6 +60,10 @@ def regenerate(name: str, directory: str | Path | None = None
     writing to ``directory`` (default: over the shipped files in data/pretrained); returns,
     per file, its name and the sha256 of its shipped weights before (None when missing) and
     of the new ones."""
+    for ensemble, members in ENSEMBLES.items():
+        if name in members:
+            raise ValueError(f"'{name}' is trained with its seeds as one program: "
+                             f"`python -m course_lib pretrained regenerate {ensemble}`")
     if name not in RECIPES:
         raise ValueError(f"no recipe regenerates '{name}'; `python -m course_lib pretrained "
                          f"list` shows the command that rebuilds each file")

@@ -47,3 +47,8 @@ def test_the_cli_parses_without_running():
     assert spec.name == "ddpm" and args.T == 40 and args.learn_variance is True
     _, args = cli.parse(["pretrained", "regenerate", "week17_diffusion/roll_vdm"])
     assert args.name == "week17_diffusion/roll_vdm"
+
+
+def test_a_member_of_an_ensemble_names_the_ensembles_command():
+    with pytest.raises(ValueError, match="regenerate week16_gans/grid_3k_seeds`$"):
+        regenerate.regenerate("week16_gans/grid_3k_seed2")

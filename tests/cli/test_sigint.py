@@ -61,7 +61,7 @@ def commands(folder):
         "data sample": ["data", "sample", "swiss_roll", "--n", "40000000", "--out",
                         str(folder / "d.npy")],
         "pretrained regenerate": ["pretrained", "regenerate",
-                                  "week16_gans/ring_20k_decay_noise_seed0", "--out",
+                                  "week16_gans/ring_20k_decay_noise_seeds", "--out",
                                   str(folder / "p")],
         "pretrained retrain": ["pretrained", "retrain", "week16_gans/ring_20k_decay_noise_seed1",
                                "--scratch", str(folder / "scratch")],
