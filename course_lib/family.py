@@ -74,8 +74,8 @@ class Family:
         then their optimizers, built from the config's learning rates) that
         train_step(*objects, batch, key) -> metrics updates.
     batches(dataset, config) -> sample_batch(key, n) (None: ``dataset.sample``).
-    from_data(dataset, given) -> the config fields the data decide (raises ValueError for data
-        the family cannot take); ``given``: the options the user gave.
+    from_data(dataset) -> the config fields the data decide (raises ValueError for data the
+        family cannot take); an option the user gives overrides them.
     sample(objects, key, n) -> (n, ...) samples; evaluate(objects, dataset, key) -> the
         report's figures (``bits_per_example`` for a likelihood, ``mmd`` for a sampler).
     scorer(objects, held_out, seed) -> (score(objects) -> a float, or one per held-out row,
@@ -100,7 +100,7 @@ class Family:
     train_step: Callable[..., dict]
     sample: Callable
     evaluate: Callable[[tuple, Dataset, Any], dict]
-    from_data: Callable[[Dataset, dict], dict]
+    from_data: Callable[[Dataset], dict]
     batches: Callable[[Dataset, Any], Callable] | None = None
     scorer: Callable | None = None
     unscored: str = ""
@@ -153,7 +153,7 @@ class Family:
     def make_config(self, dataset: Dataset, given: dict[str, Any],
                     recipe: dict[str, Any] | None = None):
         """The config: defaults, the recipe, what the data decide, then what was given."""
-        values = self.defaults(recipe) | self.from_data(dataset, given) | given
+        values = self.defaults(recipe) | self.from_data(dataset) | given
         cls = self.config_class(values)
         names = {f.name for f in dataclasses.fields(cls)}
         unused = sorted(set(given) - names)

@@ -53,7 +53,7 @@ from course_lib.cli.run_folder import (
 from course_lib.config import check as check_config
 from course_lib.config import comparable, from_dict
 from course_lib.families import get
-from course_lib.family import Family, Recipe
+from course_lib.family import Family, Recipe, examples
 from course_lib.train import TrainConfig, train
 
 
@@ -120,6 +120,8 @@ def train_model(model: str, data: str, out: str | Path, train_config: TrainConfi
         dataset, continuous=spec.continuous, builtin=data in data_lib.REGISTRY, quantized=quantized,
         standardize=False if options.get("levels") and standardize is None else standardize,
         val_fraction=val_fraction, seed=train_config.seed)  # --levels: already in [-1, 1]
+    if options.get("levels") and np.abs(examples(dataset, jax.random.key(0), 1000)).max() > 1:
+        raise ValueError("--levels needs data scaled to [-1, 1] (e.g. 2 * uint8 / 255 - 1)")
     if patience is None:
         patience = spec.patience
     prepared["patience"] = patience

@@ -69,19 +69,13 @@ def _bits_per_row(objects, x, keys):
     return (lambda objs: np.asarray(bits(nnx.state(objs[0])))), "bits_per_example"
 
 
-def _levels_from_data(dataset: Dataset, given: dict) -> dict:
-    """Quantized data in [-1, 1] give the decoder its levels, unless --levels says otherwise."""
-    out = {"data_dim": dim(dataset)}
+def _levels_from_data(dataset: Dataset) -> dict:
+    """Quantized data in [-1, 1] give the decoder its levels (--levels says otherwise)."""
     bounded = dataset.value_range == (-1.0, 1.0)
-    if given.get("levels"):
-        if np.abs(examples(dataset, jax.random.key(0), 1000)).max() > 1:
-            raise ValueError("--levels needs data scaled to [-1, 1] (e.g. 2 * uint8 / 255 - 1)")
-    else:
-        out["levels"] = dataset.levels if (dataset.levels and bounded) else 0
-    return out
+    return {"data_dim": dim(dataset), "levels": dataset.levels if dataset.levels and bounded else 0}
 
 
-def _binary_from_data(dataset: Dataset, given: dict) -> dict:
+def _binary_from_data(dataset: Dataset) -> dict:
     x = examples(dataset, jax.random.key(0), 1000)
     if not np.all((x == 0) | (x == 1)):
         raise ValueError(f"the binomial model needs binary data (0/1); '{dataset.name}' is not")
@@ -107,7 +101,7 @@ def _diffusion(name, description, config, init, train_step, recipes,
 # ------------------------------------------------------------------------------- lattices
 
 
-def _spins_from_data(dataset: Dataset, given: dict) -> dict:
+def _spins_from_data(dataset: Dataset) -> dict:
     x = np.asarray(dataset.data if dataset.data is not None
                    else dataset.sample(jax.random.key(0), 1000))
     if x.ndim != 3 or x.shape[1] != x.shape[2] or not np.all(np.abs(x) == 1):

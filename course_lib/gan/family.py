@@ -42,7 +42,7 @@ def scorer(objects, held_out: np.ndarray, seed: int):
     return (lambda objs: float(metrics.mmd(draw(nnx.state(objs[0])), x[:n]))), "mmd"
 
 
-def _from_data(dataset: Dataset, given: dict, conditional: bool = False) -> dict:
+def _from_data(dataset: Dataset, conditional: bool = False) -> dict:
     bounded = (dataset.value_range or (None, None)) == (-1.0, 1.0)
     return {"data_dim": dim(dataset), "out_act": "tanh" if bounded else None,
             "num_classes": (dataset.num_classes or 0) if conditional else 0}
@@ -59,7 +59,7 @@ def _family(name, description, recipes=None, own=None, fixed=(), conditional=Fal
         sample=lambda objects, key, n: generate(objects[0], key, n), evaluate=evaluate,
         scorer=scorer, recipes=recipes or {}, own=own or {}, fixed=fixed,
         needs_labels=conditional, patience=0, run_record=_record,
-        from_data=lambda dataset, given: _from_data(dataset, given, conditional))
+        from_data=lambda dataset: _from_data(dataset, conditional))
 
 
 # week16_gans, "GAN, 20k + decay + noise": 12,000 steps at 1e-3, then a cosine of both rates
