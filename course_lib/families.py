@@ -42,7 +42,7 @@ GAUSSIAN = Family(
     config=baseline.GaussianConfig, init=baseline.init, train_step=baseline.train_step,
     sample=lambda objects, key, n: objects[0].sample(key, n), evaluate=_gaussian_evaluate,
     scorer=_gaussian_scorer, log_likelihood=lambda model, x, key: model.log_prob(x),
-    from_data=lambda dataset, given: {"data_dim": dim(dataset)})
+    from_data=lambda dataset: {"data_dim": dim(dataset)})
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (GAUSSIAN, *GANS, *DIFFUSION, FLOW_MATCHING)}
 

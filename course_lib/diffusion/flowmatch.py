@@ -108,7 +108,7 @@ FLOW_MATCHING = Family(
     config=FlowMatchingConfig, init=init, train_step=train_step,
     sample=lambda objects, key, n: objects[0].sample(key, n), evaluate=evaluate,
     scorer=scorer, log_likelihood=lambda model, x, key: model.log_prob(x),
-    from_data=lambda dataset, given: {"data_dim": dim(dataset)},
+    from_data=lambda dataset: {"data_dim": dim(dataset)},
     recipes={"moons": Recipe({"hidden": (128, 128, 128)}, {"steps": 4000, "batch_size": 256},
                              f"{_WEEK17} on the moons"),
              "swiss_roll": Recipe({"hidden": (128, 128, 128)}, {"steps": 8000,
