@@ -3,15 +3,10 @@
 Every model a lecture shows has its trained state in ``data/pretrained/<name>.npz`` (the
 checkpoint format of :mod:`course_lib.train`, with the training history beside the weights)
 and a sidecar ``<name>.json`` holding the file's sha256, its size, how it was trained and the
-command that regenerates it. Names are ``"<notebook>/<model>"``::
-
-    model = dm.DDPM(config, rngs=nnx.Rngs(0))
-
-    def fit():  # trains `model` in place, returns train()'s history
-        optimizer = nnx.Optimizer(model, optax.adam(config.lr), wrt=nnx.Param)
-        return train(dm.ddpm_train_step, (model, optimizer), roll.sample, TrainConfig(8000))
-
-    history = train_or_load("week17_diffusion/roll_ddpm", (model,), fit, config=config)
+command that regenerates it. Names are ``"<notebook>/<model>"``. A notebook and the file's
+``pretrained regenerate`` recipe make it with one call and the same arguments: :func:`fit` for
+a family's model, :func:`fit_training` for another (a classifier), both loading or training
+through :func:`train_or_load`.
 
 In class this loads the file in a fraction of a second; with ``COURSE_RETRAIN=1`` in the
 environment it calls ``fit()`` and rewrites both files. JAX on a CPU is bit-reproducible, so
@@ -307,6 +302,16 @@ def fit(config, dataset: Dataset | Deferred, train_config: TrainConfig, *,
                                   config=family.run_record(config, train_config, dataset)
                                   | (record or {}),
                                   directory=directory, keep_history=keep_history)
+
+
+def fit_training(training, *, name: str | None = None, retrain: bool | None = None,
+                 directory=None):
+    """(model, history) of ``training`` = (model, train, record), e.g. a classifier's: trained,
+    or with ``name`` loaded or trained by :func:`train_or_load`, ``record`` in the sidecar. The
+    one training path of a shipped model that is no family's, for notebook and recipe alike."""
+    model, train_fn, record = training
+    return model, (train_fn() if name is None else train_or_load(
+        name, (model,), train_fn, retrain=retrain, config=record, directory=directory))
 
 
 def fit_seeds(config, dataset: Dataset | Deferred, train_config: TrainConfig, seeds, *,

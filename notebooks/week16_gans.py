@@ -76,10 +76,10 @@ import scipy.stats
 from flax import nnx
 from IPython.display import Markdown
 
-from course_lib import data, gan, metrics, nets, plots
+from course_lib import data, gan, metrics, plots
 from course_lib.theory import gan as theory
-from course_lib.pretrained import RETRAIN, fit, fit_seeds, train_or_load
-from course_lib.train import TrainConfig, step_from_loss, train
+from course_lib.pretrained import RETRAIN, fit, fit_seeds, fit_training, train_or_load
+from course_lib.train import TrainConfig, train
 
 print("devices:", jax.devices())
 print("large models:", "trained from scratch (COURSE_RETRAIN=1)" if RETRAIN else
@@ -1114,12 +1114,9 @@ cgan_run = TrainConfig(steps=6000, batch_size=128, progress=False)
 (cG, *_), _ = fit(cgan_config, digits_train, cgan_run, name="week16_gans/digits_cgan")
 
 
-classifier = nets.MLP(64, [256], 10, rngs=nnx.Rngs(0))
-opt_clf = nnx.Optimizer(classifier, optax.adam(1e-3), wrt=nnx.Param)
-clf_run = TrainConfig(steps=3000, batch_size=128, progress=False)
-_ = train_or_load("week16_gans/digits_classifier", (classifier,), lambda: train(
-    step_from_loss(gan.classifier_loss), (classifier, opt_clf), digits_train.sample_with_labels,
-    clf_run), config={"mlp": [64, 256, 10], "lr": 1e-3, "train": clf_run})
+clf_run = TrainConfig(steps=3000, batch_size=128, progress=False)  # MLP 64-256-10, Adam 1e-3
+classifier, _ = fit_training(gan.classifier_training([64, 256, 10], 1e-3, digits_train, clf_run),
+                             name="week16_gans/digits_classifier")
 
 
 def accuracy(model, x, y):
@@ -1207,29 +1204,19 @@ plt.show()
 # trained on those 100 labels alone.
 
 # %%
-labelled_batch = gan.labelled_subset(digits_train, labels=100)  # 10 per class, default_rng(0)
-
-
-def sgan_batch(key, n):
-    k1, k2 = jax.random.split(key)
-    return labelled_batch(k1, n), digits_train.sample(k2, n).reshape(n, 64)
-
-
 sgan_config = gan.GANConfig(data_dim=64, latent_dim=16, hidden=(256, 256), out_act="tanh",
                             d_dropout=0.3, lr_g=2e-4, lr_d=2e-4)
-sgan_objects = gan.init_semi_supervised(sgan_config, num_classes=10, seed=0)
 sgan_run = TrainConfig(steps=4000, batch_size=128, progress=False)
-_ = train_or_load("week16_gans/digits_sgan_discriminator", (sgan_objects[1],), lambda: train(
-    gan.semi_supervised_step, sgan_objects, sgan_batch, sgan_run),
-    config={"gan": sgan_config, "labels": 100, "train": sgan_run})
-
-baseline, opt_base = gan.classifier_alone(sgan_config, classes=10, seed=0)  # Adam(lr_d)
-_ = train_or_load("week16_gans/digits_100_labels_classifier", (baseline,), lambda: train(
-    step_from_loss(gan.classifier_loss), (baseline, opt_base), labelled_batch, sgan_run),
-    config={"gan": sgan_config, "labels": 100, "train": sgan_run})
+# 100 labels, 10 per class, chosen by default_rng(sgan_run.seed); the classifier alone is the
+# discriminator's network on those labels with its Adam(lr_d)
+sgan_D, _ = fit_training(gan.few_labels_training("sgan", sgan_config, digits_train, 100,
+                                                 sgan_run),
+                         name="week16_gans/digits_sgan_discriminator")
+baseline, _ = fit_training(gan.few_labels_training("classifier", sgan_config, digits_train, 100,
+                                                   sgan_run),
+                           name="week16_gans/digits_100_labels_classifier")
 
 # %% tags=["nbval-check-output"]
-sgan_D = sgan_objects[1]
 sgan_D.eval()
 baseline.eval()
 n_test = len(digits_test.labels)

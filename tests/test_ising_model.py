@@ -156,7 +156,9 @@ def test_posterior_is_bayes_rule_on_the_forward_chain():
 
 def test_elbo_estimator_equals_exact_elbo_and_bounds_the_likelihood_on_2x2():
     """On 2 x 2 spins (16 states) every term of the ELBO can be summed exactly, and the
-    model's own likelihood p(x_0) follows from multiplying its 16 x 16 reverse kernels."""
+    model's own likelihood p(x_0) follows from multiplying its 16 x 16 reverse kernels.
+    Catches a wrong forward posterior q(x_{t-1} | x_t, x_0) in binomial.py (e.g. the t-step
+    q(x_t | x_0) in place of the one-step kernel): the exact sum computes it here."""
     T = 4
     model = small_model(L=2, dilations=(1,), T=T)
     states = jnp.array(list(itertools.product((0.0, 1.0), repeat=4))).reshape(16, 2, 2)
@@ -176,16 +178,30 @@ def test_elbo_estimator_equals_exact_elbo_and_bounds_the_likelihood_on_2x2():
     def q_states(probs):  # q over the 16 states, product of per-site Bernoullis
         return jnp.prod(jnp.where(states == 1, probs, 1 - probs), (1, 2))
 
+    # The forward process written out here, not taken from the model (whose posterior the
+    # estimator and p share, so a bug in it would cancel): step t keeps each bit with
+    # probability 1 - beta_t, else redraws it from Bernoulli(p_T), beta_t = 1 / (T - t + 1).
+    p_T = 0.5  # lattice diffusion forgets towards fair coins
+    assert model.p_T == p_T
+    beta = {t: 1 / (T - t + 1) for t in range(1, T + 1)}
+
+    def step1(x_prev, t):  # q(x_t = 1 | x_{t-1}), the one-step kernel
+        return (1 - beta[t]) * x_prev + beta[t] * p_T
+
+    def marginal1(t):  # q(x_t = 1 | x_0): the bit survives all t steps, or it was redrawn
+        kept = np.prod([1 - beta[s] for s in range(1, t + 1)])
+        return kept * x0 + (1 - kept) * p_T
+
     exact = 0.0
     for t in range(2, T + 1):
-        tt = jnp.full((16,), float(t))
-        qt = q_states(model.q_prob(x0[None], jnp.array([float(t)]))[0])
-        q1 = model.posterior_prob(states, jnp.broadcast_to(x0, states.shape), tt)
-        p1 = model.p_prob(states, tt)
+        # q(x_{t-1} = 1 | x_t, x_0) by Bayes' rule over the two values v of x_{t-1}, per site
+        like = {v: jnp.where(states == 1, step1(v, t), 1 - step1(v, t)) for v in (0.0, 1.0)}
+        prior1 = marginal1(t - 1)
+        q1 = prior1 * like[1.0] / (prior1 * like[1.0] + (1 - prior1) * like[0.0])
+        p1 = model.p_prob(states, jnp.full((16,), float(t)))
         kl = (q1 * jnp.log(q1 / p1) + (1 - q1) * jnp.log((1 - q1) / (1 - p1))).sum((1, 2))
-        exact += float(qt @ kl)
-    q1 = q_states(model.q_prob(x0[None], jnp.array([1.0]))[0])
-    exact += float(q1 @ -jnp.log(kernel(1, True)[:, 6]))
+        exact += float(q_states(marginal1(t)) @ kl)
+    exact += float(q_states(marginal1(1)) @ -jnp.log(kernel(1, True)[:, 6]))
 
     spins = jnp.broadcast_to(2 * x0 - 1, (200_000, 2, 2))
     terms = model.elbo_terms(spins, jax.random.key(0))

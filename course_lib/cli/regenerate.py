@@ -18,15 +18,14 @@ from pathlib import Path
 
 import jax
 import numpy as np
-import optax
 from flax import nnx
 
-from course_lib import data, gan, ising, ising_sets, nets, pretrained
+from course_lib import data, gan, ising, ising_sets, pretrained
 from course_lib import diffusion as dm
 from course_lib.config import from_dict
 from course_lib.diffusion import flowmatch, lattice
 from course_lib.pretrained import PRETRAINED_DIR, cached_spins, fit, sha256, train_or_load
-from course_lib.train import TrainConfig, step_from_loss, train
+from course_lib.train import TrainConfig
 
 Recipe = Callable[[str, dict, object], None]  # (name, the sidecar's config, directory)
 
@@ -159,39 +158,20 @@ def _snapshots(dataset: Callable[[], data.Dataset]) -> Recipe:
 
 
 def digits_classifier(name, saved, directory):
-    sizes, run = saved["mlp"], from_dict(TrainConfig, saved["train"])
-    model = nets.MLP(sizes[0], sizes[1:-1], sizes[-1], rngs=nnx.Rngs(run.seed))
-    optimizer = nnx.Optimizer(model, optax.adam(saved["lr"]), wrt=nnx.Param)
-    train_or_load(name, (model,), lambda: train(
-        step_from_loss(gan.classifier_loss), (model, optimizer),
-        data.digits("train").sample_with_labels, run), retrain=True, directory=directory,
-        config={"mlp": sizes, "lr": saved["lr"], "train": run})
+    pretrained.fit_training(gan.classifier_training(
+        saved["mlp"], saved["lr"], data.digits("train"), from_dict(TrainConfig, saved["train"])),
+        name=name, retrain=True, directory=directory)
 
 
-def digits_sgan_discriminator(name, saved, directory):
-    config, run = from_dict(gan.GANConfig, saved["gan"]), from_dict(TrainConfig, saved["train"])
-    digits = data.digits("train")
-    labelled = gan.labelled_subset(digits, saved["labels"])
+def _few_labels(arm: str) -> Recipe:
+    """One arm of the semi-supervised comparison's single run (:func:`gan.few_labels_training`)."""
 
-    def batch(key, n):  # labelled examples and as many unlabelled ones
-        k1, k2 = jax.random.split(key)
-        return labelled(k1, n), digits.sample(k2, n).reshape(n, -1)
+    def regenerate(name, saved, directory):
+        pretrained.fit_training(gan.few_labels_training(
+            arm, from_dict(gan.GANConfig, saved["gan"]), data.digits("train"), saved["labels"],
+            from_dict(TrainConfig, saved["train"])), name=name, retrain=True, directory=directory)
 
-    objects = gan.init_semi_supervised(config, num_classes=10, seed=run.seed)
-    train_or_load(name, (objects[1],), lambda: train(gan.semi_supervised_step, objects, batch,
-                                                     run), retrain=True, directory=directory,
-                  config={"gan": config, "labels": saved["labels"], "train": run})
-
-
-def digits_labels_classifier(name, saved, directory):
-    """The semi-supervised GAN's discriminator network trained on its few labels alone."""
-    config, run = from_dict(gan.GANConfig, saved["gan"]), from_dict(TrainConfig, saved["train"])
-    model, optimizer = gan.classifier_alone(config, classes=10, seed=run.seed)
-    labelled = gan.labelled_subset(data.digits("train"), saved["labels"])
-    train_or_load(name, (model,), lambda: train(step_from_loss(gan.classifier_loss),
-                                                (model, optimizer), labelled, run),
-                  retrain=True, directory=directory,
-                  config={"gan": config, "labels": saved["labels"], "train": run})
+    return regenerate
 
 
 def digits_sgan_label_draws(name, saved, directory):
@@ -316,8 +296,8 @@ RECIPES: dict[str, Recipe] = {
        for run in ("8k", "20k_decay_z8")},
     "week16_gans/digits_cgan": _gan(lambda: data.digits("train")),
     "week16_gans/digits_classifier": digits_classifier,
-    "week16_gans/digits_sgan_discriminator": digits_sgan_discriminator,
-    "week16_gans/digits_100_labels_classifier": digits_labels_classifier,
+    "week16_gans/digits_sgan_discriminator": _few_labels("sgan"),
+    "week16_gans/digits_100_labels_classifier": _few_labels("classifier"),
     "week16_gans/digits_sgan_label_draws": digits_sgan_label_draws,
     "week17_ising/critical": lattice_model,
     "week17_ising/conditional": lattice_model,

@@ -15,7 +15,8 @@ log(1 - D) = -softplus(d), which stays finite when D saturates.
 - :mod:`.steps`: :func:`train_step`, :func:`batches`, :func:`fit_discriminator`,
   :func:`semi_supervised_step`;
 - :mod:`.semi_supervised`: :func:`fit_label_draws`, the semi-supervised GAN against the
-  classifier alone over independent draws of the few labels.
+  classifier alone over independent draws of the few labels; :func:`few_labels_training` and
+  :func:`classifier_training`, the runs week16_gans ships.
 
 ``import course_lib.gan as gan`` gives every public name: ``gan.train_step``, ``gan.GANConfig``.
 """
@@ -43,7 +44,9 @@ from course_lib.gan.models import (
 )
 from course_lib.gan.semi_supervised import (
     LabelDraws,
-    classifier_alone,
+    Training,
+    classifier_training,
+    few_labels_training,
     fit_label_draws,
     label_draws,
     predicted_classes,
@@ -57,7 +60,6 @@ from course_lib.gan.steps import (
     fit_discriminator,
     generator_gradient_norm,
     labelled_indices,
-    labelled_subset,
     semi_supervised_step,
     train_step,
     train_with_snapshots,
@@ -67,9 +69,9 @@ __all__ = ["FAMILIES", "LOSSES", "GANConfig", "Generator", "Discriminator", "ini
            "init_semi_supervised",
            "generate", "sample_latent", "learning_rate", "instance_noise_std", "train_step",
            "batches", "discriminator_objective", "fit", "fit_discriminator",
-           "semi_supervised_step", "classifier_loss", "labelled_subset", "train_with_snapshots",
-           "labelled_indices", "LabelDraws", "classifier_alone", "fit_label_draws",
-           "label_draws", "predicted_classes",
-           "discriminator_only_step", "generator_gradient_norm",
+           "semi_supervised_step", "classifier_loss", "train_with_snapshots",
+           "labelled_indices", "LabelDraws", "fit_label_draws",
+           "label_draws", "predicted_classes", "Training", "classifier_training",
+           "few_labels_training", "discriminator_only_step", "generator_gradient_norm",
            "value_function", "discriminator_loss", "generator_loss_minimax",
            "generator_loss_non_saturating", "critic_loss_wasserstein", "gradient_penalty"]

@@ -181,21 +181,6 @@ def labelled_indices(dataset: Dataset, labels: int, seed: int = 0) -> np.ndarray
                                       replace=False) for k in range(classes)])
 
 
-def labelled_subset(dataset: Dataset, labels: int, seed: int = 0):
-    """sample_batch(key, n) of (x, y) drawn from ``labels`` training examples, labels / K per
-    class of the K classes, chosen by ``default_rng(seed)`` (:func:`labelled_indices`): the
-    few labels of a semi-supervised GAN (Salimans et al. 2016)."""
-    chosen = labelled_indices(dataset, labels, seed)
-    x = jnp.asarray(dataset.data[chosen]).reshape(len(chosen), -1)
-    y = jnp.asarray(dataset.labels[chosen])
-
-    def sample(key, n):
-        i = jax.random.randint(key, (n,), 0, len(chosen))
-        return x[i], y[i]
-
-    return sample
-
-
 def train_with_snapshots(objects, dataset: Dataset, train_config: TrainConfig, every: int):
     """:func:`train_step` training of ``objects`` = (G, D, opt_G, opt_D) that also keeps 2500
     samples G(z) (z from key 1000 + seed) every ``every`` steps: the history gains

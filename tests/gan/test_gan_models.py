@@ -1,14 +1,14 @@
 """GANConfig, its learning-rate schedule and instance noise (course_lib.gan.models)."""
 
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import jax
 import numpy as np
 import pytest
 from flax import nnx
 
-from course_lib import data, gan
+from course_lib import data, gan, nets
 from course_lib.train import TrainConfig, train
 
 LOG2 = np.log(2.0)
@@ -60,3 +60,36 @@ def test_generators_trained_otherwise_share_one_generate_program():
     assert _generate._cache_size() == compiled
     own = _generate(*nnx.split(G_other), key, 7, None, None)  # keyed on its own config
     assert np.array_equal(x, own)
+
+
+BASE = gan.GANConfig(data_dim=3, latent_dim=2, hidden=(8,), noise_anneal_steps=10)
+
+
+def other_value(field, value):
+    """A valid value of GANConfig's ``field`` other than ``value``: the next of its choices,
+    another activation for a string (act, out_act), wider layers, one more, or half."""
+    if field.metadata.get("choices"):
+        return next(c for c in field.metadata["choices"] if c != value)
+    if value is None or isinstance(value, str):
+        return next(a for a in nets.ACTIVATIONS if a != value)
+    if isinstance(value, tuple):
+        return tuple(h + 1 for h in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value + 1
+    if isinstance(value, float):
+        return value / 2 if value else 0.25
+    raise TypeError(f"GANConfig.{field.name} = {value!r}: give this test another value of it")
+
+
+@pytest.mark.parametrize("field", fields(gan.GANConfig), ids=lambda f: f.name)
+def test_generate_is_the_generators_own_forward_pass_whatever_field_is_set(field):
+    """Catches gan.generate's rebuilt config (the fields G(z) reads, listed by hand so that
+    generators differing only in training settings share one program) missing a field that
+    G(z) reads: it would take its default. Every field, at a value other than its default."""
+    config = replace(BASE, **{field.name: other_value(field, getattr(BASE, field.name))})
+    assert getattr(config, field.name) != field.default
+    G, key, n = gan.init(config, seed=0)[0], jax.random.key(5), 6
+    kz, ky = jax.random.split(key)  # as gan.models._generate splits it
+    labels = jax.random.randint(ky, (n,), 0, config.num_classes) if config.num_classes else None
+    own = G(gan.sample_latent(config, kz, n), labels)
+    np.testing.assert_allclose(gan.generate(G, key, n), own, rtol=1e-5, atol=1e-6)

@@ -10,8 +10,8 @@ from flax import nnx
 
 from course_lib import data, gan
 from course_lib.config import from_dict
-from course_lib.pretrained import PRETRAINED_DIR, train_or_load
-from course_lib.train import TrainConfig, step_from_loss, train
+from course_lib.pretrained import PRETRAINED_DIR, fit_training, train_or_load
+from course_lib.train import TrainConfig
 
 CFG = gan.GANConfig(data_dim=64, latent_dim=4, hidden=(32,), out_act="tanh", d_dropout=0.3,
                     lr_g=2e-4, lr_d=2e-4)
@@ -24,19 +24,10 @@ def bits(model) -> list[bytes]:
 
 
 def single_run(digits, labels, seed):
-    """Draw ``seed`` trained alone, the way week16_gans trains its draw 0 (gan.train)."""
-    labelled = gan.labelled_subset(digits, labels, seed)
-
-    def batch(key, n):
-        k1, k2 = jax.random.split(key)
-        return labelled(k1, n), digits.sample(k2, n).reshape(n, -1)
-
+    """Draw ``seed`` trained alone, the way week16_gans trains (and ships) its draw 0."""
     run = TrainConfig(**{**RUN.__dict__, "seed": seed})
-    G, D, opt_G, opt_D = gan.init_semi_supervised(CFG, num_classes=10, seed=seed)
-    train(gan.semi_supervised_step, (G, D, opt_G, opt_D), batch, run)
-    model, optimizer = gan.classifier_alone(CFG, classes=10, seed=seed)
-    train(step_from_loss(gan.classifier_loss), (model, optimizer), labelled, run)
-    return D, model
+    return [fit_training(gan.few_labels_training(arm, CFG, digits, labels, run))[0]
+            for arm in ("sgan", "classifier")]
 
 
 def test_each_draw_is_its_own_seeds_single_run_and_the_draws_differ():
@@ -76,12 +67,10 @@ def test_the_shipped_draws_hold_the_shipped_single_run_as_draw_0():
     for row, seed in zip(chosen, saved["seeds"]):
         np.testing.assert_array_equal(row, gan.labelled_indices(digits, saved["labels"], seed))
     assert len({tuple(sorted(row)) for row in chosen}) == len(chosen)
-    D = gan.init_semi_supervised(config, num_classes=10, seed=0)[1]
-    model, _ = gan.classifier_alone(config, classes=10, seed=0)
-    train_or_load("week16_gans/digits_sgan_discriminator", (D,), dict, retrain=False,
-                  config=record)
-    train_or_load("week16_gans/digits_100_labels_classifier", (model,), dict, retrain=False,
-                  config=record)
+    D, model = (fit_training(gan.few_labels_training(arm, config, digits, saved["labels"], run),
+                             name=f"week16_gans/{name}", retrain=False)[0]
+                for arm, name in (("sgan", "digits_sgan_discriminator"),
+                                  ("classifier", "digits_100_labels_classifier")))
     np.testing.assert_array_equal(results.sgan[...][0], gan.predicted_classes(D, test.data))
     np.testing.assert_array_equal(results.classifier[...][0],
                                   gan.predicted_classes(model, test.data))
