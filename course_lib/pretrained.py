@@ -312,11 +312,11 @@ def fit(config, dataset: Dataset | Deferred, train_config: TrainConfig, *,
 def fit_seeds(config, dataset: Dataset | Deferred, train_config: TrainConfig, seeds, *,
               name: str | None = None, retrain: bool | None = None, directory=None,
               keep_history: Collection[str] | None = None) -> list[tuple]:
-    """``[fit(config, dataset, replace(train_config, seed=s), name=name.format(seed=s)) for s
+    """``[fit(config, dataset, replace(train_config, seed=s), name=member_name(name, s)) for s
     in seeds]``, bit for bit, but trained together as one compiled program
     (:func:`course_lib.train.train_ensemble`): the mode table's five seeds at once. ``name``
-    holds "seed{seed}"; each member's sidecar records the command that rebuilds the whole
-    ensemble, whose name has "seeds" there (:func:`ensemble_name`)."""
+    is the run's, without the seed ("week16_gans/ring_3k"); each member's sidecar records the
+    command that rebuilds the whole ensemble, :func:`ensemble_name`."""
     family = of_config(config)
     configs = [dataclasses.replace(train_config, seed=s) for s in seeds]
     members = [family.init(config, c.seed) for c in configs]
@@ -331,15 +331,20 @@ def fit_seeds(config, dataset: Dataset | Deferred, train_config: TrainConfig, se
     if name is None:
         return [(m, run(i)) for i, m in enumerate(members)]
     command = regenerate_command(ensemble_name(name))
-    return [(m, train_or_load(name.format(seed=c.seed), m[:1], lambda i=i: run(i),
+    return [(m, train_or_load(member_name(name, c.seed), m[:1], lambda i=i: run(i),
                               retrain=retrain, command=command, directory=directory,
                               config=family.run_record(config, c, dataset),
                               keep_history=keep_history))
             for i, (m, c) in enumerate(zip(members, configs))]
 
 
-def ensemble_name(member_pattern: str) -> str:
-    """"week16_gans/ring_3k_seed{seed}" -> "week16_gans/ring_3k_seeds", the ensemble's name."""
-    if "seed{seed}" not in member_pattern:
-        raise ValueError(f"an ensemble's name pattern holds 'seed{{seed}}', got {member_pattern!r}")
-    return member_pattern.replace("seed{seed}", "seeds")
+# The one place that spells how seeds are named: a run's seed files and its ensemble's name.
+def member_name(run: str, seed: int) -> str:
+    """The file of one seed of ``run``: "week16_gans/ring_3k", 0 -> "week16_gans/ring_3k_seed0"."""
+    return f"{run}_seed{seed}"
+
+
+def ensemble_name(run: str) -> str:
+    """The name that rebuilds every seed of ``run`` as one program: "week16_gans/ring_3k" ->
+    "week16_gans/ring_3k_seeds"."""
+    return f"{run}_seeds"

@@ -94,7 +94,7 @@ def test_the_kinds_of_recipe_cover_every_recipe():
 
 @pytest.mark.parametrize("name", KINDS)
 def test_each_kind_of_recipe_writes_its_file_where_it_is_told(tmp_path, name):
-    files = recipes.ENSEMBLES.get(name, [name])  # an ensemble writes each member's file
+    files = recipes.files_of(name)  # an ensemble writes each member's file
     saved = json.loads(sidecar_path(files[0]).read_text())["config"]
     for key in ("train", "run"):
         if isinstance(saved.get(key), dict) and "steps" in saved[key]:

@@ -131,7 +131,7 @@ def test_a_file_made_on_a_device_this_machine_lacks_is_listed_not_rebuilt(shippe
 def test_an_ensembles_command_runs_once_and_each_member_is_compared(tmp_path, monkeypatch, capsys):
     """The mode table's five seeds share one command (they train as one program): make
     retrain runs it once, then compares every member with its own shipped file."""
-    members = regenerate.ENSEMBLES["week16_gans/ring_3k_seeds"]
+    members = regenerate.ENSEMBLES["week16_gans/ring_3k_seeds"].members
     runs = []
 
     def rebuild(name, scratch):  # stands for the 1-minute ensemble: the shipped files, copied
