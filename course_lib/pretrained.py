@@ -21,6 +21,7 @@ loading.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -296,12 +297,18 @@ def fit(config, dataset: Dataset | Deferred, train_config: TrainConfig, *,
                         callback=score if scorers else None)
         return history | {k: np.asarray(v) for k, v in scores.items()}
 
-    if name is None:
-        return objects, run()
-    return objects, train_or_load(name, objects[:1], run, retrain=retrain,
-                                  config=family.run_record(config, train_config, dataset)
-                                  | (record or {}),
-                                  directory=directory, keep_history=keep_history)
+    return objects, _shipped(name, family, config, dataset, train_config, objects, run,
+                             record=record, retrain=retrain, directory=directory,
+                             keep_history=keep_history)
+
+
+def _shipped(name: str | None, family, config, dataset, train_config: TrainConfig, objects,
+             run: Callable[[], dict], *, record: dict | None = None, **options) -> dict:
+    """``run()``'s history; with ``name`` through :func:`train_or_load` (``options``), storing
+    the family's first object and recording the family's run record and ``record``."""
+    return run() if name is None else train_or_load(
+        name, objects[:1], run, config=family.run_record(config, train_config, dataset)
+        | (record or {}), **options)
 
 
 def fit_training(training, *, name: str | None = None, retrain: bool | None = None,
@@ -317,34 +324,29 @@ def fit_training(training, *, name: str | None = None, retrain: bool | None = No
 def fit_seeds(config, dataset: Dataset | Deferred, train_config: TrainConfig, seeds, *,
               name: str | None = None, retrain: bool | None = None, directory=None,
               keep_history: Collection[str] | None = None) -> list[tuple]:
-    """``[fit(config, dataset, replace(train_config, seed=s), name=name.format(seed=s)) for s
+    """``[fit(config, dataset, replace(train_config, seed=s), name=member_name(name, s)) for s
     in seeds]``, bit for bit, but trained together as one compiled program
     (:func:`course_lib.train.train_ensemble`): the mode table's five seeds at once. ``name``
-    holds "seed{seed}"; each member's sidecar records the command that rebuilds the whole
-    ensemble, whose name has "seeds" there (:func:`ensemble_name`)."""
+    is the run's, without the seed ("week16_gans/ring_3k"); each member's sidecar records the
+    command that rebuilds the whole ensemble, :func:`ensemble_name`."""
     family = of_config(config)
     configs = [dataclasses.replace(train_config, seed=s) for s in seeds]
     members = [family.init(config, c.seed) for c in configs]
-    histories: list[dict] = []
-
-    def run(i: int) -> dict:  # the first member to need training trains them all
-        if not histories:
-            histories.extend(train_ensemble(family.train_step, members,
-                                            family.batches_of(made(dataset), config), configs))
-        return histories[i]
-
-    if name is None:
-        return [(m, run(i)) for i, m in enumerate(members)]
-    command = regenerate_command(ensemble_name(name))
-    return [(m, train_or_load(name.format(seed=c.seed), m[:1], lambda i=i: run(i),
-                              retrain=retrain, command=command, directory=directory,
-                              config=family.run_record(config, c, dataset),
-                              keep_history=keep_history))
+    trained = functools.cache(lambda: train_ensemble(  # by the first member that needs it
+        family.train_step, members, family.batches_of(made(dataset), config), configs))
+    command = name and regenerate_command(ensemble_name(name))
+    return [(m, _shipped(name and member_name(name, c.seed), family, config, dataset, c, m,
+                         lambda i=i: trained()[i], retrain=retrain, command=command,
+                         directory=directory, keep_history=keep_history))
             for i, (m, c) in enumerate(zip(members, configs))]
 
 
-def ensemble_name(member_pattern: str) -> str:
-    """"week16_gans/ring_3k_seed{seed}" -> "week16_gans/ring_3k_seeds", the ensemble's name."""
-    if "seed{seed}" not in member_pattern:
-        raise ValueError(f"an ensemble's name pattern holds 'seed{{seed}}', got {member_pattern!r}")
-    return member_pattern.replace("seed{seed}", "seeds")
+# The one place that spells how seeds are named: a run's seed files and its ensemble's name.
+def member_name(run: str, seed: int) -> str:
+    """The file of one seed of ``run``: "week16_gans/ring_3k", 0 -> "week16_gans/ring_3k_seed0"."""
+    return f"{run}_seed{seed}"
+
+
+def ensemble_name(run: str) -> str:
+    """The name that rebuilds every seed of ``run`` as one program: "..._3k" -> "..._3k_seeds"."""
+    return f"{run}_seeds"

@@ -78,7 +78,8 @@ from IPython.display import Markdown
 
 from course_lib import data, gan, metrics, plots
 from course_lib.theory import gan as theory
-from course_lib.pretrained import RETRAIN, fit, fit_seeds, fit_training, train_or_load
+from course_lib.pretrained import (RETRAIN, fit, fit_seeds, fit_training, member_name,
+                                   train_or_load)
 from course_lib.train import TrainConfig, train
 
 print("devices:", jax.devices())
@@ -910,8 +911,9 @@ SEEDS = range(5)
 
 
 def mode_run(name, model, seed, pack=1):
-    """The configs and file name of one table entry: data set `name`, `seed` (and PacGAN's
-    packing of `pack` samples per discriminator input, exercise 4)."""
+    """The configs of one table entry and the name of its run (its files add the seed): data
+    set `name`, `seed` (and PacGAN's packing of `pack` samples per discriminator input,
+    exercise 4)."""
     steps, decay_start = MODE_MODELS[model]["steps"], MODE_MODELS[model].get("decay_start", 0)
     noise = MODE_MODELS[model].get("instance_noise", {}).get(name, 0.0)
     cfg = gan.GANConfig(data_dim=2, latent_dim=2, hidden=(128, 128, 128), lr_g=1e-3, lr_d=1e-3,
@@ -920,34 +922,33 @@ def mode_run(name, model, seed, pack=1):
                         instance_noise=noise, noise_anneal_steps=10_000 if noise else 0,
                         pack=pack)
     run = TrainConfig(steps=steps, batch_size=512, seed=seed, progress=False)
-    tag = (f"{name}_{steps // 1000}k{'_decay' if decay_start else ''}"
-           f"{'_noise' if noise else ''}{f'_pack{pack}' if pack > 1 else ''}_seed{seed}")
-    return cfg, run, tag
+    run_name = (f"week16_gans/{name}_{steps // 1000}k{'_decay' if decay_start else ''}"
+                f"{'_noise' if noise else ''}{f'_pack{pack}' if pack > 1 else ''}")
+    return cfg, run, run_name
 
 
 def mode_generator(name, model, seed, pack=1):
     """The generator of one table entry, trained (or loaded) by the library's one path."""
-    cfg, run, tag = mode_run(name, model, seed, pack)
-    (G, *_), _ = fit(cfg, data.get(name), run, name=f"week16_gans/{tag}",
+    cfg, run, run_name = mode_run(name, model, seed, pack)
+    (G, *_), _ = fit(cfg, data.get(name), run, name=member_name(run_name, seed),
                      keep_history=())  # the table reads no losses
     return G
 
 
-def mode_generators(name, model):
+def mode_generators(name, model, pack=1):
     """The table entry's generators for the five SEEDS, trained together as one program by
     the library (each seed bit for bit what it gets alone), or loaded."""
-    cfg, run, tag = mode_run(name, model, seed=0)
-    members = fit_seeds(cfg, data.get(name), run, SEEDS, keep_history=(),
-                        name=f"week16_gans/{tag.replace('_seed0', '_seed{seed}')}")
+    cfg, run, run_name = mode_run(name, model, 0, pack)
+    members = fit_seeds(cfg, data.get(name), run, SEEDS, name=run_name, keep_history=())
     return [G for (G, *_), _ in members]
 
 
 def training_snapshots(name, model, seed, every=1000):
     """The same training as the table entry, keeping 2500 samples every `every` steps (stored
     in the file's history, for the pictures across training). Returns (steps, samples, G)."""
-    cfg, run, tag = mode_run(name, model, seed)
+    cfg, run, run_name = mode_run(name, model, seed)
     objects = gan.init(cfg, seed)
-    history = train_or_load(f"week16_gans/{tag}_snapshots", objects[:1],
+    history = train_or_load(f"{member_name(run_name, seed)}_snapshots", objects[:1],
                             lambda: gan.train_with_snapshots(objects, data.get(name), run, every),
                             config={"gan": cfg, "train": run, "every": every},
                             keep_history=("snapshots",))
@@ -1376,13 +1377,15 @@ print(f"direct run: distance {np.linalg.norm(direct, axis=1)[-1]:.4f} after {int
 # mode_run's recipe with pack=4, for the table's five seeds at both lengths (loaded:
 # data/pretrained/week16_gans/grid_3k_pack4_seed*, grid_20k_decay_pack4_seed*; each file's
 # sidecar gives its regenerate command; five 20k-step runs per arm would not fit in class).
+# The 20k seeds train as one program like the table's; the 3k ones were trained one by one.
 grid = data.get("grid")
 packing = {}  # (model, pack) -> array over seeds of (modes, high-quality fraction)
 for model in ("GAN, 3k steps", "GAN, 20k steps + decay"):
     packed = []
-    for seed in SEEDS:
-        x_packed = np.asarray(gan.generate(mode_generator("grid", model, seed, pack=4),
-                                           jax.random.key(1000 + seed), 2500))
+    generators = (mode_generators("grid", model, pack=4) if model == "GAN, 20k steps + decay"
+                  else [mode_generator("grid", model, seed, pack=4) for seed in SEEDS])
+    for seed, G in zip(SEEDS, generators):
+        x_packed = np.asarray(gan.generate(G, jax.random.key(1000 + seed), 2500))
         packed.append(metrics.mode_coverage(x_packed, grid.means, grid.std))
     packing[model, 4] = np.array(packed, dtype=float)
     packing[model, 1] = np.array([mode_results["grid", model, s] for s in SEEDS], dtype=float)

@@ -11,6 +11,7 @@ a CPU is bit-reproducible on one kind of CPU: there a regenerated file has the s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 from collections.abc import Callable
@@ -59,8 +60,8 @@ def regenerate(name: str, directory: str | Path | None = None
     writing to ``directory`` (default: over the shipped files in data/pretrained); returns,
     per file, its name and the sha256 of its shipped weights before (None when missing) and
     of the new ones."""
-    for ensemble, members in ENSEMBLES.items():
-        if name in members:
+    for ensemble, e in ENSEMBLES.items():
+        if name in e.members:
             raise ValueError(f"'{name}' is trained with its seeds as one program: "
                              f"`python -m course_lib pretrained regenerate {ensemble}`")
     if name not in RECIPES:
@@ -74,7 +75,7 @@ def regenerate(name: str, directory: str | Path | None = None
     if directory and PRETRAINED_DIR.resolve() in directory.parents:  # `list` would ship it
         raise ValueError(f"--out '{directory}' is inside the shipped files' folder; give no "
                          "--out to rewrite the shipped file, or a folder outside it")
-    files = ENSEMBLES.get(name, [name])
+    files = files_of(name)
     before = [sha256(PRETRAINED_DIR / f"{f}.npz") if (PRETRAINED_DIR / f"{f}.npz").is_file()
               else None for f in files]
     RECIPES[name](name, read_sidecar(files[0], "config")["config"], directory)
@@ -133,14 +134,13 @@ def _gan(dataset: Callable[[], data.Dataset], keep_history=None) -> Recipe:
 
 
 def gan_seeds(name, saved, directory):
-    """The mode table's five seeds of one setting ("week16_gans/<ring or grid>_<run>_seeds",
-    the config seed 0's sidecar records) trained as one program; the notebook reads their
-    weights, not their losses."""
-    pretrained.fit_seeds(from_dict(gan.GANConfig, saved["gan"]),
-                         data.get(name.split("/")[1].split("_")[0]),
-                         from_dict(TrainConfig, saved["train"]), MODE_TABLE_SEEDS,
-                         name=name.replace("_seeds", "_seed{seed}"), retrain=True,
-                         directory=directory, keep_history=())
+    """The seeds of one GAN run (an entry of ENSEMBLES, with the config its first member's
+    sidecar records) trained as one program; the notebook reads their weights, not their
+    losses."""
+    ensemble = ENSEMBLES[name]
+    pretrained.fit_seeds(from_dict(gan.GANConfig, saved["gan"]), data.get(ensemble.data),
+                         from_dict(TrainConfig, saved["train"]), ensemble.seeds,
+                         name=ensemble.run, retrain=True, directory=directory, keep_history=())
 
 
 def _snapshots(dataset: Callable[[], data.Dataset]) -> Recipe:
@@ -260,10 +260,29 @@ def stored_spins(name, saved, directory):
                  description=saved["data"], root=root)
 
 
-MODE_TABLE_SEEDS = range(5)
-ENSEMBLES = {  # a name that rebuilds several files: its members, trained as one program
-    f"week16_gans/{d}_{run}_seeds": [f"week16_gans/{d}_{run}_seed{s}" for s in MODE_TABLE_SEEDS]
-    for d in ("ring", "grid") for run in ("3k", "20k_decay", "20k_decay_noise")}
+@dataclasses.dataclass(frozen=True)
+class Ensemble:
+    """The seeds of one run ("week16_gans/ring_3k"), trained as one program on the data set
+    named ``data``: one name, :func:`pretrained.ensemble_name`, rebuilds all their files."""
+    run: str
+    data: str
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # the mode table's five
+
+    @property
+    def members(self) -> list[str]:
+        return [pretrained.member_name(self.run, s) for s in self.seeds]
+
+
+ENSEMBLES = {pretrained.ensemble_name(e.run): e for e in [
+    *(Ensemble(f"week16_gans/{d}_{run}", d)  # the mode table
+      for d in ("ring", "grid") for run in ("3k", "20k_decay", "20k_decay_noise")),
+    Ensemble("week16_gans/grid_20k_decay_pack4", "grid")]}  # packing against it (exercise 4)
+
+
+def files_of(name: str) -> list[str]:
+    """The files the recipe ``name`` writes: an ensemble's members, else the file ``name``."""
+    return ENSEMBLES[name].members if name in ENSEMBLES else [name]
+
 
 RECIPES: dict[str, Recipe] = {
     **{f"week17_diffusion/moons_{p}": _fit(dm.DDPMConfig) for p in ("noise", "x0", "score")},
@@ -283,12 +302,12 @@ RECIPES: dict[str, Recipe] = {
         dm.VDMConfig, lambda: data.digits("train"), held_out=lambda: {
             "train": data.digits("train").data[:300], "test": data.digits("test").data}),
     "week17_diffusion/ising_binomial": ising_binomial,
-    # the mode table: each setting's five generators trained together
+    # the mode table and the 20k packed runs: each setting's five generators trained together
     **dict.fromkeys(ENSEMBLES, gan_seeds),
     "week16_gans/grid_3k_pack4_seed0": _gan(lambda: data.get("grid")),  # history kept, as shipped
-    # packing against the table, over its five seeds (exercise 4)
-    **{f"week16_gans/grid_{run}_pack4_seed{s}": _gan(lambda: data.get("grid"), keep_history=())
-       for run in ("3k", "20k_decay") for s in range(5) if (run, s) != ("3k", 0)},
+    # the 3k packed runs against the table's, each alone (exercise 4)
+    **{f"week16_gans/grid_3k_pack4_seed{s}": _gan(lambda: data.get("grid"), keep_history=())
+       for s in range(1, 5)},
     **{f"week16_gans/{d}_{run}_snapshots": _snapshots(lambda d=d: data.get(d))
        for d, run in (("ring", "3k_seed1"), ("ring", "20k_decay_noise_seed1"),
                       ("grid", "20k_decay_seed3"), ("grid", "20k_decay_noise_seed3"))},

@@ -17,13 +17,13 @@ def _recorded(name):
 def test_each_sidecar_records_a_command_that_rebuilds_it_alone(name):
     command = _recorded(name)
     regenerate.check_command(command, cli.parse)
-    built_by = [e for e, members in regenerate.ENSEMBLES.items() if name in members]
+    built_by = [e for e, ensemble in regenerate.ENSEMBLES.items() if name in ensemble.members]
     assert command == f"python -m course_lib pretrained regenerate {(built_by or [name])[0]}"
     assert (built_by or [name])[0] in regenerate.RECIPES
 
 
 def test_every_recipe_rebuilds_shipped_files():
-    rebuilt = [m for r in regenerate.RECIPES for m in regenerate.ENSEMBLES.get(r, [r])]
+    rebuilt = [m for r in regenerate.RECIPES for m in regenerate.files_of(r)]
     assert sorted(rebuilt) == regenerate.names()
 
 

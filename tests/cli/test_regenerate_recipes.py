@@ -94,7 +94,7 @@ def test_the_kinds_of_recipe_cover_every_recipe():
 
 @pytest.mark.parametrize("name", KINDS)
 def test_each_kind_of_recipe_writes_its_file_where_it_is_told(tmp_path, name):
-    files = recipes.ENSEMBLES.get(name, [name])  # an ensemble writes each member's file
+    files = recipes.files_of(name)  # an ensemble writes each member's file
     saved = json.loads(sidecar_path(files[0]).read_text())["config"]
     for key in ("train", "run"):
         if isinstance(saved.get(key), dict) and "steps" in saved[key]:
@@ -105,8 +105,10 @@ def test_each_kind_of_recipe_writes_its_file_where_it_is_told(tmp_path, name):
         saved["seeds"] = saved["seeds"][:2]
     shipped = [sha256(PRETRAINED_DIR / f"{f}.npz") for f in files]
     recipes.RECIPES[name](name, saved, tmp_path)
-    for f, before in zip(files, shipped):
+    for i, (f, before) in enumerate(zip(files, shipped)):
         written = json.loads((tmp_path / f"{f}.json").read_text())
         assert written["command"] == f"python -m course_lib pretrained regenerate {name}"
+        seed = {"seed": recipes.ENSEMBLES[name].seeds[i]} if name in recipes.ENSEMBLES else {}
+        assert written["config"] == saved | {"train": saved["train"] | seed}  # as it was given
         assert sha256(tmp_path / f"{f}.npz") == written["sha256"]
         assert sha256(PRETRAINED_DIR / f"{f}.npz") == before

@@ -3,6 +3,8 @@ float32 rounding on another), one line each, and the shipped files never written
 
 import json
 import shutil
+import subprocess
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -114,7 +116,7 @@ def test_a_file_made_on_a_device_this_machine_lacks_is_listed_not_rebuilt(shippe
     sidecar.write_text(json.dumps(json.loads(sidecar.read_text())
                                   | {"trained_on": "gpu, jax 0.11.2"}))
 
-    def no_rebuild(name, folder):
+    def no_rebuild(name, command, folder):
         raise AssertionError(f"{name} was rebuilt")
 
     monkeypatch.setattr(retrain, "rebuild", no_rebuild)
@@ -130,20 +132,27 @@ def test_a_file_made_on_a_device_this_machine_lacks_is_listed_not_rebuilt(shippe
 
 def test_an_ensembles_command_runs_once_and_each_member_is_compared(tmp_path, monkeypatch, capsys):
     """The mode table's five seeds share one command (they train as one program): make
-    retrain runs it once, then compares every member with its own shipped file."""
-    members = regenerate.ENSEMBLES["week16_gans/ring_3k_seeds"]
-    runs = []
+    retrain runs it once, then compares every member with its own shipped file; each
+    sidecar's command is read once."""
+    members = regenerate.ENSEMBLES["week16_gans/ring_3k_seeds"].members
+    runs, commands_read, read_sidecar = [], [], retrain.read_sidecar
 
-    def rebuild(name, scratch):  # stands for the 1-minute ensemble: the shipped files, copied
-        runs.append(name)
+    def counted(name, *keys):
+        commands_read.extend([name] if "command" in keys else [])
+        return read_sidecar(name, *keys)
+
+    def run(words, **kwargs):  # stands for the 1-minute ensemble: the shipped files, copied
+        runs.append(words[5])
         for member in members:
-            (scratch / member).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(PRETRAINED_DIR / f"{member}.npz", scratch / f"{member}.npz")
-        return 1.0
+            (tmp_path / member).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(PRETRAINED_DIR / f"{member}.npz", tmp_path / f"{member}.npz")
+        return subprocess.CompletedProcess(words, 0, "", "")
 
-    monkeypatch.setattr(retrain, "rebuild", rebuild)
+    monkeypatch.setattr(retrain, "read_sidecar", counted)
+    monkeypatch.setattr(retrain, "subprocess", SimpleNamespace(run=run))
     assert retrain.retrain(["week16_gans/ring_3k_seed?"], tmp_path) == 0
-    assert runs == members[:1]
+    assert runs == ["week16_gans/ring_3k_seeds"]
+    assert commands_read == members
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1] == "5 of 5 pass"
     assert all(f"identical (rebuilt with {members[0]})" in line for line in lines[2:6])
