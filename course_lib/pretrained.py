@@ -304,15 +304,13 @@ def fit(config, dataset: Dataset | Deferred, train_config: TrainConfig, *,
 
 def _shipped(name: str | None, family, config, dataset, train_config: TrainConfig, objects,
              run: Callable[[], dict], *, record: dict | None = None, **options) -> dict:
-    """``run()``'s history; with ``name`` through :func:`train_or_load` (``options``), storing
-    the family's first object and recording the family's run record and ``record``."""
+    """``run()``'s history; with ``name``, through :func:`train_or_load` (``options``)."""
     return run() if name is None else train_or_load(
         name, objects[:1], run, config=family.run_record(config, train_config, dataset)
         | (record or {}), **options)
 
 
-def fit_training(training, *, name: str | None = None, retrain: bool | None = None,
-                 directory=None):
+def fit_training(training, *, name: str | None = None, retrain: bool | None = None, directory=None):
     """(model, history) of ``training`` = (model, train, record), e.g. a classifier's: trained,
     or with ``name`` loaded or trained by :func:`train_or_load`, ``record`` in the sidecar. The
     one training path of a shipped model that is no family's, for notebook and recipe alike."""
@@ -341,9 +339,9 @@ def fit_seeds(config, dataset: Dataset | Deferred, train_config: TrainConfig, se
             for i, (m, c) in enumerate(zip(members, configs))]
 
 
-# The one place that spells how seeds are named: a run's seed files and its ensemble's name.
 def member_name(run: str, seed: int) -> str:
-    """The file of one seed of ``run``: "week16_gans/ring_3k", 0 -> "week16_gans/ring_3k_seed0"."""
+    """The file of one seed of ``run``, "week16_gans/ring_3k", 0 -> "..._3k_seed0": with
+    :func:`ensemble_name`, the one place that spells how seeds are named."""
     return f"{run}_seed{seed}"
 
 
