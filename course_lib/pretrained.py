@@ -297,17 +297,15 @@ def fit(config, dataset: Dataset | Deferred, train_config: TrainConfig, *,
                         callback=score if scorers else None)
         return history | {k: np.asarray(v) for k, v in scores.items()}
 
-    return objects, _shipped(name, family, config, dataset, train_config, objects, run,
-                             record=record, retrain=retrain, directory=directory,
-                             keep_history=keep_history)
+    return objects, _shipped(name, objects[:1], run, family.run_record(
+        config, train_config, dataset) | (record or {}), retrain=retrain, directory=directory,
+        keep_history=keep_history)
 
 
-def _shipped(name: str | None, family, config, dataset, train_config: TrainConfig, objects,
-             run: Callable[[], dict], *, record: dict | None = None, **options) -> dict:
-    """``run()``'s history; with ``name``, through :func:`train_or_load` (``options``)."""
-    return run() if name is None else train_or_load(
-        name, objects[:1], run, config=family.run_record(config, train_config, dataset)
-        | (record or {}), **options)
+def _shipped(name: str | None, stored, run: Callable[[], dict], record, **options) -> dict:
+    """``run()``'s history; with ``name``, through :func:`train_or_load` (``options``), which
+    stores the objects ``stored`` and records ``record`` in the sidecar."""
+    return run() if name is None else train_or_load(name, stored, run, config=record, **options)
 
 
 def fit_training(training, *, name: str | None = None, retrain: bool | None = None, directory=None):
@@ -315,8 +313,7 @@ def fit_training(training, *, name: str | None = None, retrain: bool | None = No
     or with ``name`` loaded or trained by :func:`train_or_load`, ``record`` in the sidecar. The
     one training path of a shipped model that is no family's, for notebook and recipe alike."""
     model, train_fn, record = training
-    return model, (train_fn() if name is None else train_or_load(
-        name, (model,), train_fn, retrain=retrain, config=record, directory=directory))
+    return model, _shipped(name, (model,), train_fn, record, retrain=retrain, directory=directory)
 
 
 def fit_seeds(config, dataset: Dataset | Deferred, train_config: TrainConfig, seeds, *,
@@ -333,9 +330,9 @@ def fit_seeds(config, dataset: Dataset | Deferred, train_config: TrainConfig, se
     trained = functools.cache(lambda: train_ensemble(  # by the first member that needs it
         family.train_step, members, family.batches_of(made(dataset), config), configs))
     command = name and regenerate_command(ensemble_name(name))
-    return [(m, _shipped(name and member_name(name, c.seed), family, config, dataset, c, m,
-                         lambda i=i: trained()[i], retrain=retrain, command=command,
-                         directory=directory, keep_history=keep_history))
+    return [(m, _shipped(name and member_name(name, c.seed), m[:1], lambda i=i: trained()[i],
+                         family.run_record(config, c, dataset), retrain=retrain,
+                         command=command, directory=directory, keep_history=keep_history))
             for i, (m, c) in enumerate(zip(members, configs))]
 
 
