@@ -63,28 +63,6 @@ def image_grid(images, *, shape=None, rows: int | None = None, row_titles=None, 
     return fig
 
 
-def samples_vs_data(samples, data, *, ax=None, means=None, title: str | None = None,
-                    labels=("data", "samples"), s: float = 2, lim: float | None = None):
-    """2D samples (colour) over the data (grey), equal aspect; ``means``: mode centres (x).
-    Returns the Axes."""
-    samples, data = np.asarray(samples).reshape(-1, 2), np.asarray(data).reshape(-1, 2)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(3.6, 3.6))
-    ax.scatter(data[:, 0], data[:, 1], s=s, c="0.6", alpha=0.5, label=labels[0])
-    ax.scatter(samples[:, 0], samples[:, 1], s=s, c="C3", alpha=0.5, label=labels[1])
-    if means is not None:
-        means = np.asarray(means)
-        ax.scatter(means[:, 0], means[:, 1], marker="x", c="k", s=30, label="modes")
-    if lim is not None:
-        ax.set_xlim(-lim, lim)
-        ax.set_ylim(-lim, lim)
-    ax.set_aspect("equal")
-    ax.legend(loc="upper right", fontsize=8, markerscale=3)
-    if title:
-        ax.set_title(title)
-    return ax
-
-
 class Animation:
     """A sequence of frames as self-contained HTML/JS (PNG frames inlined, no CDN); Jupyter
     shows it through ``_repr_html_``, ``.html`` is the page fragment."""

@@ -26,13 +26,6 @@ def test_image_grid_lays_out_every_image_once():
     plt.close("all")
 
 
-def test_samples_vs_data_draws_both_clouds():
-    ax = plots.samples_vs_data(np.ones((10, 2)), np.zeros((20, 2)), means=np.zeros((3, 2)))
-    sizes = [len(c.get_offsets()) for c in ax.collections]
-    assert sizes == [20, 10, 3]
-    plt.close("all")
-
-
 def test_chain_animation_is_self_contained_html():
     frames = np.random.default_rng(0).normal(size=(4, 50, 2))
     anim = plots.chain_animation(frames, titles=[f"t = {t}" for t in (3, 2, 1, 0)])

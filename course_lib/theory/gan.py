@@ -22,12 +22,6 @@ def gaussian_pdf(mean: float = 0.0, std: float = 1.0) -> Callable[[np.ndarray], 
     return lambda x: np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * np.sqrt(2 * np.pi))
 
 
-def mixture_pdf(means, std: float, weights=None) -> Callable[[np.ndarray], np.ndarray]:
-    means = np.asarray(means, float)
-    w = np.full(len(means), 1 / len(means)) if weights is None else np.asarray(weights, float)
-    return lambda x: sum(wi * gaussian_pdf(m, std)(x) for wi, m in zip(w, means))
-
-
 def optimal_discriminator(p_r: Callable, p_g: Callable) -> Callable[[np.ndarray], np.ndarray]:
     """D*(x) = p_r(x) / (p_r(x) + p_g(x)) (Goodfellow et al. 2014, Prop. 1)."""
 
