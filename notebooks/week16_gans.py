@@ -927,14 +927,6 @@ def mode_run(name, model, seed, pack=1):
     return cfg, run, run_name
 
 
-def mode_generator(name, model, seed, pack=1):
-    """The generator of one table entry, trained (or loaded) by the library's one path."""
-    cfg, run, run_name = mode_run(name, model, seed, pack)
-    (G, *_), _ = fit(cfg, data.get(name), run, name=member_name(run_name, seed),
-                     keep_history=())  # the table reads no losses
-    return G
-
-
 def mode_generators(name, model, pack=1):
     """The table entry's generators for the five SEEDS, trained together as one program by
     the library (each seed bit for bit what it gets alone), or loaded."""
@@ -1329,7 +1321,7 @@ Markdown(
 #    table's, seed by seed. Does packing help within 3,000 steps, and with the 20k + decay
 #    recipe? *Compare with* the table's five unpacked seeds, as a paired difference with its
 #    standard error. *Hint:* `mode_run(name, model, seed, pack=4)` builds the run;
-#    `mode_generator` loads the shipped one.
+#    `mode_generators(name, model, pack=4)` loads the shipped five.
 
 # %% tags=["solution", "nbval-check-output"]
 # Solution 1: D* = p_r / (p_r + p_g) crosses 1/2 where p_r = p_g. With p_r = N(2, 0.5^2) and
@@ -1377,14 +1369,12 @@ print(f"direct run: distance {np.linalg.norm(direct, axis=1)[-1]:.4f} after {int
 # mode_run's recipe with pack=4, for the table's five seeds at both lengths (loaded:
 # data/pretrained/week16_gans/grid_3k_pack4_seed*, grid_20k_decay_pack4_seed*; each file's
 # sidecar gives its regenerate command; five 20k-step runs per arm would not fit in class).
-# The 20k seeds train as one program like the table's; the 3k ones were trained one by one.
+# Each arm's five seeds train as one program, like the table's.
 grid = data.get("grid")
 packing = {}  # (model, pack) -> array over seeds of (modes, high-quality fraction)
 for model in ("GAN, 3k steps", "GAN, 20k steps + decay"):
     packed = []
-    generators = (mode_generators("grid", model, pack=4) if model == "GAN, 20k steps + decay"
-                  else [mode_generator("grid", model, seed, pack=4) for seed in SEEDS])
-    for seed, G in zip(SEEDS, generators):
+    for seed, G in zip(SEEDS, mode_generators("grid", model, pack=4)):
         x_packed = np.asarray(gan.generate(G, jax.random.key(1000 + seed), 2500))
         packed.append(metrics.mode_coverage(x_packed, grid.means, grid.std))
     packing[model, 4] = np.array(packed, dtype=float)

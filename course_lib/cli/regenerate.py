@@ -276,7 +276,8 @@ class Ensemble:
 ENSEMBLES = {pretrained.ensemble_name(e.run): e for e in [
     *(Ensemble(f"week16_gans/{d}_{run}", d)  # the mode table
       for d in ("ring", "grid") for run in ("3k", "20k_decay", "20k_decay_noise")),
-    Ensemble("week16_gans/grid_20k_decay_pack4", "grid")]}  # packing against it (exercise 4)
+    *(Ensemble(f"week16_gans/grid_{run}_pack4", "grid")  # packing against them (exercise 4)
+      for run in ("3k", "20k_decay"))]}
 
 
 def files_of(name: str) -> list[str]:
@@ -302,12 +303,8 @@ RECIPES: dict[str, Recipe] = {
         dm.VDMConfig, lambda: data.digits("train"), held_out=lambda: {
             "train": data.digits("train").data[:300], "test": data.digits("test").data}),
     "week17_diffusion/ising_binomial": ising_binomial,
-    # the mode table and the 20k packed runs: each setting's five generators trained together
+    # the mode table and the packed runs: each setting's five generators trained together
     **dict.fromkeys(ENSEMBLES, gan_seeds),
-    "week16_gans/grid_3k_pack4_seed0": _gan(lambda: data.get("grid")),  # history kept, as shipped
-    # the 3k packed runs against the table's, each alone (exercise 4)
-    **{f"week16_gans/grid_3k_pack4_seed{s}": _gan(lambda: data.get("grid"), keep_history=())
-       for s in range(1, 5)},
     **{f"week16_gans/{d}_{run}_snapshots": _snapshots(lambda d=d: data.get(d))
        for d, run in (("ring", "3k_seed1"), ("ring", "20k_decay_noise_seed1"),
                       ("grid", "20k_decay_seed3"), ("grid", "20k_decay_noise_seed3"))},
