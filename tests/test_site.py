@@ -343,6 +343,8 @@ PLANTED = {
         .forEach(c => c.closest('section').querySelectorAll('h1,h2,h3')
         .forEach(h => h.remove()));""",
     "no speaker notes": """document.querySelectorAll('aside.notes').forEach(n => n.remove());""",
+    "shows its heading and nothing else": """Reveal.getSlides()[6].innerHTML =
+        '<h3>Solution 1: planted (continued)</h3><aside class="notes">all of it</aside>';""",
     "display equation(s) past the right edge": """Reveal.getSlides()[1].insertAdjacentHTML(
         'beforeend', '<mjx-container display="true"><mjx-math style="display: inline-block; '
         + 'width: 3000px">x</mjx-math></mjx-container>');""",
@@ -388,6 +390,17 @@ def test_decks_fold_code_drop_silent_cells_and_give_each_solution_a_slide_of_its
     assert cells[8].metadata["deck_input"] == "show"
     student = course_site.for_student(_notebook(setup, question, *solutions, after))
     assert [c.source for c in student.cells] == [setup.source, question.source, after.source]
+
+
+def test_a_solution_s_prose_that_shows_nothing_goes_to_the_notes_not_to_a_bare_slide():
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    question = md("## Exercises\n\n1. Why 42?", metadata={"slideshow": {"slide_type": "slide"}})
+    solution = code("# Solution 1\nprint(42)", metadata={"tags": ["solution"]},
+                    outputs=[nbformat.v4.new_output("stream", text="42\n")])
+    answer = md("It is " + "forty-two " * 40 + "in the end.", metadata={"tags": ["solution"]})
+    cells = course_site.for_deck(_notebook(question, solution, answer)).cells
+    assert not any("(continued)" in c.source for c in cells)
+    assert course_site.slide_type(cells[-1]) == "notes" and cells[-1].source == answer.source
 
 
 def test_the_student_build_has_no_solutions(tmp_path):

@@ -281,7 +281,8 @@ MOVE_SLIDERS = r"""(() => [...document.querySelectorAll('figure.explorable')].ma
 # output, tables or formulas: a formula counts one word), each figure's width and height as a
 # fraction of the slide's, what lies past the bottom edge once the folded code is opened, the
 # code and output lines wider than their box, display equations past the right edge, the
-# heading of a slide that shows a solution.
+# heading of a slide that shows a solution, and whether a slide shows a heading and nothing
+# else (a section's own h1/h2 title slide may).
 DECK_AUDIT = r"""(async () => {
   Reveal.configure({transition: 'none', backgroundTransition: 'none'});  // measure at rest
   const height = Reveal.getConfig().height, found = [];
@@ -321,11 +322,15 @@ DECK_AUDIT = r"""(async () => {
       .filter(m => m.getBoundingClientRect().right > box.right + 1).length;
     slide.querySelectorAll('details').forEach(d => d.open = false);
     const heading = (slide.querySelector('h1,h2,h3') || {}).textContent || '';
+    const rest = slide.cloneNode(true);  // what the slide shows besides a heading
+    rest.querySelectorAll('aside.notes, h3, h4, script, style').forEach(n => n.remove());
+    const bare = !slide.querySelector('h1, h2') && !rest.textContent.trim() &&
+      !rest.querySelector('img, svg, table, pre, details, mjx-container, .explorable');
     found.push({slide: h + '/' + v, height: Math.round(tall), zoom, cut, math_cut, words,
                 figures,
                 past_bottom: bottom_before, past_bottom_unfolded: bottom_open,
                 solution: !!slide.querySelector('.celltag_solution'),
-                heading: heading.replace(/¶$/, '').trim(),
+                heading: heading.replace(/¶$/, '').trim(), bare,
                 notes: [...slide.querySelectorAll('aside.notes')].map(n => n.textContent)
                   .join(' ').trim().length});
   }
@@ -362,6 +367,8 @@ def deck_problems(deck: dict) -> list[str]:
             found.append(f"{where}: lines cut at the right edge: {s['cut']}")
         if s["math_cut"]:
             found.append(f"{where}: {s['math_cut']} display equation(s) past the right edge")
+        if s["bare"]:
+            found.append(f"{where}: shows its heading and nothing else")
         if s["solution"] and not re.match(SOLUTION_HEADING, s["heading"]):
             found.append(f"{where}: a solution without a 'Solution N: <title>' heading")
     if not any(s["notes"] for s in deck["slides"]):

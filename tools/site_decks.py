@@ -266,8 +266,15 @@ def for_deck(nb, with_alt_text):
             solution = int(number[1]) if number else solution
             if solution in questions:
                 title, question = questions[solution]
+                heading = f"### Solution {solution}: {title} (continued)"
+                if continued and cell.cell_type == "markdown" and not split_cell(
+                        cell.source, WORD_BUDGET - count_words(heading))[0].strip():
+                    # prose with nothing to show would make a slide of its heading alone:
+                    # it goes to the notes of the slide before
+                    cells.append(markdown(cell.source, "notes"))
+                    continue
                 if continued:
-                    shown, notes = f"### Solution {solution}: {title} (continued)", ""
+                    shown, notes = heading, ""
                 else:
                     shown, notes = solution_heading(solution, title, question)
                 cells.append(markdown(shown, "slide", deck_solution=solution))
