@@ -12,8 +12,9 @@ registered before the first cell counts JAX's backend compilations and their sec
 (``/jax/core/compile/backend_compile_duration``) and the programs read from the cache.
 
 Prints one markdown table row per notebook: wall seconds cold and warm, compilations and their
-seconds in each, and the load average before and after (the machine may be shared: say what
-else ran when quoting a time).
+seconds in each, the second run's three slowest cells (where a warm run's time goes: with
+nothing left to compile, what remains is the notebook's own arithmetic), and the load average
+before and after (the machine may be shared: say what else ran when quoting a time).
 """
 
 import json
@@ -21,6 +22,7 @@ import os
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -48,8 +50,18 @@ REPORT = ("import json as _json\n"
           "print('COMPILES', _json.dumps([len(_compiles), sum(_compiles), len(_cache_hits)]))")
 
 
-def run_notebook(path: Path, cache: str) -> tuple[float, int, float, int]:
-    """(wall seconds, compilations, their seconds, cache hits) of one fresh-kernel run."""
+def cell_seconds(cell) -> float:
+    """A code cell's wall time, from the execution timestamps nbclient records."""
+    times = cell.metadata.get("execution", {})
+    start, end = times.get("iopub.execute_input"), times.get("shell.execute_reply")
+    if not (start and end):
+        return 0.0
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+def run_notebook(path: Path, cache: str) -> tuple[float, int, float, int, list]:
+    """(wall seconds, compilations, their seconds, cache hits, [(seconds, cell number, its
+    first line)] slowest first) of one fresh-kernel run."""
     nb = nbformat.read(path, as_version=4)
     nb.cells.insert(0, nbformat.v4.new_code_cell(COUNT))
     nb.cells.append(nbformat.v4.new_code_cell(REPORT))
@@ -70,21 +82,24 @@ def run_notebook(path: Path, cache: str) -> tuple[float, int, float, int]:
     line = next(line for out in nb.cells[-1].outputs for line in out.get("text", "").splitlines()
                 if line.startswith("COMPILES "))
     count, compile_seconds, hits = json.loads(line.removeprefix("COMPILES "))
-    return seconds, count, compile_seconds, hits
+    cells = sorted(((cell_seconds(c), i, c.source.split("\n")[0][:40].replace("|", "/"))
+                    for i, c in enumerate(nb.cells[1:-1]) if c.cell_type == "code"), reverse=True)
+    return seconds, count, compile_seconds, hits, cells
 
 
 def main(paths):
     paths = [Path(p) for p in paths] or sorted((ROOT / "notebooks").glob("week*.ipynb"))
     print("| notebook | first run, empty cache: s (compiles, compile s) "
-          "| second run: s (compiles, compile s, cache hits) | load before / after |\n"
-          "| --- | --- | --- | --- |")
+          "| second run: s (compiles, compile s, cache hits) | second run's slowest cells: s, "
+          "cell number, first line | load before / after |\n| --- | --- | --- | --- | --- |")
     for path in paths:
         load0 = os.getloadavg()[0]
         with tempfile.TemporaryDirectory(prefix="jax-cache-") as cache:
-            cold, n_cold, c_cold, _ = run_notebook(path, cache)
-            warm, n_warm, c_warm, hits = run_notebook(path, cache)
+            cold, n_cold, c_cold, _, _ = run_notebook(path, cache)
+            warm, n_warm, c_warm, hits, cells = run_notebook(path, cache)
+        slowest = "; ".join(f"{s:.0f} s, {i}, `{first}`" for s, i, first in cells[:3])
         print(f"| {path.stem} | {cold:.0f} ({n_cold}, {c_cold:.0f}) "
-              f"| {warm:.0f} ({n_warm}, {c_warm:.0f}, {hits}) "
+              f"| {warm:.0f} ({n_warm}, {c_warm:.0f}, {hits}) | {slowest} "
               f"| {load0:.1f} / {os.getloadavg()[0]:.1f} |", flush=True)
 
 
