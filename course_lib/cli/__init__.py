@@ -272,7 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_xla_flags()
         enable_compile_cache()
-        return run(argv)
+        try:
+            return run(argv)
+        except Exception as e:
+            if _is_interrupt(e):  # a Ctrl-C that surfaced as another exception
+                raise KeyboardInterrupt from e
+            raise
     except (ValueError, TypeError) as e:
         # the library raises exactly ValueError/TypeError (or CheckpointError) for what a user
         # can cause, converted where the cause is known; a subclass from elsewhere (JAX's
@@ -298,10 +303,6 @@ def main(argv: list[str] | None = None) -> int:
         _interrupted()
         return 130
     except Exception as e:  # noqa: BLE001 -- the boundary: one line, never a traceback
-        if _is_interrupt(e):
-            interrupted = True
-            _interrupted()
-            return 130
         return _bug(e, debug)
     finally:
         if main_thread:
@@ -311,10 +312,19 @@ def main(argv: list[str] | None = None) -> int:
                           argv_is_process else previous)
 
 
-def _is_interrupt(e: BaseException) -> bool:
-    """A Ctrl-C that landed inside a JAX host callback (progress, validation) comes back as
-    a RuntimeError "Exception raised in callback" whose text holds the KeyboardInterrupt."""
-    return isinstance(e, RuntimeError) and "KeyboardInterrupt" in str(e)
+def _is_interrupt(e: BaseException | None) -> bool:
+    """A Ctrl-C that surfaced as another exception: inside a JAX host callback (progress,
+    validation) it comes back as a RuntimeError "Exception raised in callback" whose text
+    holds the KeyboardInterrupt; inside ``np.savez``, zipfile's clean-up raises a ValueError
+    ("Can't close the ZIP file ...") while the KeyboardInterrupt unwinds (its context)."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt) or (
+                isinstance(e, RuntimeError) and "KeyboardInterrupt" in str(e)):
+            return True
+        seen.add(id(e))
+        e = e.__context__
+    return False
 
 
 def _ours(e: BaseException) -> bool:
