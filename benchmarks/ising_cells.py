@@ -12,7 +12,6 @@ arithmetic (and so the same printed numbers) no notebook run can take less. Also
 denoiser's GFLOP/s (XLA's cost analysis) beside the 1024 x 1024 matmul rate, and the load.
 """
 
-import json
 import os
 import sys
 import time
@@ -20,12 +19,8 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-from flax import nnx
 
-from course_lib.config import from_dict
-from course_lib.diffusion import lattice
-from course_lib.pretrained import PRETRAINED_DIR, train_or_load
-from course_lib.train import TrainConfig
+from course_lib.cli.regenerate import load_lattice_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_jax import matmul  # noqa: E402
@@ -43,12 +38,7 @@ def seconds_per_call(f, *args, calls: int) -> float:
 
 def main():
     load = os.getloadavg()[0]
-    saved = json.loads((PRETRAINED_DIR / f"{NAME}.json").read_text())["config"]
-    model = lattice.LatticeDiffusion(from_dict(lattice.LatticeDiffusionConfig, saved["model"]),
-                                     rngs=nnx.Rngs(0))
-    train_or_load(NAME, (model,), lambda: {}, retrain=False, config={
-        "model": model.config, "train": from_dict(TrainConfig, saved["train"]),
-        "data": saved["data"]})
+    model = load_lattice_model(NAME)  # the shipped weights, sha256-checked
     denoiser = jax.jit(model.x0_logit)
     x, t = jnp.zeros((400, 16, 16)), jnp.full(400, 50.0)
     jump = seconds_per_call(denoiser, x, t, calls=20)

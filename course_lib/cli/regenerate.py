@@ -225,7 +225,7 @@ def lattice_model(name, saved, directory):
         from_dict(TrainConfig, saved["train"]), name=name, retrain=True, directory=directory)
 
 
-def _loaded(name: str, directory):
+def load_lattice_model(name: str, directory=None):
     """The lattice model ``name``, loaded from ``directory`` when rebuilt there, else shipped."""
     root = directory if (directory and (directory / f"{name}.npz").is_file()) else PRETRAINED_DIR
     saved = json.loads((root / f"{name}.json").read_text())["config"]
@@ -238,7 +238,7 @@ def _loaded(name: str, directory):
 
 
 def _generated_temperatures(directory):
-    model = _loaded("week17_ising/conditional", directory)
+    model = load_lattice_model("week17_ising/conditional", directory)
     return np.concatenate([lattice.generate(model, jax.random.key(20 + i), 400, T, chunk=400)
                            for i, T in enumerate(TEMPERATURES)])
 
@@ -249,7 +249,8 @@ SPINS = {  # week17_ising's stored configurations: how the notebook makes each
     "week17_ising/metropolis_temperatures": lambda directory: ising.metropolis_at(
         TEMPERATURES, seed=200, n_chains=256),
     "week17_ising/generated_tc": lambda directory: lattice.generate(
-        _loaded("week17_ising/critical", directory), jax.random.key(10), 1000, chunk=500),
+        load_lattice_model("week17_ising/critical", directory), jax.random.key(10), 1000,
+        chunk=500),
     "week17_ising/generated_temperatures": _generated_temperatures,
 }
 
